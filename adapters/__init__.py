@@ -1,0 +1,1 @@
+"""arccm's adapters: persistence, delivery, and the composition root."""

@@ -1,0 +1,59 @@
+"""The composition root: one container wires ports to adapters and use cases to ports."""
+
+from __future__ import annotations
+
+from dependency_injector import containers, providers
+
+from arccm.adapters.memory.outbox import MemoryMailer, TextCertificateRenderer
+from arccm.adapters.memory.read_models import MemoryChangeFeed, MemoryReadModels
+from arccm.adapters.memory.store import MemoryStore
+from arccm.adapters.memory.unit_of_work import MemoryUnitOfWork
+from arccm.adapters.system import RandomIds, SecureCodes, SystemClock
+from arccm.application.use_cases import certificates, enrollments, people, rosters, sessions, teams
+from arccm.application.use_cases.base import Context
+from arccm.application.use_cases.bootstrap import Bootstrap
+
+
+class Container(containers.DeclarativeContainer):
+    """Override ``clock``, ``ids`` or ``codes`` to take time and randomness from elsewhere."""
+
+    clock = providers.Singleton(SystemClock)
+    ids = providers.Singleton(RandomIds)
+    codes = providers.Singleton(SecureCodes)
+
+    # --- persistence: the in-memory adapter ([2] adds PostgreSQL) ---
+    memory_store = providers.Singleton(MemoryStore)
+    unit_of_work = providers.Factory(MemoryUnitOfWork, store=memory_store)
+    read_models = providers.Singleton(MemoryReadModels, store=memory_store)
+    change_feed = providers.Singleton(MemoryChangeFeed, store=memory_store)
+    mailer = providers.Singleton(MemoryMailer)
+    renderer = providers.Singleton(TextCertificateRenderer)
+
+    context = providers.Singleton(Context, uow=unit_of_work.provider, clock=clock, ids=ids, codes=codes)
+    bootstrap = providers.Factory(Bootstrap, ctx=context)
+
+    # --- use cases ---
+    schedule_session = providers.Factory(sessions.ScheduleSessionHandler, ctx=context)
+    reschedule_session = providers.Factory(sessions.RescheduleSessionHandler, ctx=context)
+    change_capacity = providers.Factory(sessions.ChangeCapacityHandler, ctx=context)
+    cancel_session = providers.Factory(sessions.CancelSessionHandler, ctx=context)
+    start_session = providers.Factory(sessions.StartSessionHandler, ctx=context)
+    complete_session = providers.Factory(sessions.CompleteSessionHandler, ctx=context)
+    enroll_learner = providers.Factory(enrollments.EnrollLearnerHandler, ctx=context)
+    cancel_enrollment = providers.Factory(enrollments.CancelEnrollmentHandler, ctx=context)
+    record_attendance = providers.Factory(enrollments.RecordAttendanceHandler, ctx=context)
+    record_assessment = providers.Factory(enrollments.RecordAssessmentHandler, ctx=context)
+    complete_enrollment = providers.Factory(enrollments.CompleteEnrollmentHandler, ctx=context)
+    issue_certificate = providers.Factory(certificates.IssueCertificateHandler, ctx=context)
+    batch_issue_certificates = providers.Factory(certificates.BatchIssueCertificatesHandler, ctx=context)
+    revoke_certificate = providers.Factory(certificates.RevokeCertificateHandler, ctx=context)
+    reinstate_certificate = providers.Factory(certificates.ReinstateCertificateHandler, ctx=context)
+    verify_certificate = providers.Factory(certificates.VerifyCertificateHandler, lookup=read_models, ctx=context)
+    create_roster = providers.Factory(rosters.CreateRosterHandler, ctx=context)
+    add_roster_member = providers.Factory(rosters.AddRosterMemberHandler, ctx=context)
+    assess_roster_member = providers.Factory(rosters.AssessRosterMemberHandler, ctx=context)
+    create_team = providers.Factory(teams.CreateTeamHandler, ctx=context)
+    add_team_member = providers.Factory(teams.AddTeamMemberHandler, ctx=context)
+    remove_team_member = providers.Factory(teams.RemoveTeamMemberHandler, ctx=context)
+    record_compliance_item = providers.Factory(people.RecordComplianceItemHandler, ctx=context)
+    change_user_role = providers.Factory(people.ChangeUserRoleHandler, ctx=context)

@@ -1,0 +1,167 @@
+"""Read models over the in-memory store, scoped by the same rules as everything else."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import date, timedelta
+
+import attrs
+
+from arccm.adapters.memory.store import MemoryStore
+from arccm.application.ports.change_feed import ChangeBatch, Cursor
+from arccm.application.ports.read_models import (
+    CertificateSummary,
+    Dashboard,
+    EnrollmentSummary,
+    PublicCertificate,
+    SessionSummary,
+)
+from arccm.domain.access import Actor, can_read
+from arccm.domain.certificate import Certificate, CertificateStatus
+from arccm.domain.training_session import SessionStatus, TrainingSession
+from arccm.domain.verification_code import VerificationCode
+
+
+@attrs.frozen
+class MemoryReadModels:
+    store: MemoryStore
+
+    def _sessions(self, actor: Actor) -> Iterator[TrainingSession]:
+        return (s for s in self.store.sessions.values() if can_read(actor, s.resource()))
+
+    def _certificates(self, actor: Actor) -> Iterator[Certificate]:
+        return (c for c in self.store.certificates.values() if can_read(actor, c.resource()))
+
+    def sessions(self, actor: Actor) -> Sequence[SessionSummary]:
+        with self.store.lock:
+            return sorted((_session_summary(s) for s in self._sessions(actor)), key=lambda s: (s.starts_at, s.id))
+
+    def enrollments(self, actor: Actor) -> Sequence[EnrollmentSummary]:
+        with self.store.lock:
+            found = [
+                EnrollmentSummary(
+                    e.id,
+                    s.id,
+                    e.learner_id,
+                    e.status.value,
+                    e.waitlist_position,
+                    e.attendance.value,
+                    e.completion.value,
+                )
+                for s in self.store.sessions.values()
+                for e in s.enrollments
+                if can_read(actor, s.enrollment_resource(e))
+            ]
+        return sorted(found, key=lambda e: (str(e.session_id), str(e.id)))
+
+    def certificates(self, actor: Actor, today: date) -> Sequence[CertificateSummary]:
+        with self.store.lock:
+            found = [
+                CertificateSummary(
+                    c.id,
+                    c.code.display,
+                    c.recipient.name,
+                    c.course_name,
+                    c.issue_date,
+                    c.expiry_date,
+                    c.status(today).value,
+                )
+                for c in self._certificates(actor)
+            ]
+        return sorted(found, key=lambda c: (c.issue_date, str(c.id)))
+
+    def lookup(self, code: VerificationCode, today: date) -> tuple[PublicCertificate, str] | None:
+        with self.store.lock:
+            key = self.store.certificate_by_code.get(code.canonical)
+            if key is None:
+                return None
+            c = self.store.certificates[key]
+            provider = self.store.providers.get(c.provider_id) if c.provider_id else None
+            location = self.store.locations.get(c.location_id)
+            issuer = provider.name if provider else (location.name if location else "")
+        public = PublicCertificate(
+            status=c.status(today).value,
+            recipient_name=c.recipient.name,
+            course_name=c.course_name,
+            issuer_name=issuer,
+            issue_date=c.issue_date,
+            expiry_date=c.expiry_date,
+            revoked_on=c.revocation.revoked_at.date() if c.revocation else None,
+        )
+        return public, c.recipient.name
+
+    def dashboard(self, actor: Actor, today: date) -> Dashboard:
+        with self.store.lock:
+            sessions = [
+                s for s in self._sessions(actor) if s.status in (SessionStatus.SCHEDULED, SessionStatus.IN_PROGRESS)
+            ]
+            certificates = list(self._certificates(actor))
+            profiles = [p for p in self.store.profiles.values() if can_read(actor, p.resource())]
+            teams = [t for t in self.store.teams.values() if can_read(actor, t.resource())]
+        statuses = [c.status(today) for c in certificates]
+        assessed = [p.compliance.score for p in profiles if p.compliance.status.value != "unassessed"]
+        return Dashboard(
+            upcoming_sessions=sum(1 for s in sessions if s.status is SessionStatus.SCHEDULED),
+            in_progress_sessions=sum(1 for s in sessions if s.status is SessionStatus.IN_PROGRESS),
+            seats_taken=sum(s.seats_taken for s in sessions),
+            seats_offered=sum(s.max_capacity for s in sessions),
+            waitlisted=sum(len(s.waitlist) for s in sessions),
+            certificates_total=len(certificates),
+            certificates_active=statuses.count(CertificateStatus.ACTIVE),
+            certificates_expiring_30d=sum(
+                1
+                for c, st in zip(certificates, statuses, strict=True)
+                if st is CertificateStatus.ACTIVE and c.expiry_date <= today + timedelta(days=30)
+            ),
+            certificates_issued_7d=sum(1 for c in certificates if c.issue_date > today - timedelta(days=7)),
+            compliance_average_score=sum(assessed) / len(assessed) if assessed else None,
+            teams=len(teams),
+            team_members=sum(len(t.members) for t in teams),
+        )
+
+
+def _session_summary(s: TrainingSession) -> SessionSummary:
+    return SessionSummary(
+        id=s.id,
+        title=s.title,
+        course_id=s.course_id,
+        location_id=s.location_id,
+        lead_instructor_id=s.lead_instructor_id,
+        starts_at=s.starts_at,
+        ends_at=s.ends_at,
+        status=s.status.value,
+        seats_taken=s.seats_taken,
+        max_capacity=s.max_capacity,
+        waitlist_length=len(s.waitlist),
+    )
+
+
+@attrs.frozen
+class MemoryChangeFeed:
+    """Committed events in commit order, filtered by the reader's scope as they are read."""
+
+    store: MemoryStore
+
+    def read(self, actor: Actor, since: Cursor, limit: int = 1000, topics: frozenset[str] | None = None) -> ChangeBatch:
+        with self.store.lock:
+            changes = self.store.changes
+            start = _first_after(changes, since)
+            picked, cursor = [], since
+            for change in changes[start:]:
+                cursor = change.cursor
+                if (topics is None or change.event.topic in topics) and can_read(actor, change.event.scope):
+                    picked.append(change)
+                    if len(picked) >= limit:
+                        break
+        return ChangeBatch(picked, cursor)
+
+
+def _first_after(changes: Sequence[object], since: Cursor) -> int:
+    low, high = 0, len(changes)
+    while low < high:
+        middle = (low + high) // 2
+        if changes[middle].cursor <= since:  # type: ignore[attr-defined]
+            low = middle + 1
+        else:
+            high = middle
+    return low

@@ -1,0 +1,63 @@
+"""The in-memory store: committed state, indexes and the change log.
+
+A product part, not a test fake: embedders use it for fast tests and demos,
+and the contract suite holds it to the same behaviour as PostgreSQL.
+
+Isolation model: a unit of work holds the store's lock from enter to exit, so
+units of work are serial (the strongest isolation there is).  Reads hand out
+deep copies; commit writes copies back, so nothing a caller holds can change
+committed state behind the store's back, and a rolled-back unit leaves no trace.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from uuid import UUID
+
+import attrs
+
+from arccm.application.ports.change_feed import Change
+from arccm.domain.certificate import Certificate, CompletionRef
+from arccm.domain.compliance import ComplianceMetric, ComplianceRecord
+from arccm.domain.course import Course
+from arccm.domain.people import AuthorizedProvider, InstructorProfile, Location, StudentProfile, UserProfile
+from arccm.domain.roster import Roster
+from arccm.domain.scheduling import AvailabilityBooking
+from arccm.domain.team import Team
+from arccm.domain.training_session import TrainingSession
+
+
+@attrs.define
+class MemoryStore:
+    lock: threading.RLock = attrs.field(factory=threading.RLock)
+    sessions: dict[UUID, TrainingSession] = attrs.field(factory=dict)
+    certificates: dict[UUID, Certificate] = attrs.field(factory=dict)
+    courses: dict[UUID, Course] = attrs.field(factory=dict)
+    locations: dict[UUID, Location] = attrs.field(factory=dict)
+    providers: dict[UUID, AuthorizedProvider] = attrs.field(factory=dict)
+    profiles: dict[UUID, UserProfile] = attrs.field(factory=dict)
+    instructors: dict[UUID, InstructorProfile] = attrs.field(factory=dict)
+    students: dict[UUID, StudentProfile] = attrs.field(factory=dict)
+    rosters: dict[UUID, Roster] = attrs.field(factory=dict)
+    teams: dict[UUID, Team] = attrs.field(factory=dict)
+    metrics: dict[UUID, ComplianceMetric] = attrs.field(factory=dict)
+    records: dict[UUID, list[ComplianceRecord]] = attrs.field(factory=lambda: defaultdict(list))
+    bookings: dict[UUID, AvailabilityBooking] = attrs.field(factory=dict)
+    changes: list[Change] = attrs.field(factory=list)
+    last_txid: int = 0
+    last_change_id: int = 0
+    # certificate indexes, kept in step on every commit
+    certificate_by_code: dict[str, UUID] = attrs.field(factory=dict)
+    live_certificate_by_completion: dict[CompletionRef, UUID] = attrs.field(factory=dict)
+    certificates_by_holder: dict[tuple[UUID, UUID], set[UUID]] = attrs.field(factory=lambda: defaultdict(set))
+
+    def index_certificate(self, certificate: Certificate) -> None:
+        self.certificate_by_code[certificate.code.canonical] = certificate.id
+        person = certificate.recipient.person_id
+        if person is not None:
+            self.certificates_by_holder[(person, certificate.course_id)].add(certificate.id)
+        if certificate.revocation is None:
+            self.live_certificate_by_completion[certificate.completion] = certificate.id
+        elif self.live_certificate_by_completion.get(certificate.completion) == certificate.id:
+            del self.live_certificate_by_completion[certificate.completion]

@@ -1,0 +1,264 @@
+"""In-memory unit of work and repositories."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Generic, Self, TypeVar
+from uuid import UUID
+
+from arccm.adapters.memory.store import MemoryStore
+from arccm.application.ports.change_feed import Change, Cursor
+from arccm.domain.certificate import Certificate, CompletionRef
+from arccm.domain.compliance import ComplianceMetric, ComplianceRecord
+from arccm.domain.course import Course
+from arccm.domain.events import DomainEvent
+from arccm.domain.people import AuthorizedProvider, InstructorProfile, Location, StudentProfile, UserProfile
+from arccm.domain.roster import Roster
+from arccm.domain.scheduling import AvailabilityBooking, overlaps
+from arccm.domain.team import Team
+from arccm.domain.training_session import TrainingSession
+from arccm.domain.verification_code import VerificationCode
+
+T = TypeVar("T")
+
+
+class MemoryUnitOfWork:
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self._working: dict[str, dict[UUID, Any]] = {}
+        self._writes: list[tuple[dict[UUID, Any], UUID, Any]] = []
+        self.pending_records: list[ComplianceRecord] = []
+        self._committed = False
+        self.sessions = MemorySessionRepository(self)
+        self.certificates = MemoryCertificateRepository(self)
+        self.reference = MemoryReferenceRepository(self)
+        self.profiles = MemoryProfileRepository(self)
+        self.rosters = MemoryKeyedRepository[Roster](self, "rosters")
+        self.teams = MemoryKeyedRepository[Team](self, "teams")
+        self.compliance = MemoryComplianceRepository(self)
+        self.availability = MemoryAvailabilityRepository(self)
+
+    @property
+    def store(self) -> MemoryStore:
+        return self._store
+
+    # --- tracking -----------------------------------------------------------
+
+    def load(self, table_name: str, key: UUID) -> Any:
+        """A private working copy of a stored aggregate, the same one for the whole unit."""
+        working = self._working.setdefault(table_name, {})
+        if key in working:
+            return working[key]
+        table: dict[UUID, Any] = getattr(self._store, table_name)
+        stored = table.get(key)
+        if stored is None:
+            return None
+        loaded = working[key] = copy.deepcopy(stored)
+        self._writes.append((table, key, loaded))
+        return loaded
+
+    def put(self, table_name: str, key: UUID, value: Any) -> None:
+        table: dict[UUID, Any] = getattr(self._store, table_name)
+        self._working.setdefault(table_name, {})[key] = value
+        self._writes.append((table, key, value))
+
+    def pending(self, table_name: str) -> list[Any]:
+        """Everything this unit has loaded or added to a table (added rows are not in the store yet)."""
+        return list(self._working.get(table_name, {}).values())
+
+    # --- transaction ----------------------------------------------------------
+
+    def __enter__(self) -> Self:
+        self._store.lock.acquire()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self.rollback()
+        finally:
+            self._store.lock.release()
+
+    def commit(self) -> None:
+        store = self._store
+        events: list[DomainEvent] = []
+        for table, key, value in self._writes:
+            raised = getattr(value, "events", None)
+            if raised:
+                events.extend(raised)
+                raised.clear()
+            table[key] = copy.deepcopy(value)
+            if isinstance(value, Certificate):
+                store.index_certificate(value)
+        for record in self.pending_records:
+            store.records[record.user_id].append(record)
+        if events:
+            store.last_txid += 1
+            for event in events:
+                store.last_change_id += 1
+                store.changes.append(Change(Cursor(store.last_txid, store.last_change_id), event))
+        self._writes, self._working, self.pending_records = [], {}, []
+        self._committed = True
+
+    def rollback(self) -> None:
+        self._writes, self._working, self.pending_records = [], {}, []
+
+
+class MemoryKeyedRepository(Generic[T]):
+    def __init__(self, uow: MemoryUnitOfWork, table: str) -> None:
+        self._uow, self._table = uow, table
+
+    def get(self, key: UUID) -> T | None:
+        found: T | None = self._uow.load(self._table, key)
+        return found
+
+    def add(self, value: T) -> None:
+        self._uow.put(self._table, value.id, value)  # type: ignore[attr-defined]
+
+
+class MemorySessionRepository(MemoryKeyedRepository[TrainingSession]):
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        super().__init__(uow, "sessions")
+
+    def taught_by(
+        self, instructor_ids: Collection[UUID], starts_at: datetime, ends_at: datetime
+    ) -> Sequence[TrainingSession]:
+        wanted = set(instructor_ids)
+        keys = [
+            s.id
+            for s in self._uow.store.sessions.values()
+            if wanted & s.instructors and overlaps(starts_at, ends_at, s.starts_at, s.ends_at)
+        ]
+        return [self._uow.load("sessions", key) for key in keys]
+
+
+class MemoryCertificateRepository(MemoryKeyedRepository[Certificate]):
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        super().__init__(uow, "certificates")
+
+    def by_code(self, code: VerificationCode) -> Certificate | None:
+        for pending in self._uow.pending("certificates"):
+            if pending.code == code:
+                return pending  # type: ignore[no-any-return]
+        key = self._uow.store.certificate_by_code.get(code.canonical)
+        return None if key is None else self.get(key)
+
+    def for_completion(self, completion: CompletionRef) -> Certificate | None:
+        for pending in self._uow.pending("certificates"):
+            if pending.completion == completion and pending.revocation is None:
+                return pending  # type: ignore[no-any-return]
+        key = self._uow.store.live_certificate_by_completion.get(completion)
+        found = None if key is None else self.get(key)
+        return found if found is not None and found.revocation is None else None
+
+    def current_for(self, person_id: UUID, course_id: UUID) -> Sequence[Certificate]:
+        keys = set(self._uow.store.certificates_by_holder.get((person_id, course_id), set()))
+        keys |= {
+            c.id
+            for c in self._uow.pending("certificates")
+            if c.recipient.person_id == person_id and c.course_id == course_id
+        }
+        loaded = [self.get(key) for key in sorted(keys)]
+        return [c for c in loaded if c is not None and c.revocation is None and c.superseded_by_id is None]
+
+
+class MemoryReferenceRepository:
+    """Reference data is immutable once written; it is written at commit like everything else."""
+
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    def course(self, course_id: UUID) -> Course | None:
+        found: Course | None = self._uow.load("courses", course_id)
+        return found
+
+    def location(self, location_id: UUID) -> Location | None:
+        found: Location | None = self._uow.load("locations", location_id)
+        return found
+
+    def provider(self, provider_id: UUID) -> AuthorizedProvider | None:
+        found: AuthorizedProvider | None = self._uow.load("providers", provider_id)
+        return found
+
+    def provider_of_location(self, location_id: UUID) -> AuthorizedProvider | None:
+        for provider in [*self._uow.pending("providers"), *self._uow.store.providers.values()]:
+            if location_id in provider.location_ids:
+                return self.provider(provider.id)
+        return None
+
+    def add_course(self, course: Course) -> None:
+        self._uow.put("courses", course.id, course)
+
+    def add_location(self, location: Location) -> None:
+        self._uow.put("locations", location.id, location)
+
+    def add_provider(self, provider: AuthorizedProvider) -> None:
+        self._uow.put("providers", provider.id, provider)
+
+
+class MemoryProfileRepository(MemoryKeyedRepository[UserProfile]):
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        super().__init__(uow, "profiles")
+
+    def instructor(self, user_id: UUID) -> InstructorProfile | None:
+        found: InstructorProfile | None = self._uow.load("instructors", user_id)
+        return found
+
+    def put_instructor(self, qualification: InstructorProfile) -> None:
+        self._uow.put("instructors", qualification.user_id, qualification)
+
+    def student(self, student_id: UUID) -> StudentProfile | None:
+        found: StudentProfile | None = self._uow.load("students", student_id)
+        return found
+
+    def add_student(self, student: StudentProfile) -> None:
+        self._uow.put("students", student.id, student)
+
+
+class MemoryComplianceRepository:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    def metrics(self) -> Sequence[ComplianceMetric]:
+        keys = {*self._uow.store.metrics, *(m.id for m in self._uow.pending("metrics"))}
+        return [m for m in (self.metric(key) for key in sorted(keys)) if m is not None]
+
+    def metric(self, metric_id: UUID) -> ComplianceMetric | None:
+        found: ComplianceMetric | None = self._uow.load("metrics", metric_id)
+        return found
+
+    def add_metric(self, metric: ComplianceMetric) -> None:
+        self._uow.put("metrics", metric.id, metric)
+
+    def records_for(self, user_id: UUID) -> Sequence[ComplianceRecord]:
+        pending = [r for r in self._uow.pending_records if r.user_id == user_id]
+        return [*self._uow.store.records.get(user_id, []), *pending]
+
+    def add_record(self, record: ComplianceRecord) -> None:
+        self._uow.pending_records.append(record)
+
+
+class MemoryAvailabilityRepository:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    def overlapping(
+        self, instructor_ids: Collection[UUID], starts_at: datetime, ends_at: datetime
+    ) -> Sequence[AvailabilityBooking]:
+        wanted = set(instructor_ids)
+        everything = {**self._uow.store.bookings, **{b.id: b for b in self._uow.pending("bookings")}}
+        return [
+            b
+            for b in everything.values()
+            if b.instructor_id in wanted and overlaps(starts_at, ends_at, b.starts_at, b.ends_at)
+        ]
+
+    def add(self, booking: AvailabilityBooking) -> None:
+        self._uow.put("bookings", booking.id, booking)

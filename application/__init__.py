@@ -1,0 +1,1 @@
+"""arccm's application layer: ports and use cases."""

@@ -1,0 +1,190 @@
+"""Commands: what a caller asks for, in the imperative, validated by the use cases."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from uuid import UUID
+
+import attrs
+
+from arccm.domain.access import Role
+from arccm.domain.certificate import CompletionKind
+from arccm.domain.compliance import RecordStatus
+from arccm.domain.enrollment import Attendance
+from arccm.domain.team import TeamRole
+
+
+@attrs.frozen
+class ScheduleSession:
+    course_id: UUID
+    location_id: UUID
+    lead_instructor_id: UUID
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    max_capacity: int
+    assistant_ids: frozenset[UUID] = frozenset()
+    allow_waitlist: bool = True
+
+
+@attrs.frozen
+class RescheduleSession:
+    session_id: UUID
+    starts_at: datetime
+    ends_at: datetime
+    expected_version: int | None = None
+
+
+@attrs.frozen
+class ChangeCapacity:
+    session_id: UUID
+    max_capacity: int
+    expected_version: int | None = None
+
+
+@attrs.frozen
+class CancelSession:
+    session_id: UUID
+    reason: str
+    expected_version: int | None = None
+
+
+@attrs.frozen
+class StartSession:
+    session_id: UUID
+
+
+@attrs.frozen
+class CompleteSession:
+    session_id: UUID
+
+
+@attrs.frozen
+class EnrollLearner:
+    session_id: UUID
+    learner_id: UUID
+    join_waitlist: bool = True
+
+
+@attrs.frozen
+class CancelEnrollment:
+    session_id: UUID
+    enrollment_id: UUID
+
+
+@attrs.frozen
+class RecordAttendance:
+    session_id: UUID
+    enrollment_id: UUID
+    attendance: Attendance
+
+
+@attrs.frozen
+class RecordAssessment:
+    session_id: UUID
+    enrollment_id: UUID
+    practical_score: Decimal
+    written_score: Decimal
+
+
+@attrs.frozen
+class CompleteEnrollment:
+    session_id: UUID
+    enrollment_id: UUID
+
+
+@attrs.frozen
+class IssueCertificate:
+    """Issue for one completion: an enrollment (parent = session) or a roster member (parent = roster)."""
+
+    kind: CompletionKind
+    parent_id: UUID
+    completion_id: UUID
+    issue_date: date | None = None
+    batch_id: UUID | None = None
+
+
+@attrs.frozen
+class BatchIssueCertificates:
+    kind: CompletionKind
+    parent_id: UUID
+    chunk_size: int = 1000
+    issue_date: date | None = None
+    batch_id: UUID | None = None
+
+
+@attrs.frozen
+class RevokeCertificate:
+    certificate_id: UUID
+    reason: str
+
+
+@attrs.frozen
+class ReinstateCertificate:
+    certificate_id: UUID
+
+
+@attrs.frozen
+class VerifyCertificate:
+    code: str
+    recipient_name: str | None = None
+
+
+@attrs.frozen
+class CreateRoster:
+    name: str
+    course_id: UUID
+    location_id: UUID
+    instructor_id: UUID
+    max_capacity: int
+
+
+@attrs.frozen
+class AddRosterMember:
+    roster_id: UUID
+    student_id: UUID
+
+
+@attrs.frozen
+class AssessRosterMember:
+    roster_id: UUID
+    member_id: UUID
+    attendance: Attendance
+    practical_score: Decimal
+    written_score: Decimal
+
+
+@attrs.frozen
+class CreateTeam:
+    name: str
+    provider_id: UUID | None = None
+    location_id: UUID | None = None
+
+
+@attrs.frozen
+class AddTeamMember:
+    team_id: UUID
+    user_id: UUID
+    role: TeamRole = TeamRole.MEMBER
+
+
+@attrs.frozen
+class RemoveTeamMember:
+    team_id: UUID
+    user_id: UUID
+
+
+@attrs.frozen
+class RecordComplianceItem:
+    user_id: UUID
+    metric_id: UUID
+    status: RecordStatus
+    recorded_on: date
+    expires_on: date | None = None
+
+
+@attrs.frozen
+class ChangeUserRole:
+    user_id: UUID
+    role: Role

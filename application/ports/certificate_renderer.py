@@ -1,0 +1,25 @@
+from datetime import date
+from typing import Protocol
+
+import attrs
+
+
+@attrs.frozen
+class CertificateDocument:
+    """Everything printed on a certificate."""
+
+    recipient_name: str
+    course_name: str
+    issue_date: date
+    expiry_date: date
+    instructor_name: str
+    location_name: str
+    issuer_name: str
+    verification_code: str
+    verification_url: str
+
+
+class CertificateRenderer(Protocol):
+    media_type: str
+
+    def render(self, document: CertificateDocument) -> bytes: ...

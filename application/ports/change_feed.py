@@ -1,0 +1,47 @@
+from collections.abc import Sequence
+from typing import Protocol
+
+import attrs
+
+from arccm.domain.access import Actor
+from arccm.domain.events import DomainEvent
+
+
+@attrs.frozen(order=True)
+class Cursor:
+    """A position in the change feed: (transaction id, sequence id), compared in that order."""
+
+    txid: int
+    id: int
+
+    @staticmethod
+    def origin() -> "Cursor":
+        return Cursor(0, 0)
+
+    def __str__(self) -> str:
+        return f"{self.txid}:{self.id}"
+
+    @staticmethod
+    def parse(text: str) -> "Cursor":
+        txid, _, seq = text.partition(":")
+        return Cursor(int(txid), int(seq))
+
+
+@attrs.frozen
+class Change:
+    cursor: Cursor
+    event: DomainEvent
+
+
+@attrs.frozen
+class ChangeBatch:
+    changes: Sequence[Change]
+    cursor: Cursor
+
+
+class ChangeFeed(Protocol):
+    """Committed domain events, in commit order, filtered by the reader's scope where they are read."""
+
+    def read(
+        self, actor: Actor, since: Cursor, limit: int = 1000, topics: frozenset[str] | None = None
+    ) -> ChangeBatch: ...

@@ -1,0 +1,20 @@
+from typing import Protocol
+from uuid import UUID
+
+from arccm.domain.people import InstructorProfile, StudentProfile, UserProfile
+
+
+class ProfileRepository(Protocol):
+    """Users with a login, their instructor qualifications, and external learners."""
+
+    def get(self, user_id: UUID) -> UserProfile | None: ...
+
+    def add(self, profile: UserProfile) -> None: ...
+
+    def instructor(self, user_id: UUID) -> InstructorProfile | None: ...
+
+    def put_instructor(self, qualification: InstructorProfile) -> None: ...
+
+    def student(self, student_id: UUID) -> StudentProfile | None: ...
+
+    def add_student(self, student: StudentProfile) -> None: ...

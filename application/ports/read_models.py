@@ -1,0 +1,95 @@
+"""Read-model queries.  Every one is scoped by the actor where the data is read."""
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Protocol
+from uuid import UUID
+
+import attrs
+
+from arccm.domain.access import Actor
+from arccm.domain.verification_code import VerificationCode
+
+
+@attrs.frozen
+class SessionSummary:
+    id: UUID
+    title: str
+    course_id: UUID
+    location_id: UUID
+    lead_instructor_id: UUID
+    starts_at: datetime
+    ends_at: datetime
+    status: str
+    seats_taken: int
+    max_capacity: int
+    waitlist_length: int
+
+
+@attrs.frozen
+class EnrollmentSummary:
+    id: UUID
+    session_id: UUID
+    learner_id: UUID
+    status: str
+    waitlist_position: int | None
+    attendance: str
+    completion: str
+
+
+@attrs.frozen
+class CertificateSummary:
+    id: UUID
+    code: str
+    recipient_name: str
+    course_name: str
+    issue_date: date
+    expiry_date: date
+    status: str
+
+
+@attrs.frozen
+class PublicCertificate:
+    """What a verifier may learn: no email, phone or internal ids."""
+
+    status: str
+    recipient_name: str
+    course_name: str
+    issuer_name: str
+    issue_date: date
+    expiry_date: date
+    revoked_on: date | None
+
+
+@attrs.frozen
+class Dashboard:
+    upcoming_sessions: int
+    in_progress_sessions: int
+    seats_taken: int
+    seats_offered: int
+    waitlisted: int
+    certificates_total: int
+    certificates_active: int
+    certificates_expiring_30d: int
+    certificates_issued_7d: int
+    compliance_average_score: float | None
+    teams: int
+    team_members: int
+
+
+class VisibleRecords(Protocol):
+    def sessions(self, actor: Actor) -> Sequence[SessionSummary]: ...
+
+    def enrollments(self, actor: Actor) -> Sequence[EnrollmentSummary]: ...
+
+    def certificates(self, actor: Actor, today: date) -> Sequence[CertificateSummary]: ...
+
+
+class VerificationLookup(Protocol):
+    def lookup(self, code: VerificationCode, today: date) -> tuple[PublicCertificate, str] | None:
+        """The public view and the full recipient name (for a name check that never reveals it)."""
+        ...
+
+
+class DashboardQueries(Protocol):
+    def dashboard(self, actor: Actor, today: date) -> Dashboard: ...

@@ -1,0 +1,23 @@
+from typing import Protocol
+from uuid import UUID
+
+from arccm.domain.course import Course
+from arccm.domain.people import AuthorizedProvider, Location
+
+
+class ReferenceRepository(Protocol):
+    """Courses, locations and providers: reference data every use case reads."""
+
+    def course(self, course_id: UUID) -> Course | None: ...
+
+    def location(self, location_id: UUID) -> Location | None: ...
+
+    def provider(self, provider_id: UUID) -> AuthorizedProvider | None: ...
+
+    def provider_of_location(self, location_id: UUID) -> AuthorizedProvider | None: ...
+
+    def add_course(self, course: Course) -> None: ...
+
+    def add_location(self, location: Location) -> None: ...
+
+    def add_provider(self, provider: AuthorizedProvider) -> None: ...

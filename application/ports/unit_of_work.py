@@ -1,0 +1,56 @@
+from types import TracebackType
+from typing import Protocol, Self
+
+from arccm.application.ports.availability_repository import AvailabilityRepository
+from arccm.application.ports.certificate_repository import CertificateRepository
+from arccm.application.ports.compliance_repository import ComplianceRepository
+from arccm.application.ports.profile_repository import ProfileRepository
+from arccm.application.ports.reference_repository import ReferenceRepository
+from arccm.application.ports.roster_repository import RosterRepository
+from arccm.application.ports.session_repository import SessionRepository
+from arccm.application.ports.team_repository import TeamRepository
+
+
+class UnitOfWork(Protocol):
+    """One database transaction.  Leaving the block without ``commit()`` rolls back.
+
+    On commit, the domain events raised by every aggregate the unit of work
+    loaded or added are written to the change feed in the same transaction.
+    """
+
+    @property
+    def sessions(self) -> SessionRepository: ...
+
+    @property
+    def certificates(self) -> CertificateRepository: ...
+
+    @property
+    def reference(self) -> ReferenceRepository: ...
+
+    @property
+    def profiles(self) -> ProfileRepository: ...
+
+    @property
+    def rosters(self) -> RosterRepository: ...
+
+    @property
+    def teams(self) -> TeamRepository: ...
+
+    @property
+    def compliance(self) -> ComplianceRepository: ...
+
+    @property
+    def availability(self) -> AvailabilityRepository: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...

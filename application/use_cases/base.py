@@ -1,0 +1,41 @@
+"""What every use case shares: a unit of work per call, the clock, the id and code sources."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+import attrs
+from returns.result import Failure, Result, Success
+
+from arccm.application.ports.clock import Clock
+from arccm.application.ports.codes import CodeSource
+from arccm.application.ports.identifiers import IdSource
+from arccm.application.ports.unit_of_work import UnitOfWork
+from arccm.domain.errors import DomainError, NotFound
+
+T = TypeVar("T")
+Outcome = Result[T, DomainError]
+
+
+@attrs.frozen
+class Context:
+    uow: Callable[[], UnitOfWork]
+    clock: Clock
+    ids: IdSource
+    codes: CodeSource
+
+
+def found(value: T | None, kind: str, key: object) -> Result[T, DomainError]:
+    if value is None:
+        return Failure(NotFound(kind, key))
+    return Success(value)
+
+
+def in_transaction(ctx: Context, work: Callable[[UnitOfWork], Result[T, DomainError]]) -> Result[T, DomainError]:
+    """Run ``work`` in one unit of work; commit once when it succeeds, roll back otherwise."""
+    with ctx.uow() as uow:
+        outcome = work(uow)
+        if isinstance(outcome, Success):
+            uow.commit()
+        return outcome

@@ -1,0 +1,122 @@
+"""Enrollment, waitlist, attendance, assessment and completion."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from uuid import UUID
+
+import attrs
+from returns.result import Result
+
+from arccm.application import commands
+from arccm.application.ports.unit_of_work import UnitOfWork
+from arccm.application.use_cases.base import Context, found, in_transaction
+from arccm.application.use_cases.sessions import load_session
+from arccm.domain.access import Action, Actor, may
+from arccm.domain.enrollment import Enrollment
+from arccm.domain.errors import DomainError
+from arccm.domain.training_session import TrainingSession
+
+Change = Callable[[UnitOfWork, TrainingSession], Result[Enrollment, DomainError]]
+
+
+def _on_enrollment(
+    ctx: Context, actor: Actor, session_id: UUID, enrollment_id: UUID, action: Action, change: Change
+) -> Result[Enrollment, DomainError]:
+    """Load the session, check the actor may act on this enrollment, apply the change, commit."""
+
+    def work(uow: UnitOfWork) -> Result[Enrollment, DomainError]:
+        return load_session(uow, session_id).bind(
+            lambda s: (
+                s.enrollment(enrollment_id)
+                .bind(lambda e: may(actor, action, s.enrollment_resource(e)))
+                .bind(lambda _: change(uow, s))
+            )
+        )
+
+    return in_transaction(ctx, work)
+
+
+@attrs.frozen
+class EnrollLearnerHandler:
+    ctx: Context
+
+    def __call__(self, actor: Actor, cmd: commands.EnrollLearner) -> Result[Enrollment, DomainError]:
+        return in_transaction(self.ctx, lambda uow: self._enroll(uow, actor, cmd))
+
+    def _enroll(self, uow: UnitOfWork, actor: Actor, cmd: commands.EnrollLearner) -> Result[Enrollment, DomainError]:
+        return found(uow.profiles.get(cmd.learner_id), "learner", cmd.learner_id).bind(
+            lambda _: load_session(uow, cmd.session_id).bind(
+                lambda s: may(actor, Action.ENROLL, s.resource()).bind(
+                    lambda _: s.enroll(
+                        self.ctx.ids.new_id(),
+                        cmd.learner_id,
+                        self.ctx.clock.now(),
+                        join_waitlist=cmd.join_waitlist,
+                        enrolled_by=actor.user_id,
+                    )
+                )
+            )
+        )
+
+
+@attrs.frozen
+class CancelEnrollmentHandler:
+    ctx: Context
+
+    def __call__(self, actor: Actor, cmd: commands.CancelEnrollment) -> Result[Enrollment, DomainError]:
+        return _on_enrollment(
+            self.ctx,
+            actor,
+            cmd.session_id,
+            cmd.enrollment_id,
+            Action.CANCEL_ENROLLMENT,
+            lambda _, s: s.cancel_enrollment(cmd.enrollment_id, self.ctx.clock.now()),
+        )
+
+
+@attrs.frozen
+class RecordAttendanceHandler:
+    ctx: Context
+
+    def __call__(self, actor: Actor, cmd: commands.RecordAttendance) -> Result[Enrollment, DomainError]:
+        return _on_enrollment(
+            self.ctx,
+            actor,
+            cmd.session_id,
+            cmd.enrollment_id,
+            Action.RECORD_ATTENDANCE,
+            lambda _, s: s.record_attendance(cmd.enrollment_id, cmd.attendance, self.ctx.clock.now()),
+        )
+
+
+@attrs.frozen
+class RecordAssessmentHandler:
+    ctx: Context
+
+    def __call__(self, actor: Actor, cmd: commands.RecordAssessment) -> Result[Enrollment, DomainError]:
+        return _on_enrollment(
+            self.ctx,
+            actor,
+            cmd.session_id,
+            cmd.enrollment_id,
+            Action.RECORD_ASSESSMENT,
+            lambda _, s: s.record_assessment(
+                cmd.enrollment_id, cmd.practical_score, cmd.written_score, self.ctx.clock.now()
+            ),
+        )
+
+
+@attrs.frozen
+class CompleteEnrollmentHandler:
+    """Decide completion by the course's rule (the assessor's act, so the same permission)."""
+
+    ctx: Context
+
+    def __call__(self, actor: Actor, cmd: commands.CompleteEnrollment) -> Result[Enrollment, DomainError]:
+        def decide(uow: UnitOfWork, session: TrainingSession) -> Result[Enrollment, DomainError]:
+            return found(uow.reference.course(session.course_id), "course", session.course_id).bind(
+                lambda course: session.complete_enrollment(cmd.enrollment_id, course.rule, self.ctx.clock.now())
+            )
+
+        return _on_enrollment(self.ctx, actor, cmd.session_id, cmd.enrollment_id, Action.RECORD_ASSESSMENT, decide)

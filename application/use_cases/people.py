@@ -1,0 +1,69 @@
+"""Compliance items and user management."""
+
+from __future__ import annotations
+
+import attrs
+from returns.result import Failure, Result, Success
+
+from arccm.application import commands
+from arccm.application.ports.unit_of_work import UnitOfWork
+from arccm.application.use_cases.base import Context, found, in_transaction
+from arccm.domain.access import Action, Actor, may
+from arccm.domain.compliance import ComplianceRecord, ComplianceStanding, standing
+from arccm.domain.errors import DomainError, InvalidValue
+from arccm.domain.people import UserProfile
+
+
+@attrs.frozen
+class RecordComplianceItemHandler:
+    """Record one compliance item and recompute the user's standing from all their records."""
+
+    ctx: Context
+
+    def __call__(self, actor: Actor, cmd: commands.RecordComplianceItem) -> Result[ComplianceStanding, DomainError]:
+        return in_transaction(self.ctx, lambda uow: self._record(uow, actor, cmd))
+
+    def _record(
+        self, uow: UnitOfWork, actor: Actor, cmd: commands.RecordComplianceItem
+    ) -> Result[ComplianceStanding, DomainError]:
+        if cmd.expires_on is not None and cmd.expires_on < cmd.recorded_on:
+            return Failure(InvalidValue("expires_on", "must not be before recorded_on"))
+        profile = found(uow.profiles.get(cmd.user_id), "user", cmd.user_id)
+        metric = found(uow.compliance.metric(cmd.metric_id), "compliance metric", cmd.metric_id)
+        if isinstance(metric, Failure):
+            return Failure(metric.failure())
+        return profile.bind(
+            lambda p: may(actor, Action.RECORD_COMPLIANCE, p.resource()).map(lambda _: self._apply(uow, p, cmd))
+        )
+
+    def _apply(self, uow: UnitOfWork, profile: UserProfile, cmd: commands.RecordComplianceItem) -> ComplianceStanding:
+        record = ComplianceRecord(profile.id, cmd.metric_id, cmd.status, cmd.recorded_on, cmd.expires_on)
+        uow.compliance.add_record(record)
+        now = self.ctx.clock.now()
+        new = standing(profile.role, uow.compliance.records_for(profile.id), uow.compliance.metrics(), now.date())
+        profile.record_compliance(record, new, now)
+        return new
+
+
+@attrs.frozen
+class ChangeUserRoleHandler:
+    ctx: Context
+
+    def __call__(self, actor: Actor, cmd: commands.ChangeUserRole) -> Result[UserProfile, DomainError]:
+        def work(uow: UnitOfWork) -> Result[UserProfile, DomainError]:
+            return found(uow.profiles.get(cmd.user_id), "user", cmd.user_id).bind(
+                lambda p: may(actor, Action.MANAGE_USER, attrs.evolve(p.resource(), granted_role=cmd.role)).bind(
+                    lambda _: Success(self._change(uow, actor, p, cmd))
+                )
+            )
+
+        return in_transaction(self.ctx, work)
+
+    def _change(self, uow: UnitOfWork, actor: Actor, profile: UserProfile, cmd: commands.ChangeUserRole) -> UserProfile:
+        now = self.ctx.clock.now()
+        profile.change_role(cmd.role, actor.user_id, now)
+        if profile.compliance != ComplianceStanding.unassessed():
+            # other metrics apply to the new role: the standing may move with it
+            records, metrics = uow.compliance.records_for(profile.id), uow.compliance.metrics()
+            profile.update_compliance(standing(profile.role, records, metrics, now.date()), now)
+        return profile

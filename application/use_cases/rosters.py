@@ -1,0 +1,90 @@
+"""Rosters of external learners: create, add members, assess."""
+
+from __future__ import annotations
+
+import attrs
+from returns.result import Failure, Result, Success
+
+from arccm.application import commands
+from arccm.application.ports.unit_of_work import UnitOfWork
+from arccm.application.use_cases.base import Context, found, in_transaction
+from arccm.domain.access import Action, Actor, may
+from arccm.domain.errors import DomainError
+from arccm.domain.roster import Roster, RosterMember
+
+
+@attrs.frozen
+class CreateRosterHandler:
+    ctx: Context
+
+    def __call__(self, actor: Actor, cmd: commands.CreateRoster) -> Result[Roster, DomainError]:
+        return in_transaction(self.ctx, lambda uow: self._create(uow, actor, cmd))
+
+    def _create(self, uow: UnitOfWork, actor: Actor, cmd: commands.CreateRoster) -> Result[Roster, DomainError]:
+        checks = (
+            found(uow.reference.course(cmd.course_id), "course", cmd.course_id)
+            .bind(lambda _: found(uow.reference.location(cmd.location_id), "location", cmd.location_id))
+            .bind(lambda _: found(uow.profiles.instructor(cmd.instructor_id), "instructor", cmd.instructor_id))
+        )
+        if isinstance(checks, Failure):
+            return Failure(checks.failure())
+        provider = uow.reference.provider_of_location(cmd.location_id)
+        roster = Roster(
+            id=self.ctx.ids.new_id(),
+            name=cmd.name.strip(),
+            course_id=cmd.course_id,
+            location_id=cmd.location_id,
+            instructor_id=cmd.instructor_id,
+            max_capacity=cmd.max_capacity,
+            provider_id=provider.id if provider else None,
+            created_by=actor.user_id,
+        )
+        outcome = may(actor, Action.MANAGE_ROSTER, roster.resource()).bind(
+            lambda _: Roster.create(roster, self.ctx.clock.now())
+        )
+        if isinstance(outcome, Success):
+            uow.rosters.add(roster)
+        return outcome
+
+
+@attrs.frozen
+class AddRosterMemberHandler:
+    ctx: Context
+
+    def __call__(self, actor: Actor, cmd: commands.AddRosterMember) -> Result[RosterMember, DomainError]:
+        return in_transaction(
+            self.ctx,
+            lambda uow: found(uow.profiles.student(cmd.student_id), "student", cmd.student_id).bind(
+                lambda _: found(uow.rosters.get(cmd.roster_id), "roster", cmd.roster_id).bind(
+                    lambda r: may(actor, Action.MANAGE_ROSTER, r.resource()).bind(
+                        lambda _: r.add(self.ctx.ids.new_id(), cmd.student_id, self.ctx.clock.now())
+                    )
+                )
+            ),
+        )
+
+
+@attrs.frozen
+class AssessRosterMemberHandler:
+    """Record a roster member's attendance and scores; the roster's instructor may, like a session's."""
+
+    ctx: Context
+
+    def __call__(self, actor: Actor, cmd: commands.AssessRosterMember) -> Result[RosterMember, DomainError]:
+        def work(uow: UnitOfWork) -> Result[RosterMember, DomainError]:
+            return found(uow.rosters.get(cmd.roster_id), "roster", cmd.roster_id).bind(
+                lambda r: may(actor, Action.RECORD_ASSESSMENT, r.resource()).bind(
+                    lambda _: found(uow.reference.course(r.course_id), "course", r.course_id).bind(
+                        lambda course: r.assess(
+                            cmd.member_id,
+                            cmd.attendance,
+                            cmd.practical_score,
+                            cmd.written_score,
+                            course.rule,
+                            self.ctx.clock.now(),
+                        )
+                    )
+                )
+            )
+
+        return in_transaction(self.ctx, work)

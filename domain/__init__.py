@@ -1,0 +1,1 @@
+"""arccm's pure domain: stdlib, attrs and returns only."""

@@ -1,0 +1,248 @@
+"""Roles, actors, read scopes and write rules (DESIGN §2).
+
+One module answers both questions a caller may ask:
+
+* ``can_read(actor, resource)`` — is this row in the actor's read scope?
+* ``may(actor, action, target)`` — may the actor do this, and if not, why not?
+
+A ``Resource`` is the handful of keys that place a row in the organization
+(location, provider, creator, the instructors of the session it hangs under, the
+person it is about).  Every aggregate can describe itself as one, and so can
+every event, so the same rules filter queries, events and exports.
+"""
+
+from __future__ import annotations
+
+import enum
+from uuid import UUID
+
+import attrs
+from returns.result import Failure, Result, Success
+
+from arccm.domain.errors import DomainError, Forbidden
+
+
+class Role(enum.Enum):
+    SA = "SA"  # system administrator
+    AD = "AD"  # administrator
+    AP = "AP"  # authorized provider
+    IC = "IC"  # instructor certified
+    IP = "IP"  # instructor provisional
+    IT = "IT"  # instructor trainee
+    IN = "IN"  # instructor new
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+    def outranks(self, other: Role) -> bool:
+        return self.rank > other.rank
+
+
+_RANK = {Role.SA: 7, Role.AD: 6, Role.AP: 5, Role.IC: 4, Role.IP: 3, Role.IT: 2, Role.IN: 1}
+ADMINS = frozenset({Role.SA, Role.AD})
+LEAD_INSTRUCTORS = frozenset({Role.IC, Role.IP})
+TRAINEES = frozenset({Role.IT, Role.IN})
+INSTRUCTOR_ROLES = LEAD_INSTRUCTORS | TRAINEES
+
+
+@attrs.frozen
+class Actor:
+    """Who is acting.  Built from the database, never from a client's claim."""
+
+    user_id: UUID
+    role: Role
+    provider_id: UUID | None = None
+    location_ids: frozenset[UUID] = frozenset()
+
+
+class ResourceKind(enum.Enum):
+    SESSION = "session"
+    ENROLLMENT = "enrollment"
+    CERTIFICATE = "certificate"
+    PROFILE = "profile"
+    COMPLIANCE = "compliance"
+    TEAM = "team"
+    ROSTER = "roster"
+    REFERENCE = "reference"  # courses, locations: readable by every signed-in actor
+
+
+@attrs.frozen
+class Resource:
+    """The scope keys of one row (or one event about a row)."""
+
+    kind: ResourceKind
+    location_id: UUID | None = None
+    provider_id: UUID | None = None
+    created_by: UUID | None = None
+    # instructors (lead and assistants) of the session this row is or hangs under
+    instructors: frozenset[UUID] = frozenset()
+    # the lead instructor of that session; only leads act as "the instructor"
+    lead_instructor: UUID | None = None
+    # the person the row is about: learner, recipient, profile owner, member
+    subject_id: UUID | None = None
+    # for a SESSION: the learners actively enrolled in it
+    learners: frozenset[UUID] = frozenset()
+    # for a PROFILE: the user's role and, when it is being changed, the new role
+    role: Role | None = None
+    granted_role: Role | None = None
+
+
+class Action(enum.Enum):
+    SCHEDULE_SESSION = "schedule a session"
+    CHANGE_SESSION = "change a session"
+    CANCEL_SESSION = "cancel a session"
+    ENROLL = "enroll a learner"
+    CANCEL_ENROLLMENT = "cancel an enrollment"
+    RECORD_ATTENDANCE = "record attendance"
+    RECORD_ASSESSMENT = "record an assessment"
+    ISSUE_CERTIFICATE = "issue a certificate"
+    REVOKE_CERTIFICATE = "revoke a certificate"
+    REINSTATE_CERTIFICATE = "reinstate a certificate"
+    MANAGE_USER = "manage a user"
+    CREATE_TEAM = "create a team"
+    MANAGE_TEAM_MEMBERS = "manage team members"
+    RECORD_COMPLIANCE = "record a compliance item"
+    MANAGE_ROSTER = "manage a roster"
+    VERIFY_CERTIFICATE = "verify a certificate"
+
+
+# --- read scope -------------------------------------------------------------
+
+
+def can_read(actor: Actor, resource: Resource) -> bool:
+    if actor.role in ADMINS or resource.kind is ResourceKind.REFERENCE:
+        return True
+    if actor.role is Role.AP:
+        return _ap_reads(actor, resource)
+    if actor.role in LEAD_INSTRUCTORS:
+        return _instructor_reads(actor, resource)
+    return _trainee_reads(actor, resource)
+
+
+def _ap_reads(actor: Actor, resource: Resource) -> bool:
+    at_own_location = resource.location_id is not None and resource.location_id in actor.location_ids
+    own_provider = resource.provider_id is not None and resource.provider_id == actor.provider_id
+    return at_own_location or own_provider or resource.created_by == actor.user_id
+
+
+def _instructor_reads(actor: Actor, resource: Resource) -> bool:
+    teaches = actor.user_id in resource.instructors
+    under_session = resource.kind in (
+        ResourceKind.SESSION,
+        ResourceKind.ENROLLMENT,
+        ResourceKind.CERTIFICATE,
+        ResourceKind.ROSTER,
+    )
+    return (teaches and under_session) or resource.subject_id == actor.user_id
+
+
+def _trainee_reads(actor: Actor, resource: Resource) -> bool:
+    if resource.kind is ResourceKind.SESSION:
+        return actor.user_id in resource.learners or actor.user_id in resource.instructors
+    return resource.subject_id == actor.user_id and resource.kind is not ResourceKind.ROSTER
+
+
+# --- write rules ------------------------------------------------------------
+
+Decision = Result[None, DomainError]
+_ALLOWED: Decision = Success(None)
+
+
+def may(actor: Actor, action: Action, target: Resource) -> Decision:
+    """Answer whether ``actor`` may do ``action`` to ``target``, with a reason when not."""
+    rule = _RULES[action]
+    reason = rule(actor, target)
+    if reason is None:
+        return _ALLOWED
+    return Failure(Forbidden(action=action.value, reason=reason))
+
+
+def _in_location_scope(actor: Actor, target: Resource) -> bool:
+    return target.location_id is not None and target.location_id in actor.location_ids
+
+
+def _admins_or_ap_in_scope(actor: Actor, target: Resource) -> str | None:
+    if actor.role in ADMINS:
+        return None
+    if actor.role is Role.AP:
+        if _in_location_scope(actor, target):
+            return None
+        return "an authorized provider acts only at its provider's locations"
+    return f"role {actor.role.value} may not"
+
+
+def _session_instructor_or_ap(actor: Actor, target: Resource) -> str | None:
+    if actor.role in LEAD_INSTRUCTORS:
+        if actor.user_id in target.instructors:
+            return None
+        return "only the session's own instructors may"
+    return _admins_or_ap_in_scope(actor, target)
+
+
+def _issue(actor: Actor, target: Resource) -> str | None:
+    if actor.role is Role.IP:
+        return "a provisional instructor (IP) may not issue certificates"
+    if actor.role is Role.IC:
+        if actor.user_id in target.instructors:
+            return None
+        return "an instructor may issue only for sessions they instructed"
+    return _admins_or_ap_in_scope(actor, target)
+
+
+def _admins_only(actor: Actor, target: Resource) -> str | None:
+    if actor.role in ADMINS:
+        return None
+    return f"only SA and AD may, not {actor.role.value}"
+
+
+def _manage_user(actor: Actor, target: Resource) -> str | None:
+    if actor.role is Role.SA:
+        return None
+    if target.granted_role is not None and target.granted_role.rank >= actor.role.rank:
+        return f"nobody grants a role at or above their own ({target.granted_role.value})"
+    if actor.role is Role.AD:
+        if target.role is Role.SA:
+            return "an administrator may not manage a system administrator"
+        return None
+    if actor.role is Role.AP:
+        if target.role not in INSTRUCTOR_ROLES:
+            return "an authorized provider manages only instructors"
+        if target.provider_id is None or target.provider_id != actor.provider_id:
+            return "an authorized provider manages only its own provider's instructors"
+        return None
+    return f"role {actor.role.value} may not manage users"
+
+
+def _own_provider(actor: Actor, target: Resource) -> str | None:
+    if actor.role in ADMINS:
+        return None
+    if actor.role is Role.AP:
+        if target.provider_id is not None and target.provider_id == actor.provider_id:
+            return None
+        return "an authorized provider acts only within its own provider"
+    return f"role {actor.role.value} may not"
+
+
+def _anyone(actor: Actor, target: Resource) -> str | None:
+    return None
+
+
+_RULES = {
+    Action.SCHEDULE_SESSION: _admins_or_ap_in_scope,
+    Action.CHANGE_SESSION: _admins_or_ap_in_scope,
+    Action.CANCEL_SESSION: _admins_or_ap_in_scope,
+    Action.ENROLL: _admins_or_ap_in_scope,
+    Action.CANCEL_ENROLLMENT: _admins_or_ap_in_scope,
+    Action.RECORD_ATTENDANCE: _session_instructor_or_ap,
+    Action.RECORD_ASSESSMENT: _session_instructor_or_ap,
+    Action.ISSUE_CERTIFICATE: _issue,
+    Action.REVOKE_CERTIFICATE: _admins_or_ap_in_scope,
+    Action.REINSTATE_CERTIFICATE: _admins_only,
+    Action.MANAGE_USER: _manage_user,
+    Action.CREATE_TEAM: _admins_only,
+    Action.MANAGE_TEAM_MEMBERS: _own_provider,
+    Action.RECORD_COMPLIANCE: _manage_user,
+    Action.MANAGE_ROSTER: _admins_or_ap_in_scope,
+    Action.VERIFY_CERTIFICATE: _anyone,
+}

@@ -1,0 +1,135 @@
+"""The organization: locations, providers, users, instructors, external learners."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from uuid import UUID
+
+import attrs
+
+from arccm.domain.access import Actor, Resource, ResourceKind, Role
+from arccm.domain.compliance import ComplianceRecord, ComplianceStanding
+from arccm.domain.events import ComplianceChanged, ComplianceItemRecorded, DomainEvent, UserRoleChanged
+
+
+@attrs.frozen
+class Location:
+    id: UUID
+    name: str
+    timezone: str = "UTC"  # an IANA zone name
+
+
+@attrs.frozen
+class AuthorizedProvider:
+    id: UUID
+    name: str
+    location_ids: frozenset[UUID] = frozenset()
+
+
+@attrs.define(slots=False, eq=False)
+class UserProfile:
+    """A person with a login (``profiles``)."""
+
+    id: UUID = attrs.field(on_setattr=attrs.setters.frozen)
+    display_name: str
+    role: Role
+    email: str = ""
+    phone: str = ""
+    provider_id: UUID | None = None
+    location_id: UUID | None = None
+    compliance: ComplianceStanding = attrs.field(factory=ComplianceStanding.unassessed)
+    events: list[DomainEvent] = attrs.field(factory=list, repr=False)
+
+    def resource(self, kind: ResourceKind = ResourceKind.PROFILE) -> Resource:
+        return Resource(
+            kind=kind,
+            location_id=self.location_id,
+            provider_id=self.provider_id,
+            subject_id=self.id,
+            role=self.role,
+        )
+
+    def record_compliance(self, record: ComplianceRecord, new: ComplianceStanding, now: datetime) -> None:
+        self.events.append(
+            ComplianceItemRecorded(
+                occurred_at=now,
+                scope=self.resource(ResourceKind.COMPLIANCE),
+                user_id=self.id,
+                metric_id=record.metric_id,
+                status=record.status.value,
+            )
+        )
+        self.update_compliance(new, now)
+
+    def update_compliance(self, new: ComplianceStanding, now: datetime) -> bool:
+        """Store a recomputed standing; report a change only when score, tier or status moved."""
+        old = self.compliance
+        if new == old:
+            return False
+        self.compliance = new
+        self.events.append(
+            ComplianceChanged(
+                occurred_at=now,
+                scope=self.resource(ResourceKind.COMPLIANCE),
+                user_id=self.id,
+                old_score=old.score,
+                new_score=new.score,
+                old_tier=old.tier.value,
+                new_tier=new.tier.value,
+                old_status=old.status.value,
+                new_status=new.status.value,
+            )
+        )
+        return True
+
+    def change_role(self, role: Role, by: UUID, now: datetime) -> UserProfile:
+        old = self.role
+        self.role = role
+        self.events.append(
+            UserRoleChanged(
+                occurred_at=now,
+                scope=self.resource(),
+                user_id=self.id,
+                old_role=old.value,
+                new_role=role.value,
+                changed_by=by,
+            )
+        )
+        return self
+
+
+@attrs.frozen
+class InstructorProfile:
+    """What qualifies an instructor to teach (``instructor_profiles``)."""
+
+    user_id: UUID
+    specialties: frozenset[str] = frozenset()
+    max_students_per_session: int = 12
+    credential_expires_on: date | None = None
+    is_active: bool = True
+
+
+@attrs.frozen
+class StudentProfile:
+    """An external learner without a login (``student_enrollment_profiles``)."""
+
+    id: UUID
+    first_name: str
+    last_name: str
+    email: str = ""
+    phone: str = ""
+    location_id: UUID | None = None
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+def actor_for(profile: UserProfile, provider: AuthorizedProvider | None) -> Actor:
+    """Build the acting identity from stored facts, never from a client's claim."""
+    return Actor(
+        user_id=profile.id,
+        role=profile.role,
+        provider_id=provider.id if provider else None,
+        location_ids=provider.location_ids if provider else frozenset(),
+    )
