@@ -29,7 +29,7 @@ class Container(containers.DeclarativeContainer):
     mailer = providers.Singleton(MemoryMailer)
     renderer = providers.Singleton(TextCertificateRenderer)
 
-    context = providers.Singleton(Context, uow=unit_of_work.provider, clock=clock, ids=ids, codes=codes)
+    context = providers.Factory(Context, uow=unit_of_work.provider, clock=clock, ids=ids, codes=codes)
     bootstrap = providers.Factory(Bootstrap, ctx=context)
 
     # --- use cases ---

@@ -134,7 +134,8 @@ def _instructor_reads(actor: Actor, resource: Resource) -> bool:
         ResourceKind.CERTIFICATE,
         ResourceKind.ROSTER,
     )
-    return (teaches and under_session) or resource.subject_id == actor.user_id
+    attends = resource.kind is ResourceKind.SESSION and actor.user_id in resource.learners
+    return (teaches and under_session) or attends or resource.subject_id == actor.user_id
 
 
 def _trainee_reads(actor: Actor, resource: Resource) -> bool:

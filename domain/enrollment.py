@@ -49,6 +49,7 @@ class Enrollment:
     completion: Completion = Completion.NOT_STARTED
     practical_score: Decimal | None = None
     written_score: Decimal | None = None
+    completion_reason: str | None = None
     completed_at: datetime | None = None
     cancelled_at: datetime | None = None
 

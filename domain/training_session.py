@@ -449,7 +449,7 @@ class TrainingSession:
         if enrollment.practical_score is None or enrollment.written_score is None:
             return Failure(AssessmentMissing(enrollment.learner_id))
         outcome = evaluate_completion(enrollment.attendance, enrollment.practical_score, enrollment.written_score, rule)
-        enrollment.completion = outcome.completion
+        enrollment.completion, enrollment.completion_reason = outcome.completion, outcome.reason
         enrollment.completed_at = now
         if outcome.completion is Completion.COMPLETED:
             self._emit_enrollment(TrainingCompleted, enrollment, now)

@@ -85,7 +85,8 @@ def _session_candidates(uow: UnitOfWork, session_id: UUID) -> Result[Candidates,
     for e in sorted((e for e in session.enrollments if e.holds_seat), key=lambda e: (e.enrolled_at, str(e.id))):
         name = _name_of(uow, e.learner_id, external=False)
         if e.completion is not Completion.COMPLETED:
-            ineligible.append(Ineligible(e.id, e.learner_id, name, f"completion is {e.completion.value}"))
+            reason = e.completion_reason or f"completion is {e.completion.value}"
+            ineligible.append(Ineligible(e.id, e.learner_id, name, reason))
             continue
         eligible.append(
             Eligible(
