@@ -127,7 +127,11 @@ class World:
         from arccm.domain.enrollment import Attendance
 
         for enrollment_id, (practical, written) in scores.items():
-            ok(self.container.record_attendance()(sa, c.RecordAttendance(session.id, enrollment_id, Attendance.ATTENDED)))
+            ok(
+                self.container.record_attendance()(
+                    sa, c.RecordAttendance(session.id, enrollment_id, Attendance.ATTENDED)
+                )
+            )
             assessment = c.RecordAssessment(session.id, enrollment_id, Decimal(practical), Decimal(written))
             ok(self.container.record_assessment()(sa, assessment))
             ok(self.container.complete_enrollment()(sa, c.CompleteEnrollment(session.id, enrollment_id)))

@@ -105,6 +105,7 @@ def run_demo(console: Console | None = None) -> Container:
     world = build_world(story)
     zone = ZoneInfo(world["north"].timezone)
     world["starts"] = datetime(2026, 12, 5, 9, 0, tzinfo=zone)
+    world["clock"] = clock
     session = schedule_chapter(story, world)
     seats = enroll_chapter(story, world, session)
     clock.current = world["starts"].astimezone(UTC)
@@ -146,6 +147,7 @@ def enroll_chapter(story: Story, world: dict[str, Any], session: TrainingSession
     enroll = story.container.enroll_learner()
     seats: dict[str, Enrollment] = {}
     for key in ("lee", "mia", "noor", "omar"):
+        world["clock"].advance(timedelta(minutes=7))  # sign-ups trickle in
         name = story.names[people[key].id]
         enrollment = story.attempt(
             "Alice", f"enroll {name}", enroll(a["alice"], c.EnrollLearner(session.id, people[key].id))

@@ -43,6 +43,7 @@ class MemoryReadModels:
                     e.id,
                     s.id,
                     e.learner_id,
+                    e.enrolled_at,
                     e.status.value,
                     e.waitlist_position,
                     e.attendance.value,
@@ -52,7 +53,7 @@ class MemoryReadModels:
                 for e in s.enrollments
                 if can_read(actor, s.enrollment_resource(e))
             ]
-        return sorted(found, key=lambda e: (str(e.session_id), str(e.id)))
+        return sorted(found, key=lambda e: (str(e.session_id), e.enrolled_at, str(e.id)))
 
     def certificates(self, actor: Actor, today: date) -> Sequence[CertificateSummary]:
         with self.store.lock:

@@ -31,6 +31,7 @@ class EnrollmentSummary:
     id: UUID
     session_id: UUID
     learner_id: UUID
+    enrolled_at: datetime
     status: str
     waitlist_position: int | None
     attendance: str

@@ -24,7 +24,12 @@ organizations = st.fixed_dictionaries(
     {
         "providers": st.integers(1, 3),
         "sessions": st.lists(
-            st.tuples(st.integers(0, 9), st.integers(0, 9), st.lists(st.integers(0, 11), max_size=6, unique=True), st.booleans()),
+            st.tuples(
+                st.integers(0, 9),
+                st.integers(0, 9),
+                st.lists(st.integers(0, 11), max_size=6, unique=True),
+                st.booleans(),
+            ),
             min_size=1,
             max_size=6,
         ),

@@ -103,8 +103,13 @@ def test_an_instructor_cannot_be_double_booked_or_scheduled_over_blocked_time(or
     clash = w.container.schedule_session()(
         org.ap,
         c.ScheduleSession(
-            w.course.id, w.locations[0].id, org.ic.user_id, "x", first.starts_at + timedelta(hours=1),
-            first.ends_at + timedelta(hours=1), 5,
+            w.course.id,
+            w.locations[0].id,
+            org.ic.user_id,
+            "x",
+            first.starts_at + timedelta(hours=1),
+            first.ends_at + timedelta(hours=1),
+            5,
         ),
     )
     assert clash.failure().code == "instructor_double_booked"
@@ -115,8 +120,13 @@ def test_an_instructor_cannot_be_double_booked_or_scheduled_over_blocked_time(or
     over_block = w.container.schedule_session()(
         org.ap,
         c.ScheduleSession(
-            w.course.id, w.locations[0].id, org.ip.user_id, "x", blocked_from + timedelta(hours=2),
-            blocked_from + timedelta(hours=5), 5,
+            w.course.id,
+            w.locations[0].id,
+            org.ip.user_id,
+            "x",
+            blocked_from + timedelta(hours=2),
+            blocked_from + timedelta(hours=5),
+            5,
         ),
     )
     assert over_block.failure().code == "availability_conflict"
@@ -126,7 +136,9 @@ def test_reschedule_with_a_stale_version_fails_cleanly(org: Org) -> None:
     w = org.world
     session = w.session(org.ap, org.ic)
     later = session.starts_at + timedelta(days=1)
-    moved = ok(w.container.reschedule_session()(org.ap, c.RescheduleSession(session.id, later, later + timedelta(hours=3), 1)))
+    moved = ok(
+        w.container.reschedule_session()(org.ap, c.RescheduleSession(session.id, later, later + timedelta(hours=3), 1))
+    )
     assert moved.version == 2
     stale = w.container.change_capacity()(org.ap, c.ChangeCapacity(session.id, 5, expected_version=1))
     assert stale == Failure(StaleVersion(1, 2))
@@ -216,7 +228,9 @@ def test_attendance_assessment_and_completion(org: Org) -> None:
     ok(assess(org.ic, c.RecordAssessment(session.id, failing.id, Decimal(95), Decimal(70))))
     ok(assess(org.ic, c.RecordAssessment(session.id, absent.id, Decimal(95), Decimal(95))))
     complete = w.container.complete_enrollment()
-    results = [ok(complete(org.ic, c.CompleteEnrollment(session.id, e.id))).completion for e in (passing, failing, absent)]
+    results = [
+        ok(complete(org.ic, c.CompleteEnrollment(session.id, e.id))).completion for e in (passing, failing, absent)
+    ]
     assert results == [Completion.COMPLETED, Completion.FAILED, Completion.FAILED]
     again = ok(complete(org.ic, c.CompleteEnrollment(session.id, passing.id)))
     assert again.completion is Completion.COMPLETED
@@ -257,12 +271,20 @@ def test_a_failed_learner_gets_no_certificate_and_is_told_why(org: Org) -> None:
 def test_recertification_supersedes_the_previous_certificate(org: Org) -> None:
     w = org.world
     first_session, (first,) = completed_session(org)
-    old = ok(w.container.issue_certificate()(org.ap, c.IssueCertificate(CompletionKind.SESSION_ENROLLMENT, first_session.id, first.id)))
+    old = ok(
+        w.container.issue_certificate()(
+            org.ap, c.IssueCertificate(CompletionKind.SESSION_ENROLLMENT, first_session.id, first.id)
+        )
+    )
     w.clock.current = NOW + timedelta(days=400)
     second = w.session(org.ap, org.ic, starts_in=timedelta(days=410))
     again = ok(enroll(org, second.id, 0))
     w.run_class(second, {again.id: (99, 99)})
-    new = ok(w.container.issue_certificate()(org.ap, c.IssueCertificate(CompletionKind.SESSION_ENROLLMENT, second.id, again.id)))
+    new = ok(
+        w.container.issue_certificate()(
+            org.ap, c.IssueCertificate(CompletionKind.SESSION_ENROLLMENT, second.id, again.id)
+        )
+    )
     assert new.supersedes_id == old.id
     statuses = {s.id: s.status for s in w.container.read_models().certificates(w.admin, w.clock.now().date())}
     assert statuses == {old.id: "superseded", new.id: "active"}
@@ -271,7 +293,11 @@ def test_recertification_supersedes_the_previous_certificate(org: Org) -> None:
 def test_revoke_and_reinstate_record_who_and_when(org: Org) -> None:
     w = org.world
     session, (enrollment,) = completed_session(org)
-    cert = ok(w.container.issue_certificate()(org.ic, c.IssueCertificate(CompletionKind.SESSION_ENROLLMENT, session.id, enrollment.id)))
+    cert = ok(
+        w.container.issue_certificate()(
+            org.ic, c.IssueCertificate(CompletionKind.SESSION_ENROLLMENT, session.id, enrollment.id)
+        )
+    )
     revoke = w.container.revoke_certificate()
     assert isinstance(revoke(org.ic, c.RevokeCertificate(cert.id, "x")).failure(), Forbidden)
     revoked = ok(revoke(org.ap, c.RevokeCertificate(cert.id, "fraud")))
@@ -285,11 +311,23 @@ def test_revoke_and_reinstate_record_who_and_when(org: Org) -> None:
 def test_verification_shows_public_fields_only(org: Org) -> None:
     w = org.world
     session, (enrollment,) = completed_session(org)
-    cert = ok(w.container.issue_certificate()(org.ic, c.IssueCertificate(CompletionKind.SESSION_ENROLLMENT, session.id, enrollment.id)))
+    cert = ok(
+        w.container.issue_certificate()(
+            org.ic, c.IssueCertificate(CompletionKind.SESSION_ENROLLMENT, session.id, enrollment.id)
+        )
+    )
     verify = w.container.verify_certificate()
     answer = ok(verify(c.VerifyCertificate(cert.code.canonical.lower())))
     public = attrs.asdict(answer.certificate)
-    assert set(public) == {"status", "recipient_name", "course_name", "issuer_name", "issue_date", "expiry_date", "revoked_on"}
+    assert set(public) == {
+        "status",
+        "recipient_name",
+        "course_name",
+        "issuer_name",
+        "issue_date",
+        "expiry_date",
+        "revoked_on",
+    }
     profile = w.profiles[org.learners[0].user_id]
     for secret in (profile.email, profile.phone, str(profile.id), str(cert.id), profile.display_name):
         assert secret not in repr(answer)
@@ -343,17 +381,29 @@ def test_batch_issue_reports_progress_lists_the_ineligible_and_resumes_without_d
 
 def test_roster_members_complete_by_the_same_rule_and_are_batch_certified(org: Org) -> None:
     w = org.world
-    roster = ok(w.container.create_roster()(org.ap, c.CreateRoster("Saturday class", w.course.id, w.locations[0].id, org.ic.user_id, 2)))
+    roster = ok(
+        w.container.create_roster()(
+            org.ap, c.CreateRoster("Saturday class", w.course.id, w.locations[0].id, org.ic.user_id, 2)
+        )
+    )
     students = [w.student(f"Student{i} Last{i}") for i in range(3)]
     add = w.container.add_roster_member()
     members = [ok(add(org.ap, c.AddRosterMember(roster.id, s.id))) for s in students[:2]]
     assert add(org.ap, c.AddRosterMember(roster.id, students[2].id)).failure().code == "roster_full"
-    assert add(org.ap, c.AddRosterMember(roster.id, students[0].id)).failure() == AlreadyMember(roster.id, students[0].id)
+    assert add(org.ap, c.AddRosterMember(roster.id, students[0].id)).failure() == AlreadyMember(
+        roster.id, students[0].id
+    )
     assess = w.container.assess_roster_member()
     ok(assess(org.ic, c.AssessRosterMember(roster.id, members[0].id, Attendance.ATTENDED, Decimal(88), Decimal(91))))
-    failed = ok(assess(org.ic, c.AssessRosterMember(roster.id, members[1].id, Attendance.PARTIAL, Decimal(88), Decimal(91))))
+    failed = ok(
+        assess(org.ic, c.AssessRosterMember(roster.id, members[1].id, Attendance.PARTIAL, Decimal(88), Decimal(91)))
+    )
     assert failed.completion is Completion.FAILED
-    report = ok(w.container.batch_issue_certificates()(org.ap, c.BatchIssueCertificates(CompletionKind.ROSTER_MEMBER, roster.id)))
+    report = ok(
+        w.container.batch_issue_certificates()(
+            org.ap, c.BatchIssueCertificates(CompletionKind.ROSTER_MEMBER, roster.id)
+        )
+    )
     assert report.issued == 1
     assert [i.reason for i in report.not_eligible] == ["attendance is partial, not attended"]
     (cert,) = w.container.read_models().certificates(w.admin, NOW.date())

@@ -45,14 +45,18 @@ def plan(lead: Staff, *assistants: Staff, capacity: int = 10, hours: int = 4) ->
     return StaffingPlan(COURSE, lead, assistants, T0, T0 + timedelta(hours=hours), capacity)
 
 
-def session_for(lead: Staff, start: datetime, hours: int, status: SessionStatus = SessionStatus.SCHEDULED) -> TrainingSession:
+def session_for(
+    lead: Staff, start: datetime, hours: int, status: SessionStatus = SessionStatus.SCHEDULED
+) -> TrainingSession:
     return TrainingSession(
         uuid.uuid4(), COURSE.id, "s", uuid.uuid4(), lead.id, start, start + timedelta(hours=hours), 5, status=status
     )
 
 
 @given(st.sampled_from(list(Role)), st.sampled_from([GOOD, BAD]), st.booleans())
-def test_only_a_qualified_ic_or_ip_in_good_standing_may_lead(role: Role, compliance: ComplianceStanding, valid: bool) -> None:
+def test_only_a_qualified_ic_or_ip_in_good_standing_may_lead(
+    role: Role, compliance: ComplianceStanding, valid: bool
+) -> None:
     lead = staff(role, credential=date(2030, 1, 1) if valid else date(2026, 4, 30), compliance=compliance)
     outcome = check_staffing(plan(lead), [], [])
     expected = role in (Role.IC, Role.IP) and valid and compliance is GOOD
@@ -89,9 +93,16 @@ def test_capacity_within_the_leads_maximum(capacity: int, maximum: int) -> None:
 
 
 @given(st.integers(-10, 10), st.integers(1, 6), st.booleans(), st.booleans())
-def test_no_instructor_teaches_two_overlapping_sessions(offset: int, hours: int, cancelled: bool, as_assistant: bool) -> None:
+def test_no_instructor_teaches_two_overlapping_sessions(
+    offset: int, hours: int, cancelled: bool, as_assistant: bool
+) -> None:
     lead, other_lead = staff(), staff()
-    other = session_for(other_lead, T0 + timedelta(hours=offset), hours, SessionStatus.CANCELLED if cancelled else SessionStatus.SCHEDULED)
+    other = session_for(
+        other_lead,
+        T0 + timedelta(hours=offset),
+        hours,
+        SessionStatus.CANCELLED if cancelled else SessionStatus.SCHEDULED,
+    )
     if as_assistant:
         other.assistant_ids = frozenset({lead.id})
     else:
