@@ -99,7 +99,7 @@ def expected_enrollments(actor: Actor, facts: dict) -> set[uuid.UUID]:  # type: 
                 if location in actor.location_ids or ap.user_id == actor.user_id:
                     out.add(enrollment_id)
             elif actor.role in (Role.IC, Role.IP):
-                if lead == actor.user_id or learner == actor.user_id:
+                if actor.user_id in (lead, learner):
                     out.add(enrollment_id)
             elif learner == actor.user_id:
                 out.add(enrollment_id)
@@ -116,7 +116,7 @@ def expected_certificates(actor: Actor, facts: dict) -> set[uuid.UUID]:  # type:
         if (
             actor.role in (Role.SA, Role.AD)
             or (actor.role is Role.AP and (location in actor.location_ids or ap.user_id == actor.user_id))
-            or (actor.role in (Role.IC, Role.IP) and (lead == actor.user_id or recipient == actor.user_id))
+            or (actor.role in (Role.IC, Role.IP) and (actor.user_id in (lead, recipient)))
             or (actor.role in (Role.IT, Role.IN) and recipient == actor.user_id)
         ):
             out.add(certificate)
