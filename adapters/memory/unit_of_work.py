@@ -11,6 +11,7 @@ from uuid import UUID
 
 from arccm.adapters.memory.store import MemoryStore
 from arccm.application.ports.change_feed import Change, Cursor
+from arccm.domain.access import Actor
 from arccm.domain.certificate import Certificate, CompletionRef
 from arccm.domain.compliance import ComplianceMetric, ComplianceRecord
 from arccm.domain.course import Course
@@ -26,8 +27,9 @@ T = TypeVar("T")
 
 
 class MemoryUnitOfWork:
-    def __init__(self, store: MemoryStore) -> None:
+    def __init__(self, actor: Actor | None, store: MemoryStore) -> None:
         self._store = store
+        self.actor = actor
         self._working: dict[str, dict[UUID, Any]] = {}
         self._writes: list[tuple[dict[UUID, Any], UUID, Any]] = []
         self.pending_records: list[ComplianceRecord] = []

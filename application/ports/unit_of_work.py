@@ -9,6 +9,7 @@ from arccm.application.ports.reference_repository import ReferenceRepository
 from arccm.application.ports.roster_repository import RosterRepository
 from arccm.application.ports.session_repository import SessionRepository
 from arccm.application.ports.team_repository import TeamRepository
+from arccm.domain.access import Actor
 
 
 class UnitOfWork(Protocol):
@@ -54,3 +55,9 @@ class UnitOfWork(Protocol):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    """Opens a unit of work acting as ``actor`` (None: a trusted system job such as an import)."""
+
+    def __call__(self, actor: Actor | None) -> UnitOfWork: ...

@@ -11,7 +11,8 @@ from returns.result import Failure, Result, Success
 from arccm.application.ports.clock import Clock
 from arccm.application.ports.codes import CodeSource
 from arccm.application.ports.identifiers import IdSource
-from arccm.application.ports.unit_of_work import UnitOfWork
+from arccm.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from arccm.domain.access import Actor
 from arccm.domain.errors import DomainError, NotFound
 
 T = TypeVar("T")
@@ -20,7 +21,7 @@ Outcome = Result[T, DomainError]
 
 @attrs.frozen
 class Context:
-    uow: Callable[[], UnitOfWork]
+    uow: UnitOfWorkFactory
     clock: Clock
     ids: IdSource
     codes: CodeSource
@@ -32,9 +33,11 @@ def found(value: T | None, kind: str, key: object) -> Result[T, DomainError]:
     return Success(value)
 
 
-def in_transaction(ctx: Context, work: Callable[[UnitOfWork], Result[T, DomainError]]) -> Result[T, DomainError]:
-    """Run ``work`` in one unit of work; commit once when it succeeds, roll back otherwise."""
-    with ctx.uow() as uow:
+def in_transaction(
+    ctx: Context, actor: Actor | None, work: Callable[[UnitOfWork], Result[T, DomainError]]
+) -> Result[T, DomainError]:
+    """Run ``work`` in one unit of work acting as ``actor``; commit once when it succeeds, roll back otherwise."""
+    with ctx.uow(actor) as uow:
         outcome = work(uow)
         if isinstance(outcome, Success):
             uow.commit()

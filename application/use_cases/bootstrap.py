@@ -82,7 +82,7 @@ class Bootstrap:
 
     def load(self, *items: Loadable) -> None:
         """Write all items in one transaction."""
-        with self.ctx.uow() as uow:
+        with self.ctx.uow(None) as uow:
             for item in items:
                 _load(item, uow)
             uow.commit()

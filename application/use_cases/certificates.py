@@ -194,7 +194,7 @@ class IssueCertificateHandler:
     ctx: Context
 
     def __call__(self, actor: Actor, cmd: commands.IssueCertificate) -> Result[Certificate, DomainError]:
-        return in_transaction(self.ctx, lambda uow: self._issue(uow, actor, cmd))
+        return in_transaction(self.ctx, actor, lambda uow: self._issue(uow, actor, cmd))
 
     def _issue(self, uow: UnitOfWork, actor: Actor, cmd: commands.IssueCertificate) -> Result[Certificate, DomainError]:
         listed = candidates(uow, cmd.kind, cmd.parent_id)
@@ -250,7 +250,7 @@ class BatchIssueCertificatesHandler:
     ) -> Result[BatchReport, DomainError]:
         if cmd.chunk_size < 1:
             return Failure(InvalidValue("chunk_size", "must be at least 1"))
-        with self.ctx.uow() as uow:
+        with self.ctx.uow(actor) as uow:
             listed = candidates(uow, cmd.kind, cmd.parent_id)
         if isinstance(listed, Failure):
             return Failure(listed.failure())
@@ -276,7 +276,7 @@ class BatchIssueCertificatesHandler:
         for start in range(0, len(eligible), cmd.chunk_size):
             chunk = eligible[start : start + cmd.chunk_size]
             work = partial(self._chunk, actor=actor, chunk=chunk, issue_date=issue_date, batch_id=cmd.batch_id)
-            outcome = in_transaction(self.ctx, work)
+            outcome = in_transaction(self.ctx, actor, work)
             if isinstance(outcome, Failure):
                 return Failure(outcome.failure())
             for certificate, new in outcome.unwrap():
@@ -307,6 +307,7 @@ def _certificate_change(
 ) -> Result[Certificate, DomainError]:
     return in_transaction(
         ctx,
+        actor,
         lambda uow: found(uow.certificates.get(certificate_id), "certificate", certificate_id).bind(
             lambda c: may(actor, action, c.resource()).bind(lambda _: change(c))
         ),

@@ -34,7 +34,7 @@ def _on_enrollment(
             )
         )
 
-    return in_transaction(ctx, work)
+    return in_transaction(ctx, actor, work)
 
 
 @attrs.frozen
@@ -42,7 +42,7 @@ class EnrollLearnerHandler:
     ctx: Context
 
     def __call__(self, actor: Actor, cmd: commands.EnrollLearner) -> Result[Enrollment, DomainError]:
-        return in_transaction(self.ctx, lambda uow: self._enroll(uow, actor, cmd))
+        return in_transaction(self.ctx, actor, lambda uow: self._enroll(uow, actor, cmd))
 
     def _enroll(self, uow: UnitOfWork, actor: Actor, cmd: commands.EnrollLearner) -> Result[Enrollment, DomainError]:
         return found(uow.profiles.get(cmd.learner_id), "learner", cmd.learner_id).bind(

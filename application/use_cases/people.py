@@ -21,7 +21,7 @@ class RecordComplianceItemHandler:
     ctx: Context
 
     def __call__(self, actor: Actor, cmd: commands.RecordComplianceItem) -> Result[ComplianceStanding, DomainError]:
-        return in_transaction(self.ctx, lambda uow: self._record(uow, actor, cmd))
+        return in_transaction(self.ctx, actor, lambda uow: self._record(uow, actor, cmd))
 
     def _record(
         self, uow: UnitOfWork, actor: Actor, cmd: commands.RecordComplianceItem
@@ -57,7 +57,7 @@ class ChangeUserRoleHandler:
                 )
             )
 
-        return in_transaction(self.ctx, work)
+        return in_transaction(self.ctx, actor, work)
 
     def _change(self, uow: UnitOfWork, actor: Actor, profile: UserProfile, cmd: commands.ChangeUserRole) -> UserProfile:
         now = self.ctx.clock.now()

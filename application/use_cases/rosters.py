@@ -18,7 +18,7 @@ class CreateRosterHandler:
     ctx: Context
 
     def __call__(self, actor: Actor, cmd: commands.CreateRoster) -> Result[Roster, DomainError]:
-        return in_transaction(self.ctx, lambda uow: self._create(uow, actor, cmd))
+        return in_transaction(self.ctx, actor, lambda uow: self._create(uow, actor, cmd))
 
     def _create(self, uow: UnitOfWork, actor: Actor, cmd: commands.CreateRoster) -> Result[Roster, DomainError]:
         checks = (
@@ -54,6 +54,7 @@ class AddRosterMemberHandler:
     def __call__(self, actor: Actor, cmd: commands.AddRosterMember) -> Result[RosterMember, DomainError]:
         return in_transaction(
             self.ctx,
+            actor,
             lambda uow: found(uow.profiles.student(cmd.student_id), "student", cmd.student_id).bind(
                 lambda _: found(uow.rosters.get(cmd.roster_id), "roster", cmd.roster_id).bind(
                     lambda r: may(actor, Action.MANAGE_ROSTER, r.resource()).bind(
@@ -87,4 +88,4 @@ class AssessRosterMemberHandler:
                 )
             )
 
-        return in_transaction(self.ctx, work)
+        return in_transaction(self.ctx, actor, work)

@@ -63,7 +63,7 @@ class ScheduleSessionHandler:
     ctx: Context
 
     def __call__(self, actor: Actor, cmd: commands.ScheduleSession) -> Result[TrainingSession, DomainError]:
-        return in_transaction(self.ctx, lambda uow: self._schedule(uow, actor, cmd))
+        return in_transaction(self.ctx, actor, lambda uow: self._schedule(uow, actor, cmd))
 
     def _schedule(
         self, uow: UnitOfWork, actor: Actor, cmd: commands.ScheduleSession
@@ -121,7 +121,7 @@ class RescheduleSessionHandler:
     ctx: Context
 
     def __call__(self, actor: Actor, cmd: commands.RescheduleSession) -> Result[TrainingSession, DomainError]:
-        return in_transaction(self.ctx, lambda uow: self._reschedule(uow, actor, cmd))
+        return in_transaction(self.ctx, actor, lambda uow: self._reschedule(uow, actor, cmd))
 
     def _reschedule(
         self, uow: UnitOfWork, actor: Actor, cmd: commands.RescheduleSession
@@ -143,7 +143,7 @@ class ChangeCapacityHandler:
     ctx: Context
 
     def __call__(self, actor: Actor, cmd: commands.ChangeCapacity) -> Result[TrainingSession, DomainError]:
-        return in_transaction(self.ctx, lambda uow: self._change(uow, actor, cmd))
+        return in_transaction(self.ctx, actor, lambda uow: self._change(uow, actor, cmd))
 
     def _change(
         self, uow: UnitOfWork, actor: Actor, cmd: commands.ChangeCapacity
@@ -165,6 +165,7 @@ class CancelSessionHandler:
     def __call__(self, actor: Actor, cmd: commands.CancelSession) -> Result[TrainingSession, DomainError]:
         return in_transaction(
             self.ctx,
+            actor,
             lambda uow: _editable(uow, actor, cmd.session_id, cmd.expected_version, Action.CANCEL_SESSION).bind(
                 lambda s: s.cancel(cmd.reason, self.ctx.clock.now())
             ),
@@ -180,6 +181,7 @@ class StartSessionHandler:
     def __call__(self, actor: Actor, cmd: commands.StartSession) -> Result[TrainingSession, DomainError]:
         return in_transaction(
             self.ctx,
+            actor,
             lambda uow: _editable(uow, actor, cmd.session_id, None, Action.RECORD_ATTENDANCE).bind(
                 lambda s: s.start(self.ctx.clock.now())
             ),
@@ -193,6 +195,7 @@ class CompleteSessionHandler:
     def __call__(self, actor: Actor, cmd: commands.CompleteSession) -> Result[TrainingSession, DomainError]:
         return in_transaction(
             self.ctx,
+            actor,
             lambda uow: _editable(uow, actor, cmd.session_id, None, Action.RECORD_ATTENDANCE).bind(
                 lambda s: s.complete(self.ctx.clock.now())
             ),

@@ -33,7 +33,7 @@ class CreateTeamHandler:
                 uow.teams.add(team)
             return outcome
 
-        return in_transaction(self.ctx, work)
+        return in_transaction(self.ctx, actor, work)
 
 
 @attrs.frozen
@@ -43,6 +43,7 @@ class AddTeamMemberHandler:
     def __call__(self, actor: Actor, cmd: commands.AddTeamMember) -> Result[TeamMember, DomainError]:
         return in_transaction(
             self.ctx,
+            actor,
             lambda uow: found(uow.profiles.get(cmd.user_id), "user", cmd.user_id).bind(
                 lambda _: found(uow.teams.get(cmd.team_id), "team", cmd.team_id).bind(
                     lambda t: may(actor, Action.MANAGE_TEAM_MEMBERS, t.resource()).bind(
@@ -60,6 +61,7 @@ class RemoveTeamMemberHandler:
     def __call__(self, actor: Actor, cmd: commands.RemoveTeamMember) -> Result[TeamMember, DomainError]:
         return in_transaction(
             self.ctx,
+            actor,
             lambda uow: found(uow.teams.get(cmd.team_id), "team", cmd.team_id).bind(
                 lambda t: may(actor, Action.MANAGE_TEAM_MEMBERS, t.resource()).bind(
                     lambda _: t.remove(cmd.user_id, self.ctx.clock.now())

@@ -12,6 +12,6 @@ def test_every_provider_resolves() -> None:
     resolved = {}
     for name, provider in container.providers.items():
         if isinstance(provider, providers.Provider):
-            resolved[name] = provider()
+            resolved[name] = provider(None) if name == "unit_of_work" else provider()
     assert len(resolved) >= 30
     assert all(value is not None for value in resolved.values())
