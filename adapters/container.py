@@ -1,13 +1,22 @@
-"""The composition root: one container wires ports to adapters and use cases to ports."""
+"""The composition root: one container wires ports to adapters and use cases to ports.
+
+``Container()`` runs on the in-memory store. ``configured(settings)`` (or
+``from_env()``) runs on PostgreSQL: the configured server, or an embedded one
+when no URL is set.
+"""
 
 from __future__ import annotations
 
 from dependency_injector import containers, providers
 
+from arccm.adapters.lifecycle import Lifecycle
 from arccm.adapters.memory.outbox import MemoryMailer, TextCertificateRenderer
 from arccm.adapters.memory.read_models import MemoryChangeFeed, MemoryReadModels
 from arccm.adapters.memory.store import MemoryStore
-from arccm.adapters.memory.unit_of_work import MemoryUnitOfWork
+from arccm.adapters.memory.unit_of_work import MemoryUnitOfWorkFactory
+from arccm.adapters.postgres.database import Database
+from arccm.adapters.postgres.read_models import PostgresChangeFeed, PostgresReadModels
+from arccm.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from arccm.adapters.system import RandomIds, SecureCodes, SystemClock
 from arccm.application.use_cases import certificates, enrollments, people, rosters, sessions, teams
 from arccm.application.use_cases.base import Context
@@ -17,19 +26,46 @@ from arccm.application.use_cases.bootstrap import Bootstrap
 class Container(containers.DeclarativeContainer):
     """Override ``clock``, ``ids`` or ``codes`` to take time and randomness from elsewhere."""
 
+    config = providers.Configuration(default={"backend": "memory"})
+
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(RandomIds)
     codes = providers.Singleton(SecureCodes)
 
-    # --- persistence: the in-memory adapter ([2] adds PostgreSQL) ---
+    # --- persistence ---
     memory_store = providers.Singleton(MemoryStore)
-    unit_of_work = providers.Factory(MemoryUnitOfWork, store=memory_store)
-    read_models = providers.Singleton(MemoryReadModels, store=memory_store)
-    change_feed = providers.Singleton(MemoryChangeFeed, store=memory_store)
+    database = providers.Singleton(
+        Database,
+        owner_url=config.database.url,
+        schema=config.database.schema,
+        app_role=config.database.app_role,
+        app_password=config.database.app_password,
+    )
+    unit_of_work = providers.Selector(
+        config.backend,
+        memory=providers.Singleton(MemoryUnitOfWorkFactory, store=memory_store),
+        postgres=providers.Singleton(PostgresUnitOfWorkFactory, database=database),
+    )
+    read_models = providers.Selector(
+        config.backend,
+        memory=providers.Singleton(MemoryReadModels, store=memory_store),
+        postgres=providers.Singleton(PostgresReadModels, database=database),
+    )
+    change_feed = providers.Selector(
+        config.backend,
+        memory=providers.Singleton(MemoryChangeFeed, store=memory_store),
+        postgres=providers.Singleton(PostgresChangeFeed, database=database),
+    )
+    lifecycle = providers.Singleton(
+        Lifecycle,
+        backend=config.backend,
+        database=providers.Selector(config.backend, memory=providers.Object(None), postgres=database),
+        store=memory_store,
+    )
     mailer = providers.Singleton(MemoryMailer)
     renderer = providers.Singleton(TextCertificateRenderer)
 
-    context = providers.Factory(Context, uow=unit_of_work.provider, clock=clock, ids=ids, codes=codes)
+    context = providers.Factory(Context, uow=unit_of_work, clock=clock, ids=ids, codes=codes)
     bootstrap = providers.Factory(Bootstrap, ctx=context)
 
     # --- use cases ---
@@ -57,3 +93,24 @@ class Container(containers.DeclarativeContainer):
     remove_team_member = providers.Factory(teams.RemoveTeamMemberHandler, ctx=context)
     record_compliance_item = providers.Factory(people.RecordComplianceItemHandler, ctx=context)
     change_user_role = providers.Factory(people.ChangeUserRoleHandler, ctx=context)
+
+
+def on_postgres(
+    url: str, schema: str = "public", app_role: str = "arccm_app", app_password: str | None = None
+) -> Container:
+    """A container on the PostgreSQL server at ``url`` (the owner's URL; the app connects as ``app_role``)."""
+    from arccm.adapters.postgres.database import normalize_url
+
+    container = Container()
+    container.config.from_dict(
+        {
+            "backend": "postgres",
+            "database": {
+                "url": normalize_url(url),
+                "schema": schema,
+                "app_role": app_role,
+                "app_password": app_password,
+            },
+        }
+    )
+    return container

@@ -49,16 +49,22 @@ class AssessmentRule:
     def failure_reason(self, practical: Decimal, written: Decimal) -> str | None:
         """None when the scores pass; otherwise why they do not."""
         total = self.total(practical, written)
+        threshold = plain(self.pass_threshold)
         if total < self.pass_threshold:
-            return f"weighted total {total:.2f} is below the pass threshold {self.pass_threshold}"
+            return f"weighted total {total:.2f} is below the pass threshold {threshold}"
         if self.requires_both_scores:
             for part, score in (("practical", practical), ("written", written)):
                 if score < self.pass_threshold:
-                    return f"{part} score {score} is below the pass threshold {self.pass_threshold}"
+                    return f"{part} score {plain(score)} is below the pass threshold {threshold}"
         return None
 
     def passes(self, practical: Decimal, written: Decimal) -> bool:
         return self.failure_reason(practical, written) is None
+
+
+def plain(number: Decimal) -> str:
+    """80.00 -> '80', 92.50 -> '92.5': the same text whatever precision the number was stored with."""
+    return format(number.normalize(), "f")
 
 
 def validate_score(field: str, score: Decimal) -> Result[Decimal, InvalidValue]:

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import attrs
 
 from arccm.adapters.memory.store import MemoryStore
-from arccm.application.ports.change_feed import ChangeBatch, Cursor
+from arccm.application.ports.change_feed import Change, ChangeBatch, Cursor
 from arccm.application.ports.read_models import (
     CertificateSummary,
     Dashboard,
@@ -147,14 +147,13 @@ class MemoryChangeFeed:
         with self.store.lock:
             changes = self.store.changes
             start = _first_after(changes, since)
-            picked, cursor = [], since
+            picked: list[Change] = []
             for change in changes[start:]:
-                cursor = change.cursor
                 if (topics is None or change.event.topic in topics) and can_read(actor, change.event.scope):
                     picked.append(change)
                     if len(picked) >= limit:
                         break
-        return ChangeBatch(picked, cursor)
+        return ChangeBatch(picked, picked[-1].cursor if picked else since)
 
 
 def _first_after(changes: Sequence[object], since: Cursor) -> int:

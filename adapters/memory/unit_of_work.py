@@ -264,3 +264,11 @@ class MemoryAvailabilityRepository:
 
     def add(self, booking: AvailabilityBooking) -> None:
         self._uow.put("bookings", booking.id, booking)
+
+
+class MemoryUnitOfWorkFactory:
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+
+    def __call__(self, actor: Actor | None) -> MemoryUnitOfWork:
+        return MemoryUnitOfWork(actor, self.store)

@@ -1,0 +1,228 @@
+"""The PostgreSQL connection: engines, migrations, transactions acting as an actor, lifecycle.
+
+Two roles (DESIGN §4, reliability_security.md §8 T6): migrations run as the
+*owner* (the configured URL's user); the application runs as ``app_role``, a
+login role that owns nothing and is neither superuser nor BYPASSRLS. Every
+transaction first sets ``search_path``, ``arccm.user_id`` and ``arccm.role``
+with ``set_config(..., true)`` — transaction-local, so nothing survives into the
+next use of a pooled connection, and it works through a transaction-pooling
+pgbouncer (no session state, no startup options).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib.resources import files
+from typing import Any
+
+import attrs
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
+
+from arccm.domain.access import Actor
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The configured server cannot be reached; the message names the URL, password masked."""
+
+
+class ShuttingDown(RuntimeError):
+    pass
+
+
+def normalize_url(url: str) -> URL:
+    parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+    if parsed.get_backend_name() != "postgresql":
+        raise ValueError(f"not a PostgreSQL URL: {parsed.render_as_string(hide_password=True)}")
+    return parsed.set(drivername="postgresql+psycopg")
+
+
+def masked(url: URL | str) -> str:
+    parsed = url if isinstance(url, URL) else make_url(url)
+    return parsed.set(drivername="postgresql").render_as_string(hide_password=True)
+
+
+@attrs.define
+class Counters:
+    committed: int = 0
+    rolled_back: int = 0
+    in_flight: int = 0
+    waiting: int = 0
+
+
+@attrs.define
+class Database:
+    owner_url: URL
+    schema: str = "public"
+    app_role: str = "arccm_app"
+    app_password: str | None = None
+    pool_size: int = 10
+    max_overflow: int = 10
+    _engine: Engine | None = None
+    _counters: Counters = attrs.field(factory=Counters)
+    _lock: threading.Condition = attrs.field(factory=threading.Condition)
+    _closing: bool = False
+
+    # --- engines ------------------------------------------------------------------
+
+    @property
+    def app_url(self) -> URL:
+        return self.owner_url.set(username=self.app_role, password=self.app_password)
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = create_engine(
+                self.app_url,
+                pool_pre_ping=True,  # check each connection before handing it out
+                pool_size=self.pool_size,
+                max_overflow=self.max_overflow,
+                pool_timeout=30,
+            )
+        return self._engine
+
+    def owner_engine(self) -> Engine:
+        return create_engine(self.owner_url, poolclass=NullPool)
+
+    def check_reachable(self) -> None:
+        engine = create_engine(self.owner_url)
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except OperationalError as error:
+            reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+            raise DatabaseUnavailable(f"cannot reach PostgreSQL at {masked(self.owner_url)}: {reason}") from None
+        finally:
+            engine.dispose()
+
+    # --- migrations -------------------------------------------------------------
+
+    def alembic_config(self) -> Config:
+        config = Config()
+        config.set_main_option("script_location", str(files("arccm.adapters.postgres") / "migrations"))
+        config.attributes.update(url=self.owner_url, schema=self.schema, app_role=self.app_role)
+        return config
+
+    def upgrade(self, revision: str = "head") -> None:
+        command.upgrade(self.alembic_config(), revision)
+        if self.app_password:
+            with self.owner_engine().begin() as connection:
+                connection.execute(text(f'ALTER ROLE "{self.app_role}" PASSWORD :p'), {"p": self.app_password})
+
+    def downgrade(self, revision: str = "base") -> None:
+        command.downgrade(self.alembic_config(), revision)
+
+    def head(self) -> str | None:
+        return ScriptDirectory.from_config(self.alembic_config()).get_current_head()
+
+    def current(self) -> str | None:
+        engine = self.owner_engine()
+        try:
+            with engine.connect() as connection:
+                context = MigrationContext.configure(connection, opts={"version_table_schema": self.schema})
+                return context.get_current_revision()
+        finally:
+            engine.dispose()
+
+    # --- transactions -------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self, actor: Actor | None) -> Iterator[Connection]:
+        """A connection in one transaction, acting as ``actor``; rolled back unless committed inside."""
+        self._enter()
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(
+                    text(
+                        "SELECT set_config('search_path', :schema, true),"
+                        " set_config('arccm.user_id', :user_id, true), set_config('arccm.role', :role, true)"
+                    ),
+                    {
+                        "schema": f'"{self.schema}"',
+                        "user_id": str(actor.user_id) if actor else "",
+                        "role": actor.role.value if actor else "system",
+                    },
+                )
+                try:
+                    yield connection
+                finally:
+                    if connection.in_transaction():
+                        connection.rollback()
+                        self._count("rolled_back")
+        finally:
+            self._leave()
+
+    def committed(self) -> None:
+        self._count("committed")
+
+    def _count(self, name: str) -> None:
+        with self._lock:
+            setattr(self._counters, name, getattr(self._counters, name) + 1)
+
+    def _enter(self) -> None:
+        with self._lock:
+            if self._closing:
+                raise ShuttingDown("the database is shutting down")
+            self._counters.in_flight += 1
+
+    def _leave(self) -> None:
+        with self._lock:
+            self._counters.in_flight -= 1
+            self._lock.notify_all()
+
+    # --- lifecycle -----------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        report: dict[str, Any] = {"database": masked(self.owner_url), "schema": self.schema}
+        try:
+            started = time.perf_counter()
+            with self.transaction(None) as connection:
+                version = connection.execute(text("SHOW server_version")).scalar_one()
+            report["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
+            report["server_version"] = version
+            current, head = self.current(), self.head()
+        except Exception as error:
+            report.update(status="error", error=str(error).splitlines()[0])
+            return report
+        report["migration"] = {"current": current, "head": head, "up_to_date": current == head}
+        report["pool"] = self.pool_stats()
+        degraded = current != head or report["pool"]["waiting"] > 0 or report["latency_ms"] > 250
+        report["status"] = "degraded" if degraded else "healthy"
+        return report
+
+    def pool_stats(self) -> dict[str, int]:
+        pool: Any = self.engine.pool
+        with self._lock:
+            in_flight = self._counters.in_flight
+        return {
+            "size": pool.size(),
+            "in_use": pool.checkedout(),
+            "idle": pool.checkedin(),
+            "overflow": max(pool.overflow(), 0),
+            "waiting": max(in_flight - pool.checkedout(), 0),
+        }
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            counters = attrs.asdict(self._counters)
+        return {"units_of_work": counters, "pool": self.pool_stats()}
+
+    def shutdown(self, timeout: float = 30.0) -> None:
+        """Refuse new units of work, let in-flight ones finish, then close the pool."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            self._closing = True
+            while self._counters.in_flight > 0 and time.monotonic() < deadline:
+                self._lock.wait(timeout=max(deadline - time.monotonic(), 0.0))
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None

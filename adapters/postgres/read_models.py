@@ -1,0 +1,252 @@
+"""Read models as set-based SQL, scoped by the actor inside the query (never filtered after fetching).
+
+Each ``*_scope`` function renders DESIGN §2's read rules for one table as a SQL
+predicate; they mirror ``domain.access.can_read`` and the contract suite's scope
+property checks both against the same oracle.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date, timedelta
+from typing import Any
+
+import attrs
+from sqlalchemy import text
+
+from arccm.adapters.events_codec import decode, decode_scope
+from arccm.adapters.postgres.database import Database
+from arccm.application.ports.change_feed import Change, ChangeBatch, Cursor
+from arccm.application.ports.read_models import (
+    CertificateSummary,
+    Dashboard,
+    EnrollmentSummary,
+    PublicCertificate,
+    SessionSummary,
+)
+from arccm.domain.access import ADMINS, LEAD_INSTRUCTORS, Actor, Role
+from arccm.domain.verification_code import VerificationCode
+
+
+def scope_params(actor: Actor) -> dict[str, Any]:
+    return {"me": actor.user_id, "locs": sorted(actor.location_ids), "prov": actor.provider_id}
+
+
+def _ap(location: str, provider: str, creator: str) -> str:
+    return f"({location} = ANY(:locs) OR {provider} = :prov OR {creator} = :me)"
+
+
+_ACTIVE_ME = "EXISTS (SELECT 1 FROM session_enrollments me WHERE me.session_id = {s}.id AND me.learner_id = :me AND me.status <> 'cancelled')"
+
+
+def session_scope(actor: Actor, s: str = "s") -> str:
+    if actor.role in ADMINS:
+        return "TRUE"
+    if actor.role is Role.AP:
+        return _ap(f"{s}.location_id", f"{s}.provider_id", f"{s}.created_by")
+    teaches = f"({s}.lead_instructor_id = :me OR :me = ANY({s}.assistant_ids))"
+    return f"({teaches} OR {_ACTIVE_ME.format(s=s)})"
+
+
+def enrollment_scope(actor: Actor, e: str = "e", s: str = "s") -> str:
+    if actor.role in ADMINS:
+        return "TRUE"
+    if actor.role is Role.AP:
+        return _ap(f"{s}.location_id", f"{s}.provider_id", f"{e}.enrolled_by")
+    if actor.role in LEAD_INSTRUCTORS:
+        return f"({s}.lead_instructor_id = :me OR :me = ANY({s}.assistant_ids) OR {e}.learner_id = :me)"
+    return f"{e}.learner_id = :me"
+
+
+def certificate_scope(actor: Actor, c: str = "c") -> str:
+    if actor.role in ADMINS:
+        return "TRUE"
+    if actor.role is Role.AP:
+        return _ap(f"{c}.location_id", f"{c}.provider_id", f"{c}.issued_by")
+    mine = f"({c}.recipient_user_id = :me OR {c}.recipient_student_id = :me)"
+    if actor.role in LEAD_INSTRUCTORS:
+        return f"(:me = ANY({c}.instructor_ids) OR {mine})"
+    return mine
+
+
+def profile_scope(actor: Actor, p: str = "p") -> str:
+    if actor.role in ADMINS:
+        return "TRUE"
+    if actor.role is Role.AP:
+        return f"({p}.location_id = ANY(:locs) OR {p}.provider_id = :prov)"
+    return f"{p}.id = :me"
+
+
+def team_scope(actor: Actor, t: str = "t") -> str:
+    if actor.role in ADMINS:
+        return "TRUE"
+    if actor.role is Role.AP:
+        return _ap(f"{t}.location_id", f"{t}.provider_id", f"{t}.created_by")
+    return "FALSE"
+
+
+def change_scope(actor: Actor, c: str = "c") -> str:
+    """``can_read`` over the change log's scope columns."""
+    if actor.role in ADMINS:
+        return "TRUE"
+    reference = f"{c}.kind = 'reference'"
+    if actor.role is Role.AP:
+        return f"({reference} OR {_ap(f'{c}.location_id', f'{c}.provider_id', f'{c}.created_by')})"
+    if actor.role in LEAD_INSTRUCTORS:
+        return (
+            f"({reference} OR (:me = ANY({c}.instructor_ids) AND {c}.kind IN ('session','enrollment','certificate','roster'))"
+            f" OR ({c}.kind = 'session' AND :me = ANY({c}.learner_ids)) OR {c}.subject_id = :me)"
+        )
+    return (
+        f"({reference} OR ({c}.kind = 'session' AND (:me = ANY({c}.learner_ids) OR :me = ANY({c}.instructor_ids)))"
+        f" OR ({c}.subject_id = :me AND {c}.kind <> 'roster'))"
+    )
+
+
+_STATUS = (
+    "CASE WHEN c.revoked_at IS NOT NULL THEN 'revoked' WHEN c.superseded_by_id IS NOT NULL THEN 'superseded'"
+    " WHEN c.expiry_date < :today THEN 'expired' ELSE 'active' END"
+)
+
+
+@attrs.frozen
+class PostgresReadModels:
+    database: Database
+
+    def _rows(self, actor: Actor | None, sql: str, params: dict[str, Any]) -> list[Any]:
+        with self.database.transaction(actor) as connection:
+            return list(connection.execute(text(sql), params).mappings())
+
+    def sessions(self, actor: Actor) -> Sequence[SessionSummary]:
+        found = self._rows(
+            actor,
+            "SELECT s.id, s.title, s.course_id, s.location_id, s.lead_instructor_id, s.starts_at, s.ends_at, s.status,"
+            f" s.seats_taken, s.max_capacity, s.waitlist_length FROM training_sessions s WHERE {session_scope(actor)}"
+            " ORDER BY s.starts_at, s.id",
+            scope_params(actor),
+        )
+        return [SessionSummary(**dict(row)) for row in found]
+
+    def enrollments(self, actor: Actor) -> Sequence[EnrollmentSummary]:
+        found = self._rows(
+            actor,
+            "SELECT e.id, e.session_id, e.learner_id, e.enrolled_at, e.status, e.waitlist_position,"
+            " e.attendance_status AS attendance, e.completion_status AS completion"
+            " FROM session_enrollments e JOIN training_sessions s ON s.id = e.session_id"
+            f" WHERE {enrollment_scope(actor)} ORDER BY e.session_id::text, e.enrolled_at, e.id::text",
+            scope_params(actor),
+        )
+        return [EnrollmentSummary(**dict(row)) for row in found]
+
+    def certificates(self, actor: Actor, today: date) -> Sequence[CertificateSummary]:
+        found = self._rows(
+            actor,
+            "SELECT c.id, c.verification_code AS code, c.recipient_name, c.course_name, c.issue_date, c.expiry_date,"
+            f" {_STATUS} AS status FROM certificates c WHERE {certificate_scope(actor)} ORDER BY c.issue_date, c.id::text",
+            {**scope_params(actor), "today": today},
+        )
+        return [CertificateSummary(**{**dict(row), "code": VerificationCode(row["code"]).display}) for row in found]
+
+    def lookup(self, code: VerificationCode, today: date) -> tuple[PublicCertificate, str] | None:
+        found = self._rows(
+            None,
+            f"SELECT {_STATUS} AS status, c.recipient_name, c.course_name,"
+            " COALESCE(p.name, l.name) AS issuer_name, c.issue_date, c.expiry_date, c.revoked_at"
+            " FROM certificates c JOIN locations l ON l.id = c.location_id"
+            " LEFT JOIN authorized_providers p ON p.id = c.provider_id WHERE c.verification_code = :code",
+            {"code": code.canonical, "today": today},
+        )
+        if not found:
+            return None
+        row = found[0]
+        revoked_on = row["revoked_at"].date() if row["revoked_at"] else None
+        public = PublicCertificate(
+            row["status"], row["recipient_name"], row["course_name"], row["issuer_name"],
+            row["issue_date"], row["expiry_date"], revoked_on,
+        )  # fmt: skip
+        return public, row["recipient_name"]
+
+    def dashboard(self, actor: Actor, today: date) -> Dashboard:
+        """One round trip: every figure from one statement."""
+        sql = f"""
+        WITH s AS (
+            SELECT s.status, s.seats_taken, s.max_capacity, s.waitlist_length FROM training_sessions s
+            WHERE s.status IN ('scheduled', 'in_progress') AND {session_scope(actor)}
+        ), c AS (
+            SELECT {_STATUS} AS status, c.expiry_date, c.issue_date FROM certificates c WHERE {certificate_scope(actor)}
+        ), p AS (
+            SELECT p.compliance_score FROM profiles p WHERE p.compliance_status <> 'unassessed' AND {profile_scope(actor)}
+        ), t AS (
+            SELECT t.id, (SELECT count(*) FROM team_members m WHERE m.team_id = t.id) AS members
+            FROM teams t WHERE {team_scope(actor)}
+        )
+        SELECT
+            (SELECT count(*) FILTER (WHERE status = 'scheduled') FROM s) AS upcoming_sessions,
+            (SELECT count(*) FILTER (WHERE status = 'in_progress') FROM s) AS in_progress_sessions,
+            (SELECT COALESCE(sum(seats_taken), 0) FROM s) AS seats_taken,
+            (SELECT COALESCE(sum(max_capacity), 0) FROM s) AS seats_offered,
+            (SELECT COALESCE(sum(waitlist_length), 0) FROM s) AS waitlisted,
+            (SELECT count(*) FROM c) AS certificates_total,
+            (SELECT count(*) FILTER (WHERE status = 'active') FROM c) AS certificates_active,
+            (SELECT count(*) FILTER (WHERE status = 'active' AND expiry_date <= :soon) FROM c) AS certificates_expiring_30d,
+            (SELECT count(*) FILTER (WHERE issue_date > :week_ago) FROM c) AS certificates_issued_7d,
+            (SELECT avg(compliance_score)::float FROM p) AS compliance_average_score,
+            (SELECT count(*) FROM t) AS teams,
+            (SELECT COALESCE(sum(members), 0) FROM t) AS team_members
+        """
+        params = {
+            **scope_params(actor),
+            "today": today,
+            "soon": today + timedelta(days=30),
+            "week_ago": today - timedelta(days=7),
+        }
+        row = self._rows(actor, sql, params)[0]
+        return Dashboard(**{k: (v if k == "compliance_average_score" else int(v)) for k, v in dict(row).items()})
+
+
+@attrs.frozen
+class PostgresChangeFeed:
+    """Committed events in (txid, id) order, scoped in SQL.
+
+    Only rows whose transaction id is below the snapshot's xmin are read, so a
+    transaction that commits after a later one is never skipped ([5] builds the
+    live subscription on this).
+    """
+
+    database: Database
+
+    def read(self, actor: Actor, since: Cursor, limit: int = 1000, topics: frozenset[str] | None = None) -> ChangeBatch:
+        topic_filter = "AND c.topic = ANY(:topics)" if topics is not None else ""
+        sql = (
+            "SELECT c.id, c.txid::text::bigint AS txid, c.event, c.payload, c.occurred_at FROM change_log c"
+            " WHERE (c.txid, c.id) > (CAST(:txid AS text)::xid8, :id)"
+            " AND c.txid < pg_snapshot_xmin(pg_current_snapshot())"
+            f" AND {change_scope(actor)} {topic_filter} ORDER BY c.txid, c.id LIMIT :limit"
+        )
+        params = {
+            **scope_params(actor),
+            "txid": str(since.txid),
+            "id": since.id,
+            "limit": limit,
+            "topics": sorted(topics or ()),
+        }
+        with self.database.transaction(actor) as connection:
+            found = list(connection.execute(text(sql), params).mappings())
+        changes = [
+            Change(
+                Cursor(row["txid"], row["id"]),
+                decode(
+                    row["event"],
+                    _payload(row["payload"])["fields"],
+                    row["occurred_at"],
+                    decode_scope(_payload(row["payload"])["scope"]),
+                ),
+            )
+            for row in found
+        ]
+        return ChangeBatch(changes, changes[-1].cursor if changes else since)
+
+
+def _payload(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else json.loads(value)

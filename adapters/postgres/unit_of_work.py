@@ -1,0 +1,630 @@
+"""PostgreSQL unit of work and repositories: one transaction per use case.
+
+Concurrency: loading a session (or a certificate, roster or team) takes its row
+lock (``SELECT … FOR UPDATE``), so every change to one session — enrolment,
+cancellation and promotion, capacity — is serialized on that row, whatever the
+interleaving. Scheduling locks the instructors' rows first (in id order, so two
+schedulers cannot deadlock) so two sessions cannot claim the same instructor's
+time concurrently. The database's own constraints (seat CHECK kept by trigger,
+partial unique indexes) back this up for writes that bypass arccm.
+
+Added aggregates are inserted at once (so foreign keys see them); loaded ones
+are compared with a snapshot at commit and only what changed is written. Domain
+events raised by every aggregate the unit touched are written to ``change_log``
+in the same transaction, just before it commits.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Self
+from uuid import UUID
+
+import attrs
+from sqlalchemy import Connection, text
+
+from arccm.adapters.events_codec import encode, encode_scope
+from arccm.adapters.postgres import rows
+from arccm.adapters.postgres.database import Database
+from arccm.domain.access import Actor
+from arccm.domain.certificate import Certificate, CompletionRef
+from arccm.domain.compliance import ComplianceMetric, ComplianceRecord
+from arccm.domain.course import Course
+from arccm.domain.enrollment import Enrollment, EnrollmentStatus
+from arccm.domain.events import DomainEvent
+from arccm.domain.people import AuthorizedProvider, InstructorProfile, Location, StudentProfile, UserProfile
+from arccm.domain.roster import Roster
+from arccm.domain.scheduling import AvailabilityBooking
+from arccm.domain.team import Team
+from arccm.domain.training_session import TrainingSession
+from arccm.domain.verification_code import VerificationCode
+
+
+class ConcurrentUpdate(RuntimeError):
+    """A row changed under a unit of work that held no lock on it: a bug, not a business outcome."""
+
+
+def _columns(params: dict[str, Any]) -> tuple[str, str]:
+    return ", ".join(params), ", ".join(f":{name}" for name in params)
+
+
+def _sets(params: dict[str, Any], skip: Collection[str] = ("id",)) -> str:
+    return ", ".join(f"{name} = :{name}" for name in params if name not in skip)
+
+
+class PostgresUnitOfWork:
+    def __init__(self, actor: Actor | None, database: Database) -> None:
+        self.actor = actor
+        self._database = database
+        self._transaction: Any = None
+        self._connection: Connection | None = None
+        self._identity: dict[tuple[str, UUID], Any] = {}
+        self._snapshots: dict[tuple[str, UUID], Any] = {}
+        self.sessions = PostgresSessionRepository(self)
+        self.certificates = PostgresCertificateRepository(self)
+        self.reference = PostgresReferenceRepository(self)
+        self.profiles = PostgresProfileRepository(self)
+        self.rosters = PostgresRosterRepository(self)
+        self.teams = PostgresTeamRepository(self)
+        self.compliance = PostgresComplianceRepository(self)
+        self.availability = PostgresAvailabilityRepository(self)
+
+    # --- connection -----------------------------------------------------------------
+
+    @property
+    def connection(self) -> Connection:
+        if self._connection is None:
+            raise RuntimeError("unit of work used outside its with-block")
+        return self._connection
+
+    def run(self, sql: str, params: dict[str, Any] | None = None) -> Any:
+        return self.connection.execute(text(sql), params or {})
+
+    def __enter__(self) -> Self:
+        self._transaction = self._database.transaction(self.actor)
+        self._connection = self._transaction.__enter__()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self._transaction.__exit__(exc_type, exc, tb)
+        finally:
+            self._connection, self._identity, self._snapshots = None, {}, {}
+
+    # --- identity map and snapshots --------------------------------------------------------
+
+    def known(self, kind: str, key: UUID) -> Any:
+        return self._identity.get((kind, key))
+
+    def track(self, kind: str, key: UUID, value: Any, snapshot: Any) -> Any:
+        self._identity[(kind, key)] = value
+        self._snapshots[(kind, key)] = snapshot
+        return value
+
+    def snapshot_of(self, kind: str, key: UUID) -> Any:
+        return self._snapshots.get((kind, key))
+
+    # --- commit -------------------------------------------------------------------------
+
+    def commit(self) -> None:
+        events: list[DomainEvent] = []
+        for (kind, key), value in list(self._identity.items()):
+            flush = _FLUSH.get(kind)
+            if flush is not None:
+                flush(self, value, self._snapshots[(kind, key)])
+                self._snapshots[(kind, key)] = _SNAPSHOT[kind](value)
+            raised = getattr(value, "events", None)
+            if raised:
+                events.extend(raised)
+                raised.clear()
+        self._write_events(events)
+        self.connection.commit()
+        self._database.committed()
+
+    def rollback(self) -> None:
+        if self._connection is not None and self._connection.in_transaction():
+            self._connection.rollback()
+
+    def _write_events(self, events: list[DomainEvent]) -> None:
+        if not events:
+            return
+        self.run(
+            "INSERT INTO change_log (topic, event, payload, occurred_at, kind, location_id, provider_id, created_by,"
+            " instructor_ids, subject_id, learner_ids, actor_id)"
+            " SELECT topic, event, payload, occurred_at, kind, location_id, provider_id, created_by,"
+            " CAST(instructors AS uuid[]), subject_id, CAST(learners AS uuid[]), actor_id"
+            " FROM unnest(CAST(:topics AS text[]), CAST(:names AS text[]), CAST(:payloads AS jsonb[]),"
+            " CAST(:times AS timestamptz[]), CAST(:kinds AS text[]), CAST(:locations AS uuid[]),"
+            " CAST(:providers AS uuid[]), CAST(:creators AS uuid[]), CAST(:instructors AS text[]),"
+            " CAST(:subjects AS uuid[]), CAST(:learners AS text[]), CAST(:actors AS uuid[]))"
+            " AS x(topic, event, payload, occurred_at, kind, location_id, provider_id, created_by, instructors,"
+            " subject_id, learners, actor_id)",
+            {
+                "topics": [e.topic for e in events],
+                "names": [e.name for e in events],
+                "payloads": [json.dumps({"fields": encode(e), "scope": encode_scope(e.scope)}) for e in events],
+                "times": [e.occurred_at for e in events],
+                "kinds": [e.scope.kind.value for e in events],
+                "locations": [e.scope.location_id for e in events],
+                "providers": [e.scope.provider_id for e in events],
+                "creators": [e.scope.created_by for e in events],
+                "instructors": [_array_literal(e.scope.instructors) for e in events],
+                "subjects": [e.scope.subject_id for e in events],
+                "learners": [_array_literal(e.scope.learners) for e in events],
+                "actors": [self.actor.user_id if self.actor else None for _ in events],
+            },
+        )
+
+
+def _array_literal(ids: frozenset[UUID]) -> str:
+    return "{" + ",".join(str(i) for i in sorted(ids)) + "}"
+
+
+# --- sessions ---------------------------------------------------------------------------
+
+_SESSION = "SELECT * FROM training_sessions WHERE id = :id"
+
+
+def _session_snapshot(s: TrainingSession) -> tuple[dict[str, Any], dict[UUID, dict[str, Any]]]:
+    return rows.session_params(s), {e.id: rows.enrollment_params(e) for e in s.enrollments}
+
+
+class PostgresSessionRepository:
+    def __init__(self, uow: PostgresUnitOfWork) -> None:
+        self._uow = uow
+
+    def get(self, session_id: UUID) -> TrainingSession | None:
+        known: TrainingSession | None = self._uow.known("session", session_id)
+        if known is not None:
+            return known
+        row = self._uow.run(_SESSION + " FOR UPDATE", {"id": session_id}).mappings().first()
+        if row is None:
+            return None
+        return self._load(row)
+
+    def _load(self, row: Any) -> TrainingSession:
+        enrollments = [
+            rows.enrollment(r)
+            for r in self._uow.run(
+                "SELECT * FROM session_enrollments WHERE session_id = :id ORDER BY enrolled_at, id", {"id": row["id"]}
+            ).mappings()
+        ]
+        loaded = rows.session(row, enrollments)
+        return self._uow.track("session", loaded.id, loaded, _session_snapshot(loaded))  # type: ignore[no-any-return]
+
+    def add(self, session: TrainingSession) -> None:
+        params = rows.session_params(session)
+        names, values = _columns(params)
+        self._uow.run(f"INSERT INTO training_sessions ({names}) VALUES ({values})", params)
+        for enrollment in session.enrollments:
+            _insert_enrollment(self._uow, enrollment)
+        self._uow.track("session", session.id, session, _session_snapshot(session))
+
+    def taught_by(
+        self, instructor_ids: Collection[UUID], starts_at: datetime, ends_at: datetime
+    ) -> Sequence[TrainingSession]:
+        ids = sorted(instructor_ids)
+        self._uow.run("SELECT id FROM instructor_profiles WHERE id = ANY(:ids) ORDER BY id FOR UPDATE", {"ids": ids})
+        found = self._uow.run(
+            "SELECT * FROM training_sessions WHERE (lead_instructor_id = ANY(:ids) OR assistant_ids && CAST(:ids AS uuid[]))"
+            " AND starts_at < :ends AND ends_at > :starts AND status <> 'cancelled'",
+            {"ids": ids, "starts": starts_at, "ends": ends_at},
+        ).mappings()
+        out = []
+        for row in found:
+            known = self._uow.known("session", row["id"])
+            out.append(known if known is not None else self._load(row))
+        return out
+
+
+def _insert_enrollment(uow: PostgresUnitOfWork, enrollment: Enrollment) -> None:
+    params = rows.enrollment_params(enrollment)
+    names, values = _columns(params)
+    uow.run(f"INSERT INTO session_enrollments ({names}) VALUES ({values})", params)
+
+
+def _flush_session(uow: PostgresUnitOfWork, session: TrainingSession, snapshot: Any) -> None:
+    before, enrollments_before = snapshot
+    params = rows.session_params(session)
+    if params != before:
+        changed = uow.run(
+            f"UPDATE training_sessions SET {_sets(params)}, updated_at = now() WHERE id = :id AND version = :old_version",
+            {**params, "old_version": before["version"]},
+        )
+        if changed.rowcount != 1:
+            raise ConcurrentUpdate(f"session {session.id} changed under a unit of work holding its lock")
+    # seats are freed before they are taken, so the seat CHECK holds after every statement
+    ordered = sorted(session.enrollments, key=lambda e: e.status is EnrollmentStatus.ENROLLED)
+    for enrollment in ordered:
+        old = enrollments_before.get(enrollment.id)
+        current = rows.enrollment_params(enrollment)
+        if old is None:
+            _insert_enrollment(uow, enrollment)
+        elif current != old:
+            uow.run(
+                f"UPDATE session_enrollments SET {_sets(current, ('id', 'session_id', 'learner_id'))} WHERE id = :id",
+                current,
+            )
+
+
+# --- certificates ----------------------------------------------------------------------
+
+
+class PostgresCertificateRepository:
+    def __init__(self, uow: PostgresUnitOfWork) -> None:
+        self._uow = uow
+
+    def _one(self, where: str, params: dict[str, Any]) -> Certificate | None:
+        row = self._uow.run(f"SELECT * FROM certificates WHERE {where} FOR UPDATE", params).mappings().first()
+        return None if row is None else self._mapped(row)
+
+    def _mapped(self, row: Any) -> Certificate:
+        known: Certificate | None = self._uow.known("certificate", row["id"])
+        if known is not None:
+            return known
+        loaded = rows.certificate(row)
+        return self._uow.track("certificate", loaded.id, loaded, rows.certificate_params(loaded))  # type: ignore[no-any-return]
+
+    def get(self, certificate_id: UUID) -> Certificate | None:
+        known: Certificate | None = self._uow.known("certificate", certificate_id)
+        return known if known is not None else self._one("id = :id", {"id": certificate_id})
+
+    def by_code(self, code: VerificationCode) -> Certificate | None:
+        return self._one("verification_code = :code", {"code": code.canonical})
+
+    def for_completion(self, completion: CompletionRef) -> Certificate | None:
+        found = self._one(
+            "completion_kind = :kind AND completion_id = :id AND revoked_at IS NULL",
+            {"kind": completion.kind.value, "id": completion.id},
+        )
+        return found if found is not None and found.revocation is None else None
+
+    def current_for(self, person_id: UUID, course_id: UUID) -> Sequence[Certificate]:
+        found = self._uow.run(
+            "SELECT * FROM certificates WHERE (recipient_user_id = :p OR recipient_student_id = :p)"
+            " AND course_id = :c AND revoked_at IS NULL AND superseded_by_id IS NULL ORDER BY id FOR UPDATE",
+            {"p": person_id, "c": course_id},
+        ).mappings()
+        loaded = [self._mapped(row) for row in found]
+        return [c for c in loaded if c.revocation is None and c.superseded_by_id is None]
+
+    def add(self, certificate: Certificate) -> None:
+        params = rows.certificate_params(certificate)
+        names, values = _columns(params)
+        self._uow.run(f"INSERT INTO certificates ({names}) VALUES ({values})", params)
+        self._uow.track("certificate", certificate.id, certificate, params)
+
+
+def _flush_certificate(uow: PostgresUnitOfWork, certificate: Certificate, before: Any) -> None:
+    params = rows.certificate_params(certificate)
+    if params != before:
+        uow.run(f"UPDATE certificates SET {_sets(params)}, updated_at = now() WHERE id = :id", params)
+
+
+# --- reference, people ------------------------------------------------------------------
+
+
+class PostgresReferenceRepository:
+    def __init__(self, uow: PostgresUnitOfWork) -> None:
+        self._uow = uow
+
+    def course(self, course_id: UUID) -> Course | None:
+        row = self._uow.run("SELECT * FROM course_templates WHERE id = :id", {"id": course_id}).mappings().first()
+        return None if row is None else rows.course(row)
+
+    def location(self, location_id: UUID) -> Location | None:
+        row = self._uow.run("SELECT * FROM locations WHERE id = :id", {"id": location_id}).mappings().first()
+        return None if row is None else rows.location(row)
+
+    _PROVIDER = (
+        "SELECT p.id, p.name, array_remove(array_agg(pl.location_id), NULL) AS location_ids"
+        " FROM authorized_providers p LEFT JOIN provider_locations pl ON pl.provider_id = p.id"
+    )
+
+    def provider(self, provider_id: UUID) -> AuthorizedProvider | None:
+        row = self._uow.run(self._PROVIDER + " WHERE p.id = :id GROUP BY p.id", {"id": provider_id}).mappings().first()
+        return None if row is None else rows.provider(row)
+
+    def provider_of_location(self, location_id: UUID) -> AuthorizedProvider | None:
+        row = self._uow.run(
+            "SELECT provider_id FROM provider_locations WHERE location_id = :id", {"id": location_id}
+        ).first()
+        return None if row is None else self.provider(row[0])
+
+    def add_course(self, course: Course) -> None:
+        params = rows.course_params(course)
+        names, values = _columns(params)
+        self._uow.run(f"INSERT INTO course_templates ({names}) VALUES ({values})", params)
+
+    def add_location(self, location: Location) -> None:
+        self._uow.run(
+            "INSERT INTO locations (id, name, timezone) VALUES (:id, :name, :tz)",
+            {"id": location.id, "name": location.name, "tz": location.timezone},
+        )
+
+    def add_provider(self, provider: AuthorizedProvider) -> None:
+        self._uow.run(
+            "INSERT INTO authorized_providers (id, name) VALUES (:id, :name)",
+            {"id": provider.id, "name": provider.name},
+        )
+        for location_id in sorted(provider.location_ids):
+            self._uow.run(
+                "INSERT INTO provider_locations (provider_id, location_id) VALUES (:p, :l)",
+                {"p": provider.id, "l": location_id},
+            )
+
+
+class PostgresProfileRepository:
+    def __init__(self, uow: PostgresUnitOfWork) -> None:
+        self._uow = uow
+
+    def get(self, user_id: UUID) -> UserProfile | None:
+        known: UserProfile | None = self._uow.known("profile", user_id)
+        if known is not None:
+            return known
+        row = self._uow.run("SELECT * FROM profiles WHERE id = :id FOR UPDATE", {"id": user_id}).mappings().first()
+        if row is None:
+            return None
+        loaded = rows.profile(row)
+        return self._uow.track("profile", user_id, loaded, rows.profile_params(loaded))  # type: ignore[no-any-return]
+
+    def add(self, profile: UserProfile) -> None:
+        params = rows.profile_params(profile)
+        names, values = _columns(params)
+        self._uow.run(f"INSERT INTO profiles ({names}) VALUES ({values})", params)
+        self._uow.track("profile", profile.id, profile, params)
+
+    def instructor(self, user_id: UUID) -> InstructorProfile | None:
+        row = self._uow.run("SELECT * FROM instructor_profiles WHERE id = :id", {"id": user_id}).mappings().first()
+        return None if row is None else rows.instructor(row)
+
+    def put_instructor(self, qualification: InstructorProfile) -> None:
+        self._uow.run(
+            "INSERT INTO instructor_profiles (id, specialties, max_students_per_session, credential_expires_on, is_active)"
+            " VALUES (:id, :s, :m, :c, :a) ON CONFLICT (id) DO UPDATE SET specialties = :s,"
+            " max_students_per_session = :m, credential_expires_on = :c, is_active = :a, updated_at = now()",
+            {
+                "id": qualification.user_id,
+                "s": sorted(qualification.specialties),
+                "m": qualification.max_students_per_session,
+                "c": qualification.credential_expires_on,
+                "a": qualification.is_active,
+            },
+        )
+
+    def student(self, student_id: UUID) -> StudentProfile | None:
+        row = (
+            self._uow.run("SELECT * FROM student_enrollment_profiles WHERE id = :id", {"id": student_id})
+            .mappings()
+            .first()
+        )
+        return None if row is None else rows.student(row)
+
+    def add_student(self, student: StudentProfile) -> None:
+        self._uow.run(
+            "INSERT INTO student_enrollment_profiles (id, first_name, last_name, email, phone, location_id)"
+            " VALUES (:id, :f, :l, :e, :p, :loc)",
+            {
+                "id": student.id,
+                "f": student.first_name,
+                "l": student.last_name,
+                "e": student.email,
+                "p": student.phone,
+                "loc": student.location_id,
+            },
+        )
+
+
+def _flush_profile(uow: PostgresUnitOfWork, profile: UserProfile, before: Any) -> None:
+    params = rows.profile_params(profile)
+    if params != before:
+        uow.run(f"UPDATE profiles SET {_sets(params)}, updated_at = now() WHERE id = :id", params)
+
+
+# --- rosters, teams -------------------------------------------------------------------------
+
+
+def _roster_snapshot(r: Roster) -> dict[UUID, dict[str, Any]]:
+    return {m.id: rows.roster_member_params(r.id, m) for m in r.members}
+
+
+class PostgresRosterRepository:
+    def __init__(self, uow: PostgresUnitOfWork) -> None:
+        self._uow = uow
+
+    def get(self, roster_id: UUID) -> Roster | None:
+        known: Roster | None = self._uow.known("roster", roster_id)
+        if known is not None:
+            return known
+        row = (
+            self._uow.run("SELECT * FROM student_rosters WHERE id = :id FOR UPDATE", {"id": roster_id})
+            .mappings()
+            .first()
+        )
+        if row is None:
+            return None
+        members = [
+            rows.roster_member(m)
+            for m in self._uow.run(
+                "SELECT * FROM student_roster_members WHERE roster_id = :id ORDER BY enrolled_at, id", {"id": roster_id}
+            ).mappings()
+        ]
+        loaded = rows.roster(row, members)
+        return self._uow.track("roster", roster_id, loaded, _roster_snapshot(loaded))  # type: ignore[no-any-return]
+
+    def add(self, roster: Roster) -> None:
+        self._uow.run(
+            "INSERT INTO student_rosters (id, roster_name, course_id, location_id, provider_id, instructor_id,"
+            " max_capacity, created_by) VALUES (:id, :name, :course, :location, :provider, :instructor, :cap, :by)",
+            {
+                "id": roster.id,
+                "name": roster.name,
+                "course": roster.course_id,
+                "location": roster.location_id,
+                "provider": roster.provider_id,
+                "instructor": roster.instructor_id,
+                "cap": roster.max_capacity,
+                "by": roster.created_by,
+            },
+        )
+        self._uow.track("roster", roster.id, roster, {})
+
+
+def _flush_roster(uow: PostgresUnitOfWork, roster: Roster, before: Any) -> None:
+    for member in roster.members:
+        params = rows.roster_member_params(roster.id, member)
+        old = before.get(member.id)
+        if old is None:
+            names, values = _columns(params)
+            uow.run(f"INSERT INTO student_roster_members ({names}) VALUES ({values})", params)
+        elif old != params:
+            uow.run(f"UPDATE student_roster_members SET {_sets(params, ('id', 'roster_id'))} WHERE id = :id", params)
+
+
+class PostgresTeamRepository:
+    def __init__(self, uow: PostgresUnitOfWork) -> None:
+        self._uow = uow
+
+    def get(self, team_id: UUID) -> Team | None:
+        known: Team | None = self._uow.known("team", team_id)
+        if known is not None:
+            return known
+        row = self._uow.run("SELECT * FROM teams WHERE id = :id FOR UPDATE", {"id": team_id}).mappings().first()
+        if row is None:
+            return None
+        members = [
+            rows.team_member(m)
+            for m in self._uow.run(
+                "SELECT * FROM team_members WHERE team_id = :id ORDER BY added_at, user_id", {"id": team_id}
+            ).mappings()
+        ]
+        loaded = rows.team(row, members)
+        return self._uow.track("team", team_id, loaded, loaded.member_ids())  # type: ignore[no-any-return]
+
+    def add(self, team: Team) -> None:
+        self._uow.run(
+            "INSERT INTO teams (id, name, provider_id, location_id, created_by) VALUES (:id, :n, :p, :l, :b)",
+            {"id": team.id, "n": team.name, "p": team.provider_id, "l": team.location_id, "b": team.created_by},
+        )
+        self._uow.track("team", team.id, team, frozenset())
+
+
+def _flush_team(uow: PostgresUnitOfWork, team: Team, before: Any) -> None:
+    current = {m.user_id: m for m in team.members}
+    for user_id in sorted(before - current.keys()):
+        uow.run("DELETE FROM team_members WHERE team_id = :t AND user_id = :u", {"t": team.id, "u": user_id})
+    for user_id in sorted(current.keys() - before):
+        member = current[user_id]
+        uow.run(
+            "INSERT INTO team_members (team_id, user_id, role, added_at) VALUES (:t, :u, :r, :a)",
+            {"t": team.id, "u": user_id, "r": member.role.value, "a": member.added_at},
+        )
+
+
+_FLUSH: dict[str, Any] = {
+    "session": _flush_session,
+    "certificate": _flush_certificate,
+    "profile": _flush_profile,
+    "roster": _flush_roster,
+    "team": _flush_team,
+}
+_SNAPSHOT: dict[str, Any] = {
+    "session": _session_snapshot,
+    "certificate": rows.certificate_params,
+    "profile": rows.profile_params,
+    "roster": _roster_snapshot,
+    "team": lambda t: t.member_ids(),
+}
+
+
+# --- compliance, availability ------------------------------------------------------------
+
+
+class PostgresComplianceRepository:
+    def __init__(self, uow: PostgresUnitOfWork) -> None:
+        self._uow = uow
+
+    def metrics(self) -> Sequence[ComplianceMetric]:
+        return [
+            rows.metric(r)
+            for r in self._uow.run("SELECT * FROM compliance_metrics WHERE is_active ORDER BY id").mappings()
+        ]
+
+    def metric(self, metric_id: UUID) -> ComplianceMetric | None:
+        row = self._uow.run("SELECT * FROM compliance_metrics WHERE id = :id", {"id": metric_id}).mappings().first()
+        return None if row is None else rows.metric(row)
+
+    def add_metric(self, metric: ComplianceMetric) -> None:
+        self._uow.run(
+            "INSERT INTO compliance_metrics (id, name, weight, roles, required_for_basic, required_for_robust)"
+            " VALUES (:id, :n, :w, :r, :b, :rb)",
+            {
+                "id": metric.id,
+                "n": metric.name,
+                "w": metric.weight,
+                "r": sorted(r.value for r in metric.roles),
+                "b": metric.required_for_basic,
+                "rb": metric.required_for_robust,
+            },
+        )
+
+    def records_for(self, user_id: UUID) -> Sequence[ComplianceRecord]:
+        found = self._uow.run("SELECT * FROM user_compliance_records WHERE user_id = :u ORDER BY id", {"u": user_id})
+        return [rows.record(r) for r in found.mappings()]
+
+    def add_record(self, record: ComplianceRecord) -> None:
+        self._uow.run(
+            "INSERT INTO user_compliance_records (user_id, metric_id, status, recorded_on, expires_on)"
+            " VALUES (:u, :m, :s, :r, :e)",
+            {
+                "u": record.user_id,
+                "m": record.metric_id,
+                "s": record.status.value,
+                "r": record.recorded_on,
+                "e": record.expires_on,
+            },
+        )
+
+
+class PostgresAvailabilityRepository:
+    def __init__(self, uow: PostgresUnitOfWork) -> None:
+        self._uow = uow
+
+    def overlapping(
+        self, instructor_ids: Collection[UUID], starts_at: datetime, ends_at: datetime
+    ) -> Sequence[AvailabilityBooking]:
+        found = self._uow.run(
+            "SELECT * FROM availability_bookings WHERE user_id = ANY(:ids) AND starts_at < :e AND ends_at > :s ORDER BY id",
+            {"ids": sorted(instructor_ids), "s": starts_at, "e": ends_at},
+        )
+        return [rows.booking(r) for r in found.mappings()]
+
+    def add(self, booking: AvailabilityBooking) -> None:
+        self._uow.run(
+            "INSERT INTO availability_bookings (id, user_id, starts_at, ends_at, booking_type, title)"
+            " VALUES (:id, :u, :s, :e, :k, :t)",
+            {
+                "id": booking.id,
+                "u": booking.instructor_id,
+                "s": booking.starts_at,
+                "e": booking.ends_at,
+                "k": booking.kind.value,
+                "t": booking.title,
+            },
+        )
+
+
+@attrs.frozen
+class PostgresUnitOfWorkFactory:
+    database: Database
+
+    def __call__(self, actor: Actor | None) -> PostgresUnitOfWork:
+        return PostgresUnitOfWork(actor, self.database)
