@@ -1,0 +1,251 @@
+"""What only PostgreSQL does: constraints for writes that bypass arccm, migrations, roles, pooled settings."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.pool import NullPool
+
+from arccm.adapters.postgres.database import Database, DatabaseUnavailable, normalize_url
+from arccm.application import commands as c
+from arccm.domain.access import Role
+from arccm.domain.certificate import CompletionKind
+from tests.conftest import PgSchema
+from tests.world import World, ok
+
+pytestmark = pytest.mark.needs_postgres
+
+
+def raw(pg_schema: PgSchema, sql: str, params: dict[str, Any] | None = None, as_app: bool = False) -> Any:
+    """Run SQL straight at the database, bypassing arccm (as the owner, or as the application role)."""
+    url = pg_schema.database.app_url if as_app else normalize_url(pg_schema.url)
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(f'SET LOCAL search_path TO "{pg_schema.name}"'))
+            result = connection.execute(text(sql), params or {})
+            return result.all() if result.returns_rows else None
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def seeded(pg_schema: PgSchema) -> tuple[World, Any, Any]:
+    world = World.create(pg_schema.container())
+    provider = world.provider()
+    ap = world.user(Role.AP, provider)
+    ic = world.user(Role.IC, provider)
+    session = world.session(ap, ic, capacity=2)
+    return world, ap, session
+
+
+def insert_enrollment(
+    pg_schema: PgSchema,
+    session_id: uuid.UUID,
+    learner: uuid.UUID,
+    status: str = "enrolled",
+    position: int | None = None,
+) -> None:
+    raw(
+        pg_schema,
+        "INSERT INTO session_enrollments (id, session_id, learner_id, status, waitlist_position, enrolled_at)"
+        " VALUES (:id, :s, :l, :st, :p, now())",
+        {"id": uuid.uuid4(), "s": session_id, "l": learner, "st": status, "p": position},
+    )
+
+
+def test_a_raw_insert_that_would_overbook_is_rejected(pg_schema: PgSchema, seeded: tuple[World, Any, Any]) -> None:
+    world, _, session = seeded
+    people = [world.user(Role.IN).user_id for _ in range(3)]
+    insert_enrollment(pg_schema, session.id, people[0])
+    insert_enrollment(pg_schema, session.id, people[1])
+    with pytest.raises(IntegrityError, match="seats_within_capacity"):
+        insert_enrollment(pg_schema, session.id, people[2])
+    assert raw(pg_schema, "SELECT seats_taken FROM training_sessions")[0][0] == 2
+    with pytest.raises(IntegrityError, match="seats_within_capacity"):
+        raw(pg_schema, "UPDATE training_sessions SET max_capacity = 1")
+
+
+def test_a_raw_duplicate_active_enrollment_is_rejected(pg_schema: PgSchema, seeded: tuple[World, Any, Any]) -> None:
+    world, _, session = seeded
+    learner = world.user(Role.IN).user_id
+    insert_enrollment(pg_schema, session.id, learner)
+    with pytest.raises(IntegrityError, match="one_active_enrollment"):
+        insert_enrollment(pg_schema, session.id, learner, "waitlisted", 1)
+
+
+def test_waitlist_positions_are_unique_per_session(pg_schema: PgSchema, seeded: tuple[World, Any, Any]) -> None:
+    world, _, session = seeded
+    a, b = world.user(Role.IN).user_id, world.user(Role.IN).user_id
+    insert_enrollment(pg_schema, session.id, a, "waitlisted", 1)
+    with pytest.raises(IntegrityError, match="one_waitlist_position"):
+        insert_enrollment(pg_schema, session.id, b, "waitlisted", 1)
+    with pytest.raises(IntegrityError, match="waitlist_position_iff_waitlisted"):
+        insert_enrollment(pg_schema, session.id, b, "enrolled", 3)
+
+
+def test_session_checks(pg_schema: PgSchema, seeded: tuple[World, Any, Any]) -> None:
+    with pytest.raises(IntegrityError, match="max_capacity"):
+        raw(pg_schema, "UPDATE training_sessions SET max_capacity = 0")
+    with pytest.raises(IntegrityError, match="session_window"):
+        raw(pg_schema, "UPDATE training_sessions SET ends_at = starts_at")
+    with pytest.raises(IntegrityError, match="status"):
+        raw(pg_schema, "UPDATE training_sessions SET status = 'postponed'")
+
+
+def test_certificates_one_live_per_completion_unique_codes_never_deleted(
+    pg_schema: PgSchema, seeded: tuple[World, Any, Any]
+) -> None:
+    world, ap, session = seeded
+    enrollment = ok(world.container.enroll_learner()(ap, c.EnrollLearner(session.id, world.user(Role.IN).user_id)))
+    world.run_class(session, {enrollment.id: (95, 95)})
+    cert = ok(
+        world.container.issue_certificate()(
+            ap, c.IssueCertificate(CompletionKind.SESSION_ENROLLMENT, session.id, enrollment.id)
+        )
+    )
+    copy_live = (
+        "INSERT INTO certificates (id, verification_code, completion_kind, completion_id, recipient_name, recipient_user_id,"
+        " course_id, course_name, location_id, session_id, issued_by, issue_date, expiry_date)"
+        " SELECT :id, :code, completion_kind, completion_id, recipient_name, recipient_user_id, course_id, course_name,"
+        " location_id, session_id, issued_by, issue_date, expiry_date FROM certificates WHERE id = :src"
+    )
+    with pytest.raises(IntegrityError, match="one_live_certificate_per_completion"):
+        raw(pg_schema, copy_live, {"id": uuid.uuid4(), "code": "0000000000000", "src": cert.id})
+    with pytest.raises(IntegrityError, match="certificates_verification_code_key"):
+        raw(
+            pg_schema,
+            copy_live.replace(
+                "SELECT :id, :code, completion_kind, completion_id",
+                "SELECT :id, :code, completion_kind, gen_random_uuid()",
+            ),
+            {"id": uuid.uuid4(), "code": cert.code.canonical, "src": cert.id},
+        )
+    with pytest.raises(IntegrityError, match="verification_code_check"):
+        raw(pg_schema, "UPDATE certificates SET verification_code = 'abc'")
+    with pytest.raises(DBAPIError, match="never deleted"):
+        raw(pg_schema, "DELETE FROM certificates")
+    with pytest.raises(IntegrityError, match="expiry_after_issue"):
+        raw(pg_schema, "UPDATE certificates SET expiry_date = issue_date")
+    with pytest.raises(IntegrityError, match="revocation_complete"):
+        raw(pg_schema, "UPDATE certificates SET revoked_at = now()")
+
+
+def test_the_application_role_owns_nothing_and_cannot_rewrite_history(
+    pg_schema: PgSchema, seeded: tuple[World, Any, Any]
+) -> None:
+    role = pg_schema.database.app_role
+    (flags,) = raw(
+        pg_schema,
+        "SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = :r",
+        {"r": role},
+    )
+    assert tuple(flags) == (False, False, False, False)
+    owned = raw(
+        pg_schema,
+        "SELECT count(*) FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner WHERE r.rolname = :r",
+        {"r": role},
+    )
+    assert owned[0][0] == 0
+    assert raw(pg_schema, "SELECT current_user", as_app=True)[0][0] == role
+    for statement in (
+        "DELETE FROM certificates",
+        "UPDATE change_log SET topic = 'x'",
+        "DELETE FROM audit_log",
+        "DROP TABLE certificates",
+    ):
+        with pytest.raises(DBAPIError, match="permission denied|must be owner"):
+            raw(pg_schema, statement, as_app=True)
+
+
+def test_acting_user_is_transaction_local_and_never_leaks_through_the_pool(pg_schema: PgSchema) -> None:
+    database = Database(normalize_url(pg_schema.url), schema=pg_schema.name, pool_size=1, max_overflow=0)
+    world = World.create(pg_schema.container())
+    actors = [world.user(role) for role in (Role.AP, Role.IC, Role.IN)]
+    seen_backends = set()
+    read = "SELECT current_setting('arccm.user_id', true), current_setting('arccm.role', true), pg_backend_pid()"
+    try:
+        for actor in actors * 20:
+            with database.transaction(actor) as connection:
+                user, role, pid = connection.execute(text(read)).one()
+                assert (user, role) == (str(actor.user_id), actor.role.value)
+                seen_backends.add(pid)
+            with database.engine.connect() as bare:  # the same pooled connection, outside any unit of work
+                user, role, pid = bare.execute(text(read)).one()
+                assert user in (None, "") and role in (None, "")
+                seen_backends.add(pid)
+        assert len(seen_backends) == 1  # one physical connection served every identity
+    finally:
+        database.shutdown(timeout=1)
+
+
+def test_upgrade_downgrade_upgrade_leaves_the_same_schema(pg_url: str) -> None:
+    schema = f"t_mig_{uuid.uuid4().hex[:10]}"
+    database = Database(normalize_url(pg_url), schema=schema)
+    engine = create_engine(normalize_url(pg_url), poolclass=NullPool)
+    catalog = """
+        SELECT 'column', c.relname || '.' || a.attname || ':' || format_type(a.atttypid, a.atttypmod) || ':' || a.attnotnull
+          FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = :s AND a.attnum > 0 AND NOT a.attisdropped
+        UNION ALL SELECT 'constraint', conrelid::regclass::text || ':' || conname || ':' || pg_get_constraintdef(oid)
+          FROM pg_constraint WHERE connamespace = (SELECT oid FROM pg_namespace WHERE nspname = :s)
+        UNION ALL SELECT 'index', indexname || ':' || indexdef FROM pg_indexes WHERE schemaname = :s
+        UNION ALL SELECT 'trigger', tgname || ':' || pg_get_triggerdef(t.oid) FROM pg_trigger t
+          JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = :s AND NOT t.tgisinternal
+        UNION ALL SELECT 'grant', table_name || ':' || privilege_type FROM information_schema.role_table_grants
+          WHERE table_schema = :s AND grantee = 'arccm_app'
+    """
+
+    def snapshot() -> set[tuple[str, str]]:
+        with engine.connect() as connection:
+            return {
+                (kind, what.replace(f"{schema}.", ""))
+                for kind, what in connection.execute(text(catalog), {"s": schema})
+            }
+
+    try:
+        database.upgrade()
+        first = snapshot()
+        assert database.current() == database.head() == "0001"
+        assert len([k for k, _ in first if k == "index"]) >= 40
+        database.downgrade("base")
+        assert {
+            what for _, what in snapshot() if "alembic_version" not in what
+        } == set()  # only alembic's table is left
+        assert database.current() is None
+        database.upgrade()
+        assert snapshot() == first
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine.dispose()
+        database.shutdown(timeout=1)
+
+
+def test_an_unreachable_server_is_one_line_naming_the_url_without_the_password() -> None:
+    database = Database(normalize_url("postgresql://arccm:s3cret@127.0.0.1:1/nowhere"))
+    with pytest.raises(DatabaseUnavailable) as caught:
+        database.check_reachable()
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "127.0.0.1:1/nowhere" in message
+    assert "s3cret" not in message and "***" in message
+
+
+def test_health_reports_real_figures(pg_schema: PgSchema) -> None:
+    container = pg_schema.container()
+    report = container.lifecycle().health()
+    assert report["status"] == "healthy"
+    assert report["migration"] == {"current": "0001", "head": "0001", "up_to_date": True}
+    assert report["latency_ms"] > 0
+    assert set(report["pool"]) == {"size", "in_use", "idle", "overflow", "waiting"}
+    stats = container.lifecycle().stats()
+    assert stats["units_of_work"]["rolled_back"] >= 1  # the health probe itself never commits
+    container.lifecycle().shutdown()
+    with pytest.raises(RuntimeError, match="shutting down"):
+        container.read_models().sessions(World.create(container).admin)  # type: ignore[arg-type]
