@@ -158,7 +158,7 @@ def test_the_application_role_owns_nothing_and_cannot_rewrite_history(
         "DELETE FROM audit_log",
         "DROP TABLE certificates",
     ):
-        with pytest.raises(DBAPIError, match="permission denied|must be owner"):
+        with pytest.raises(DBAPIError, match=r"permission denied|must be owner"):
             raw(pg_schema, statement, as_app=True)
 
 
@@ -176,7 +176,8 @@ def test_acting_user_is_transaction_local_and_never_leaks_through_the_pool(pg_sc
                 seen_backends.add(pid)
             with database.engine.connect() as bare:  # the same pooled connection, outside any unit of work
                 user, role, pid = bare.execute(text(read)).one()
-                assert user in (None, "") and role in (None, "")
+                assert user in (None, "")
+                assert role in (None, "")
                 seen_backends.add(pid)
         assert len(seen_backends) == 1  # one physical connection served every identity
     finally:
@@ -234,7 +235,8 @@ def test_an_unreachable_server_is_one_line_naming_the_url_without_the_password()
     message = str(caught.value)
     assert "\n" not in message
     assert "127.0.0.1:1/nowhere" in message
-    assert "s3cret" not in message and "***" in message
+    assert "s3cret" not in message
+    assert "***" in message
 
 
 def test_health_reports_real_figures(pg_schema: PgSchema) -> None:
