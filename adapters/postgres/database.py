@@ -56,7 +56,6 @@ class Counters:
     committed: int = 0
     rolled_back: int = 0
     in_flight: int = 0
-    waiting: int = 0
 
 
 @attrs.define
