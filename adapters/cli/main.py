@@ -35,7 +35,9 @@ def friendly(command: F) -> F:
 
 @app.command()
 @friendly
-def demo(memory: bool = typer.Option(False, "--memory", help="Run on the in-memory store instead of PostgreSQL.")) -> None:
+def demo(
+    memory: bool = typer.Option(False, "--memory", help="Run on the in-memory store instead of PostgreSQL."),
+) -> None:
     """Run the end-to-end story (on the embedded PostgreSQL unless ARCCM_DATABASE_URL is set)."""
     from arccm.adapters.cli.demo import run_demo
     from arccm.adapters.container import Container
@@ -68,7 +70,9 @@ def _database() -> Any:
     from arccm.adapters.runtime import database_url
 
     settings = Settings.from_env()
-    database = Database(normalize_url(database_url(settings)), settings.schema, settings.app_role, settings.app_password)
+    database = Database(
+        normalize_url(database_url(settings)), settings.schema, settings.app_role, settings.app_password
+    )
     database.check_reachable()
     return database
 

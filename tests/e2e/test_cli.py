@@ -55,7 +55,11 @@ def test_the_demo_tells_the_whole_story() -> None:
 
 def test_the_console_script_runs_the_demo() -> None:
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "arccm"), "demo", "--memory"], capture_output=True, text=True, timeout=120, check=False
+        [str(Path(sys.executable).parent / "arccm"), "demo", "--memory"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert "revoked" in result.stdout

@@ -16,7 +16,9 @@ ARCCM = str(Path(sys.executable).parent / "arccm")
 
 
 def arccm(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([ARCCM, *args], capture_output=True, text=True, timeout=300, env={**os.environ, **env}, check=False)
+    return subprocess.run(
+        [ARCCM, *args], capture_output=True, text=True, timeout=300, env={**os.environ, **env}, check=False
+    )
 
 
 def test_migrate_check_health_and_run_the_demo_twice(pg_url: str) -> None:

@@ -14,7 +14,11 @@ ACTOR_TAKING = {"unit_of_work"}
 def resolve_all(container: Container, skip: frozenset[str] = frozenset()) -> dict[str, object]:
     resolved = {}
     for name, provider in container.providers.items():
-        if name in skip or not isinstance(provider, providers.Provider) or isinstance(provider, providers.Configuration):
+        if (
+            name in skip
+            or not isinstance(provider, providers.Provider)
+            or isinstance(provider, providers.Configuration)
+        ):
             continue
         value = provider()
         resolved[name] = value(None) if name in ACTOR_TAKING else value
