@@ -246,6 +246,13 @@ def completed_session(org: Org, learners: int = 1, scores: tuple[int, int] = (90
     return session, enrollments
 
 
+def certified(org: Org):  # type: ignore[no-untyped-def]
+    """A completed learner's certificate, issued by the session's instructor."""
+    session, (enrollment,) = completed_session(org)
+    command = c.IssueCertificate(CompletionKind.SESSION_ENROLLMENT, session.id, enrollment.id)
+    return ok(org.world.container.issue_certificate()(org.ic, command))
+
+
 def test_issue_is_idempotent_and_only_for_completions(org: Org) -> None:
     w = org.world
     session, (enrollment,) = completed_session(org)
@@ -292,12 +299,7 @@ def test_recertification_supersedes_the_previous_certificate(org: Org) -> None:
 
 def test_revoke_and_reinstate_record_who_and_when(org: Org) -> None:
     w = org.world
-    session, (enrollment,) = completed_session(org)
-    cert = ok(
-        w.container.issue_certificate()(
-            org.ic, c.IssueCertificate(CompletionKind.SESSION_ENROLLMENT, session.id, enrollment.id)
-        )
-    )
+    cert = certified(org)
     revoke = w.container.revoke_certificate()
     assert isinstance(revoke(org.ic, c.RevokeCertificate(cert.id, "x")).failure(), Forbidden)
     revoked = ok(revoke(org.ap, c.RevokeCertificate(cert.id, "fraud")))
@@ -310,12 +312,7 @@ def test_revoke_and_reinstate_record_who_and_when(org: Org) -> None:
 
 def test_verification_shows_public_fields_only(org: Org) -> None:
     w = org.world
-    session, (enrollment,) = completed_session(org)
-    cert = ok(
-        w.container.issue_certificate()(
-            org.ic, c.IssueCertificate(CompletionKind.SESSION_ENROLLMENT, session.id, enrollment.id)
-        )
-    )
+    cert = certified(org)
     verify = w.container.verify_certificate()
     answer = ok(verify(c.VerifyCertificate(cert.code.canonical.lower())))
     public = attrs.asdict(answer.certificate)
