@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dependency_injector import containers, providers
 
+from arccm.adapters.certificates.pdf import PdfCertificateRenderer
+from arccm.adapters.email.smtp import SmtpMailer
 from arccm.adapters.lifecycle import Lifecycle
 from arccm.adapters.memory.outbox import MemoryMailer, TextCertificateRenderer
 from arccm.adapters.memory.read_models import MemoryChangeFeed, MemoryReadModels
@@ -18,15 +20,31 @@ from arccm.adapters.postgres.database import Database
 from arccm.adapters.postgres.read_models import PostgresChangeFeed, PostgresReadModels
 from arccm.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from arccm.adapters.system import RandomIds, SecureCodes, SystemClock
-from arccm.application.use_cases import certificates, enrollments, people, rosters, sessions, teams
+from arccm.application.use_cases import (
+    certificates,
+    enrollments,
+    notifications,
+    people,
+    rendering,
+    rosters,
+    sessions,
+    teams,
+)
 from arccm.application.use_cases.base import Context
 from arccm.application.use_cases.bootstrap import Bootstrap
+
+
+def make_mailer(smtp_url: str | None) -> MemoryMailer | SmtpMailer:
+    """SMTP when ``ARCCM_SMTP_URL`` is set; otherwise messages are kept in memory (and nothing leaves)."""
+    return SmtpMailer.from_url(smtp_url) if smtp_url else MemoryMailer()
 
 
 class Container(containers.DeclarativeContainer):
     """Override ``clock``, ``ids`` or ``codes`` to take time and randomness from elsewhere."""
 
-    config = providers.Configuration(default={"backend": "memory"})
+    config = providers.Configuration(
+        default={"backend": "memory", "public_url": "http://localhost:8000", "smtp_url": None}
+    )
 
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(RandomIds)
@@ -62,10 +80,13 @@ class Container(containers.DeclarativeContainer):
         database=providers.Selector(config.backend, memory=providers.Object(None), postgres=database),
         store=memory_store,
     )
-    mailer = providers.Singleton(MemoryMailer)
-    renderer = providers.Singleton(TextCertificateRenderer)
+    mailer = providers.Singleton(make_mailer, smtp_url=config.smtp_url)
+    renderer = providers.Singleton(PdfCertificateRenderer)
+    text_renderer = providers.Singleton(TextCertificateRenderer)
 
-    context = providers.Factory(Context, uow=unit_of_work, clock=clock, ids=ids, codes=codes)
+    context = providers.Factory(
+        Context, uow=unit_of_work, clock=clock, ids=ids, codes=codes, public_url=config.public_url
+    )
     bootstrap = providers.Factory(Bootstrap, ctx=context)
 
     # --- use cases ---
@@ -82,6 +103,15 @@ class Container(containers.DeclarativeContainer):
     complete_enrollment = providers.Factory(enrollments.CompleteEnrollmentHandler, ctx=context)
     issue_certificate = providers.Factory(certificates.IssueCertificateHandler, ctx=context)
     batch_issue_certificates = providers.Factory(certificates.BatchIssueCertificatesHandler, ctx=context)
+    resume_batch = providers.Factory(certificates.ResumeBatchHandler, batches=batch_issue_certificates)
+    expire_certificates = providers.Factory(notifications.ExpireCertificatesHandler, ctx=context)
+    remind_recertification = providers.Factory(
+        notifications.RemindRecertificationHandler, ctx=context, upcoming=read_models
+    )
+    send_notification_emails = providers.Factory(
+        notifications.SendNotificationEmailsHandler, ctx=context, mailer=mailer
+    )
+    render_certificate = providers.Factory(rendering.RenderCertificateHandler, ctx=context, renderer=renderer)
     revoke_certificate = providers.Factory(certificates.RevokeCertificateHandler, ctx=context)
     reinstate_certificate = providers.Factory(certificates.ReinstateCertificateHandler, ctx=context)
     verify_certificate = providers.Factory(certificates.VerifyCertificateHandler, lookup=read_models, ctx=context)
@@ -96,7 +126,12 @@ class Container(containers.DeclarativeContainer):
 
 
 def on_postgres(
-    url: str, schema: str = "public", app_role: str = "arccm_app", app_password: str | None = None
+    url: str,
+    schema: str = "public",
+    app_role: str = "arccm_app",
+    app_password: str | None = None,
+    public_url: str = "http://localhost:8000",
+    smtp_url: str | None = None,
 ) -> Container:
     """A container on the PostgreSQL server at ``url`` (the owner's URL; the app connects as ``app_role``)."""
     from arccm.adapters.postgres.database import normalize_url
@@ -105,6 +140,8 @@ def on_postgres(
     container.config.from_dict(
         {
             "backend": "postgres",
+            "public_url": public_url,
+            "smtp_url": smtp_url,
             "database": {
                 "url": normalize_url(url),
                 "schema": schema,

@@ -18,6 +18,13 @@ def database_url(settings: Settings) -> str:
 def from_env(settings: Settings | None = None, migrate: bool = True) -> Container:
     """A container on PostgreSQL, checked reachable and (by default) migrated to head."""
     settings = settings or Settings.from_env()
-    container = on_postgres(database_url(settings), settings.schema, settings.app_role, settings.app_password)
+    container = on_postgres(
+        database_url(settings),
+        settings.schema,
+        settings.app_role,
+        settings.app_password,
+        public_url=settings.public_url,
+        smtp_url=settings.smtp_url,
+    )
     container.lifecycle().init(migrate=migrate)
     return container

@@ -112,6 +112,8 @@ class BatchIssueCertificates:
     chunk_size: int = 1000
     issue_date: date | None = None
     batch_id: UUID | None = None
+    name: str | None = None
+    preview: bool = False
 
 
 @attrs.frozen

@@ -64,6 +64,8 @@ class ResourceKind(enum.Enum):
     COMPLIANCE = "compliance"
     TEAM = "team"
     ROSTER = "roster"
+    BATCH = "batch"  # a certificate batch: read like the rows it certifies (location, provider, creator)
+    NOTIFICATION = "notification"  # read by the person it is addressed to
     REFERENCE = "reference"  # courses, locations: readable by every signed-in actor
 
 

@@ -13,6 +13,7 @@ from returns.result import Failure, Result, Success
 from arccm.domain.access import Resource, ResourceKind
 from arccm.domain.errors import AlreadyRevoked, AlreadySuperseded, DomainError, InvalidValue, NotRevoked
 from arccm.domain.events import (
+    CertificateExpired,
     CertificateIssued,
     CertificateReinstated,
     CertificateRevoked,
@@ -88,6 +89,7 @@ class Certificate:
     revocation: Revocation | None = None
     supersedes_id: UUID | None = None
     superseded_by_id: UUID | None = None
+    expired_on: date | None = None  # when the expiry was recorded (status is derived from the date regardless)
     version: int = 1
     events: list[DomainEvent] = attrs.field(factory=list, repr=False)
 
@@ -164,6 +166,23 @@ class Certificate:
             )
         )
         return Success(self)
+
+
+def record_expiry(certificate: Certificate, today: date, now: datetime) -> bool:
+    """Record that a certificate has expired, once; True when this call recorded it."""
+    if certificate.expired_on is not None or certificate.status(today) is not CertificateStatus.EXPIRED:
+        return False
+    certificate.expired_on = today
+    certificate.version += 1
+    certificate.events.append(
+        CertificateExpired(
+            occurred_at=now,
+            scope=certificate.resource(),
+            certificate_id=certificate.id,
+            expiry_date=certificate.expiry_date.isoformat(),
+        )
+    )
+    return True
 
 
 def mask_name(name: str) -> str:

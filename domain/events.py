@@ -37,6 +37,8 @@ _TOPICS = {
     "compliance": "compliance",
     "roster": "rosters",
     "profile": "profiles",
+    "batch": "certificates",
+    "notification": "notifications",
 }
 
 
@@ -237,3 +239,27 @@ class UserRoleChanged(DomainEvent):
     old_role: str
     new_role: str
     changed_by: UUID
+
+
+@attrs.frozen(kw_only=True)
+class CertificateExpired(DomainEvent):
+    certificate_id: UUID
+    expiry_date: str
+
+
+@attrs.frozen(kw_only=True)
+class CertificateBatchStarted(DomainEvent):
+    batch_id: UUID
+    total: int
+
+
+@attrs.frozen(kw_only=True)
+class CertificateBatchCompleted(DomainEvent):
+    batch_id: UUID
+    issued: int
+
+
+@attrs.frozen(kw_only=True)
+class NotificationCreated(DomainEvent):
+    notification_id: UUID
+    category: str

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from uuid import UUID
 
 import attrs
 
@@ -70,6 +71,21 @@ class MemoryReadModels:
                 for c in self._certificates(actor)
             ]
         return sorted(found, key=lambda c: (c.issue_date, str(c.id)))
+
+    def open_sessions(
+        self, course_id: UUID, location_ids: frozenset[UUID], after: datetime, limit: int = 5
+    ) -> Sequence[SessionSummary]:
+        with self.store.lock:
+            found = [
+                _session_summary(s)
+                for s in self.store.sessions.values()
+                if s.course_id == course_id
+                and s.location_id in location_ids
+                and s.status is SessionStatus.SCHEDULED
+                and s.starts_at > after
+                and s.seats_taken < s.max_capacity
+            ]
+        return sorted(found, key=lambda s: (s.starts_at, s.id))[:limit]
 
     def lookup(self, code: VerificationCode, today: date) -> tuple[PublicCertificate, str] | None:
         with self.store.lock:

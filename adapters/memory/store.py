@@ -18,13 +18,16 @@ from uuid import UUID
 import attrs
 
 from arccm.application.ports.change_feed import Change
+from arccm.domain.batch import CertificateBatch
 from arccm.domain.certificate import Certificate, CompletionRef
 from arccm.domain.compliance import ComplianceMetric, ComplianceRecord
 from arccm.domain.course import Course
+from arccm.domain.notification import EmailBatch, Notification
 from arccm.domain.people import AuthorizedProvider, InstructorProfile, Location, StudentProfile, UserProfile
 from arccm.domain.roster import Roster
 from arccm.domain.scheduling import AvailabilityBooking
 from arccm.domain.team import Team
+from arccm.domain.templates import CertificateLayout, EmailTemplate
 from arccm.domain.training_session import TrainingSession
 
 
@@ -44,6 +47,12 @@ class MemoryStore:
     metrics: dict[UUID, ComplianceMetric] = attrs.field(factory=dict)
     records: dict[UUID, list[ComplianceRecord]] = attrs.field(factory=lambda: defaultdict(list))
     bookings: dict[UUID, AvailabilityBooking] = attrs.field(factory=dict)
+    batches: dict[UUID, CertificateBatch] = attrs.field(factory=dict)
+    notifications: dict[UUID, Notification] = attrs.field(factory=dict)
+    notification_keys: dict[str, UUID] = attrs.field(factory=dict)
+    email_batches: dict[UUID, EmailBatch] = attrs.field(factory=dict)
+    layouts: dict[UUID, CertificateLayout] = attrs.field(factory=dict)
+    email_templates: dict[tuple[UUID, str], EmailTemplate] = attrs.field(factory=dict)
     changes: list[Change] = attrs.field(factory=list)
     last_txid: int = 0
     last_change_id: int = 0

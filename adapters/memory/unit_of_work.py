@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Collection, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
-from typing import Any, Generic, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 from uuid import UUID
 
 from arccm.adapters.memory.store import MemoryStore
 from arccm.application.ports.change_feed import Change, Cursor
+from arccm.application.ports.unit_of_work import UnitOfWorkFactory
 from arccm.domain.access import Actor
-from arccm.domain.certificate import Certificate, CompletionRef
+from arccm.domain.batch import BatchStatus, CertificateBatch
+from arccm.domain.certificate import Certificate, CompletionKind, CompletionRef
 from arccm.domain.compliance import ComplianceMetric, ComplianceRecord
 from arccm.domain.course import Course
 from arccm.domain.events import DomainEvent
+from arccm.domain.notification import EmailBatch, Notification
 from arccm.domain.people import AuthorizedProvider, InstructorProfile, Location, StudentProfile, UserProfile
 from arccm.domain.roster import Roster
 from arccm.domain.scheduling import AvailabilityBooking, overlaps
 from arccm.domain.team import Team
+from arccm.domain.templates import CertificateLayout, EmailTemplate
 from arccm.domain.training_session import TrainingSession
 from arccm.domain.verification_code import VerificationCode
 
@@ -42,6 +46,8 @@ class MemoryUnitOfWork:
         self.teams = MemoryKeyedRepository[Team](self, "teams")
         self.compliance = MemoryComplianceRepository(self)
         self.availability = MemoryAvailabilityRepository(self)
+        self.batches = MemoryBatchRepository(self)
+        self.notifications = MemoryNotificationRepository(self)
 
     @property
     def store(self) -> MemoryStore:
@@ -99,6 +105,8 @@ class MemoryUnitOfWork:
             table[key] = copy.deepcopy(value)
             if isinstance(value, Certificate):
                 store.index_certificate(value)
+            if isinstance(value, Notification):
+                store.notification_keys[value.dedupe_key] = value.id
         for record in self.pending_records:
             store.records[record.user_id].append(record)
         if events:
@@ -160,6 +168,17 @@ class MemoryCertificateRepository(MemoryKeyedRepository[Certificate]):
         found = None if key is None else self.get(key)
         return found if found is not None and found.revocation is None else None
 
+    def _live(self) -> list[Certificate]:
+        return [c for c in self._uow.store.certificates.values() if c.revocation is None and c.superseded_by_id is None]
+
+    def expired_unrecorded(self, today: date, limit: int) -> Sequence[Certificate]:
+        keys = sorted(c.id for c in self._live() if c.expiry_date < today and c.expired_on is None)
+        return [c for c in (self.get(k) for k in keys[:limit]) if c is not None]
+
+    def entering_window(self, today: date, until: date, limit: int, after: UUID | None) -> Sequence[Certificate]:
+        keys = sorted(c.id for c in self._live() if today <= c.expiry_date <= until and (after is None or c.id > after))
+        return [c for c in (self.get(k) for k in keys[:limit]) if c is not None]
+
     def current_for(self, person_id: UUID, course_id: UUID) -> Sequence[Certificate]:
         keys = set(self._uow.store.certificates_by_holder.get((person_id, course_id), set()))
         keys |= {
@@ -204,10 +223,30 @@ class MemoryReferenceRepository:
     def add_provider(self, provider: AuthorizedProvider) -> None:
         self._uow.put("providers", provider.id, provider)
 
+    def certificate_layout(self, location_id: UUID) -> CertificateLayout | None:
+        return self._uow.store.layouts.get(location_id)
+
+    def email_template(self, location_id: UUID, name: str) -> EmailTemplate | None:
+        return self._uow.store.email_templates.get((location_id, name))
+
+    def set_certificate_layout(self, location_id: UUID, layout: CertificateLayout) -> None:
+        self._uow.store.layouts[location_id] = layout  # reference data: written through, like an import
+
+    def add_email_template(self, template: EmailTemplate) -> None:
+        if template.location_id is None:
+            raise ValueError("an e-mail template belongs to a location")
+        self._uow.store.email_templates[(template.location_id, template.name)] = template
+
 
 class MemoryProfileRepository(MemoryKeyedRepository[UserProfile]):
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         super().__init__(uow, "profiles")
+
+    def read(self, user_id: UUID) -> UserProfile | None:
+        stored = self._uow.store.profiles.get(user_id)
+        pending = self._uow.pending("profiles")
+        own = next((p for p in pending if p.id == user_id), None)
+        return own or (copy.deepcopy(stored) if stored is not None else None)
 
     def instructor(self, user_id: UUID) -> InstructorProfile | None:
         found: InstructorProfile | None = self._uow.load("instructors", user_id)
@@ -266,9 +305,56 @@ class MemoryAvailabilityRepository:
         self._uow.put("bookings", booking.id, booking)
 
 
+class MemoryBatchRepository(MemoryKeyedRepository[CertificateBatch]):
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        super().__init__(uow, "batches")
+
+    def running_for(self, source_kind: CompletionKind, source_id: UUID) -> CertificateBatch | None:
+        for batch in self._uow.store.batches.values():
+            if (batch.source_kind, batch.source_id, batch.status) == (source_kind, source_id, BatchStatus.RUNNING):
+                return self.get(batch.id)
+        return None
+
+
+class MemoryNotificationRepository:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    def add(self, notification: Notification) -> bool:
+        taken = notification.dedupe_key in self._uow.store.notification_keys or any(
+            n.dedupe_key == notification.dedupe_key for n in self._uow.pending("notifications")
+        )
+        if not taken:
+            self._uow.put("notifications", notification.id, notification)
+        return not taken
+
+    def get(self, notification_id: UUID) -> Notification | None:
+        found: Notification | None = self._uow.load("notifications", notification_id)
+        return found
+
+    def awaiting_email(self, limit: int, after: UUID | None = None) -> Sequence[Notification]:
+        keys = sorted(
+            n.id for n in self._uow.store.notifications.values() if n.may_send and (after is None or n.id > after)
+        )
+        return [n for n in (self.get(k) for k in keys[:limit]) if n is not None]
+
+    def add_email_batch(self, batch: EmailBatch) -> None:
+        self._uow.put("email_batches", batch.id, batch)
+
+    def email_batch(self, batch_id: UUID) -> EmailBatch | None:
+        found: EmailBatch | None = self._uow.load("email_batches", batch_id)
+        return found
+
+
 class MemoryUnitOfWorkFactory:
     def __init__(self, store: MemoryStore) -> None:
         self.store = store
 
     def __call__(self, actor: Actor | None) -> MemoryUnitOfWork:
         return MemoryUnitOfWork(actor, self.store)
+
+
+if TYPE_CHECKING:  # the adapter satisfies the port (mypy checks this; nothing runs)
+
+    def _satisfies(factory: MemoryUnitOfWorkFactory) -> UnitOfWorkFactory:
+        return factory

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import attrs
 from sqlalchemy import text
@@ -147,6 +148,19 @@ class PostgresReadModels:
             {**scope_params(actor), "today": today},
         )
         return [CertificateSummary(**{**dict(row), "code": VerificationCode(row["code"]).display}) for row in found]
+
+    def open_sessions(
+        self, course_id: UUID, location_ids: frozenset[UUID], after: datetime, limit: int = 5
+    ) -> Sequence[SessionSummary]:
+        found = self._rows(
+            None,
+            "SELECT s.id, s.title, s.course_id, s.location_id, s.lead_instructor_id, s.starts_at, s.ends_at, s.status,"
+            " s.seats_taken, s.max_capacity, s.waitlist_length FROM training_sessions s"
+            " WHERE s.course_id = :c AND s.location_id = ANY(:l) AND s.status = 'scheduled' AND s.starts_at > :after"
+            " AND s.seats_taken < s.max_capacity ORDER BY s.starts_at, s.id LIMIT :limit",
+            {"c": course_id, "l": sorted(location_ids), "after": after, "limit": limit},
+        )
+        return [SessionSummary(**dict(row)) for row in found]
 
     def lookup(self, code: VerificationCode, today: date) -> tuple[PublicCertificate, str] | None:
         found = self._rows(

@@ -9,11 +9,13 @@ every read model is set-based SQL anyway. One way, not two (STYLE.md).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
 from arccm.domain.access import Role
+from arccm.domain.batch import BatchStatus, CertificateBatch
 from arccm.domain.certificate import Certificate, CompletionKind, CompletionRef, Recipient, Revocation
 from arccm.domain.compliance import (
     ComplianceMetric,
@@ -25,6 +27,7 @@ from arccm.domain.compliance import (
 )
 from arccm.domain.course import AssessmentRule, Course
 from arccm.domain.enrollment import Attendance, Completion, Enrollment, EnrollmentStatus
+from arccm.domain.notification import Category, EmailBatch, EmailBatchStatus, EmailStatus, Notification
 from arccm.domain.people import AuthorizedProvider, InstructorProfile, Location, StudentProfile, UserProfile
 from arccm.domain.roster import Roster, RosterMember
 from arccm.domain.scheduling import AvailabilityBooking, BookingKind
@@ -258,6 +261,7 @@ def certificate(row: Row) -> Certificate:
         revocation=revocation,
         supersedes_id=row["supersedes_id"],
         superseded_by_id=row["superseded_by_id"],
+        expired_on=row["expired_on"],
         version=row["version"],
     )
 
@@ -289,6 +293,7 @@ def certificate_params(c: Certificate) -> dict[str, Any]:
         "revocation_reason": revocation.reason if revocation else None,
         "supersedes_id": c.supersedes_id,
         "superseded_by_id": c.superseded_by_id,
+        "expired_on": c.expired_on,
         "version": c.version,
     }
 
@@ -352,3 +357,115 @@ def team(row: Row, members: list[TeamMember]) -> Team:
 
 def team_member(row: Row) -> TeamMember:
     return TeamMember(row["user_id"], TeamRole(row["role"]), row["added_at"])
+
+
+# --- batches, notifications -------------------------------------------------------------
+
+
+def batch(row: Row) -> CertificateBatch:
+    return CertificateBatch(
+        id=row["id"],
+        name=row["name"],
+        source_kind=CompletionKind(row["source_kind"]),
+        source_id=row["source_id"],
+        course_id=row["course_id"],
+        location_id=row["location_id"],
+        issue_date=row["issue_date"],
+        created_by=row["created_by"],
+        provider_id=row["provider_id"],
+        status=BatchStatus(row["status"]),
+        total=row["total"],
+        done=row["done"],
+        issued=row["certificate_count"],
+        not_eligible=row["not_eligible"],
+    )
+
+
+def batch_params(b: CertificateBatch) -> dict[str, Any]:
+    return {
+        "id": b.id,
+        "name": b.name,
+        "source_kind": b.source_kind.value,
+        "source_id": b.source_id,
+        "course_id": b.course_id,
+        "location_id": b.location_id,
+        "issue_date": b.issue_date,
+        "created_by": b.created_by,
+        "provider_id": b.provider_id,
+        "status": b.status.value,
+        "total": b.total,
+        "done": b.done,
+        "certificate_count": b.issued,
+        "not_eligible": b.not_eligible,
+    }
+
+
+def notification(row: Row) -> Notification:
+    return Notification(
+        id=row["id"],
+        category=Category(row["category"]),
+        title=row["title"],
+        message=row["message"],
+        dedupe_key=row["dedupe_key"],
+        created_at=row["created_at"],
+        user_id=row["user_id"],
+        student_id=row["student_id"],
+        email=row["email"],
+        location_id=row["location_id"],
+        context=dict(row["metadata"]),
+        email_status=EmailStatus(row["email_status"]),
+        email_attempts=row["email_attempts"],
+        email_error=row["email_error"],
+        emailed_at=row["emailed_at"],
+    )
+
+
+def notification_params(n: Notification) -> dict[str, Any]:
+    return {
+        "id": n.id,
+        "category": n.category.value,
+        "type": n.category.value,
+        "title": n.title,
+        "message": n.message,
+        "dedupe_key": n.dedupe_key,
+        "created_at": n.created_at,
+        "user_id": n.user_id,
+        "student_id": n.student_id,
+        "email": n.email,
+        "location_id": n.location_id,
+        "metadata": json.dumps(n.context, sort_keys=True),
+        "email_status": n.email_status.value,
+        "email_attempts": n.email_attempts,
+        "email_error": n.email_error,
+        "emailed_at": n.emailed_at,
+    }
+
+
+def email_batch(row: Row) -> EmailBatch:
+    return EmailBatch(
+        id=row["id"],
+        name=row["batch_name"],
+        total=row["total"],
+        started_at=row["created_at"],
+        status=EmailBatchStatus(row["status"]),
+        processed=row["processed"],
+        sent=row["sent"],
+        failed=row["failed"],
+        error=row["error_message"],
+        completed_at=row["completed_at"],
+    )
+
+
+def email_batch_params(b: EmailBatch) -> dict[str, Any]:
+    return {
+        "id": b.id,
+        "batch_name": b.name,
+        "total": b.total,
+        "created_at": b.started_at,
+        "status": b.status.value,
+        "processed": b.processed,
+        "sent": b.sent,
+        "failed": b.failed,
+        "error_message": b.error,
+        "completed_at": b.completed_at,
+    }

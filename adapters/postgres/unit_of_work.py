@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
-from typing import Any, Self
-from uuid import UUID
+from typing import TYPE_CHECKING, Any, Self
+from uuid import UUID, uuid4
 
 import attrs
 from sqlalchemy import Connection, text
@@ -29,16 +29,20 @@ from sqlalchemy import Connection, text
 from arccm.adapters.events_codec import encode, encode_scope
 from arccm.adapters.postgres import rows
 from arccm.adapters.postgres.database import Database
+from arccm.application.ports.unit_of_work import UnitOfWorkFactory
 from arccm.domain.access import Actor
-from arccm.domain.certificate import Certificate, CompletionRef
+from arccm.domain.batch import CertificateBatch
+from arccm.domain.certificate import Certificate, CompletionKind, CompletionRef
 from arccm.domain.compliance import ComplianceMetric, ComplianceRecord
 from arccm.domain.course import Course
 from arccm.domain.enrollment import Enrollment, EnrollmentStatus
 from arccm.domain.events import DomainEvent
+from arccm.domain.notification import MAX_EMAIL_ATTEMPTS, EmailBatch, Notification
 from arccm.domain.people import AuthorizedProvider, InstructorProfile, Location, StudentProfile, UserProfile
 from arccm.domain.roster import Roster
 from arccm.domain.scheduling import AvailabilityBooking
 from arccm.domain.team import Team
+from arccm.domain.templates import CertificateLayout, EmailTemplate
 from arccm.domain.training_session import TrainingSession
 from arccm.domain.verification_code import VerificationCode
 
@@ -71,6 +75,8 @@ class PostgresUnitOfWork:
         self.teams = PostgresTeamRepository(self)
         self.compliance = PostgresComplianceRepository(self)
         self.availability = PostgresAvailabilityRepository(self)
+        self.batches = PostgresBatchRepository(self)
+        self.notifications = PostgresNotificationRepository(self)
 
     # --- connection -----------------------------------------------------------------
 
@@ -296,6 +302,24 @@ class PostgresCertificateRepository:
         loaded = [self._mapped(row) for row in found]
         return [c for c in loaded if c.revocation is None and c.superseded_by_id is None]
 
+    _LIVE = "revoked_at IS NULL AND superseded_by_id IS NULL"
+
+    def expired_unrecorded(self, today: date, limit: int) -> Sequence[Certificate]:
+        found = self._uow.run(
+            f"SELECT * FROM certificates WHERE expiry_date < :today AND expired_on IS NULL AND {self._LIVE}"
+            " ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED",
+            {"today": today, "limit": limit},
+        ).mappings()
+        return [self._mapped(row) for row in found]
+
+    def entering_window(self, today: date, until: date, limit: int, after: UUID | None) -> Sequence[Certificate]:
+        found = self._uow.run(
+            f"SELECT * FROM certificates WHERE expiry_date BETWEEN :today AND :until AND {self._LIVE}"
+            " AND (CAST(:after AS uuid) IS NULL OR id > :after) ORDER BY id LIMIT :limit",
+            {"today": today, "until": until, "after": after, "limit": limit},
+        ).mappings()
+        return [self._mapped(row) for row in found]
+
     def add(self, certificate: Certificate) -> None:
         params = rows.certificate_params(certificate)
         names, values = _columns(params)
@@ -350,6 +374,18 @@ class PostgresReferenceRepository:
             {"id": location.id, "name": location.name, "tz": location.timezone},
         )
 
+    def certificate_layout(self, location_id: UUID) -> CertificateLayout | None:
+        return _certificate_layout(self._uow, location_id)
+
+    def email_template(self, location_id: UUID, name: str) -> EmailTemplate | None:
+        return _email_template(self._uow, location_id, name)
+
+    def set_certificate_layout(self, location_id: UUID, layout: CertificateLayout) -> None:
+        _set_certificate_layout(self._uow, location_id, layout)
+
+    def add_email_template(self, template: EmailTemplate) -> None:
+        _add_email_template(self._uow, template)
+
     def add_provider(self, provider: AuthorizedProvider) -> None:
         self._uow.run(
             "INSERT INTO authorized_providers (id, name) VALUES (:id, :name)",
@@ -360,6 +396,49 @@ class PostgresReferenceRepository:
                 "INSERT INTO provider_locations (provider_id, location_id) VALUES (:p, :l)",
                 {"p": provider.id, "l": location_id},
             )
+
+
+def _certificate_layout(uow: PostgresUnitOfWork, location_id: UUID) -> CertificateLayout | None:
+    row = uow.run(
+        "SELECT t.body FROM location_templates lt JOIN certificate_templates t ON t.id = lt.template_id"
+        " WHERE lt.location_id = :l AND lt.is_primary",
+        {"l": location_id},
+    ).first()
+    return None if row is None else CertificateLayout(**row[0])
+
+
+def _email_template(uow: PostgresUnitOfWork, location_id: UUID, name: str) -> EmailTemplate | None:
+    row = uow.run(
+        "SELECT name, subject_template, body_template, location_id FROM location_email_templates"
+        " WHERE location_id = :l AND name = :n ORDER BY is_default DESC, created_at DESC LIMIT 1",
+        {"l": location_id, "n": name},
+    ).first()
+    return None if row is None else EmailTemplate(row[0], row[1], row[2], row[3])
+
+
+def _set_certificate_layout(uow: PostgresUnitOfWork, location_id: UUID, layout: CertificateLayout) -> None:
+    template_id = uuid4()
+    uow.run(
+        "INSERT INTO certificate_templates (id, name, version, body) VALUES (:id, :n, '1', CAST(:b AS jsonb))",
+        {"id": template_id, "n": layout.title, "b": json.dumps(attrs.asdict(layout))},
+    )
+    uow.run("UPDATE location_templates SET is_primary = false WHERE location_id = :l", {"l": location_id})
+    uow.run(
+        "INSERT INTO location_templates (id, location_id, template_id, is_primary) VALUES (:id, :l, :t, true)",
+        {"id": uuid4(), "l": location_id, "t": template_id},
+    )
+
+
+def _add_email_template(uow: PostgresUnitOfWork, template: EmailTemplate) -> None:
+    if template.location_id is None:
+        raise ValueError("an e-mail template belongs to a location")
+    uow.run("UPDATE location_email_templates SET is_default = false WHERE location_id = :l AND name = :n",
+            {"l": template.location_id, "n": template.name})  # fmt: skip
+    uow.run(
+        "INSERT INTO location_email_templates (id, location_id, name, subject_template, body_template, is_default)"
+        " VALUES (:id, :l, :n, :s, :b, true)",
+        {"id": uuid4(), "l": template.location_id, "n": template.name, "s": template.subject, "b": template.body},
+    )
 
 
 class PostgresProfileRepository:
@@ -375,6 +454,13 @@ class PostgresProfileRepository:
             return None
         loaded = rows.profile(row)
         return self._uow.track("profile", user_id, loaded, rows.profile_params(loaded))  # type: ignore[no-any-return]
+
+    def read(self, user_id: UUID) -> UserProfile | None:
+        known: UserProfile | None = self._uow.known("profile", user_id)
+        if known is not None:
+            return known
+        row = self._uow.run("SELECT * FROM profiles WHERE id = :id", {"id": user_id}).mappings().first()
+        return None if row is None else rows.profile(row)
 
     def add(self, profile: UserProfile) -> None:
         params = rows.profile_params(profile)
@@ -529,12 +615,125 @@ def _flush_team(uow: PostgresUnitOfWork, team: Team, before: Any) -> None:
         )
 
 
+class PostgresBatchRepository:
+    def __init__(self, uow: PostgresUnitOfWork) -> None:
+        self._uow = uow
+
+    def _one(self, where: str, params: dict[str, Any]) -> CertificateBatch | None:
+        row = self._uow.run(f"SELECT * FROM rosters WHERE {where} FOR UPDATE", params).mappings().first()
+        if row is None:
+            return None
+        known: CertificateBatch | None = self._uow.known("batch", row["id"])
+        if known is not None:
+            return known
+        loaded = rows.batch(row)
+        return self._uow.track("batch", loaded.id, loaded, rows.batch_params(loaded))  # type: ignore[no-any-return]
+
+    def get(self, batch_id: UUID) -> CertificateBatch | None:
+        known: CertificateBatch | None = self._uow.known("batch", batch_id)
+        return known if known is not None else self._one("id = :id", {"id": batch_id})
+
+    def running_for(self, source_kind: CompletionKind, source_id: UUID) -> CertificateBatch | None:
+        return self._one(
+            "source_kind = :k AND source_id = :s AND status = 'running'", {"k": source_kind.value, "s": source_id}
+        )
+
+    def add(self, batch: CertificateBatch) -> None:
+        params = rows.batch_params(batch)
+        names, values = _columns(params)
+        self._uow.run(f"INSERT INTO rosters ({names}) VALUES ({values})", params)
+        self._uow.track("batch", batch.id, batch, params)
+
+
+def _flush_batch(uow: PostgresUnitOfWork, batch: CertificateBatch, before: Any) -> None:
+    params = rows.batch_params(batch)
+    if params != before:
+        uow.run(f"UPDATE rosters SET {_sets(params)}, updated_at = now() WHERE id = :id", params)
+
+
+class PostgresNotificationRepository:
+    def __init__(self, uow: PostgresUnitOfWork) -> None:
+        self._uow = uow
+
+    def add(self, notification: Notification) -> bool:
+        params = rows.notification_params(notification)
+        names, values = _columns(params)
+        values = values.replace(":metadata", "CAST(:metadata AS jsonb)")
+        inserted = self._uow.run(
+            f"INSERT INTO notifications ({names}) VALUES ({values}) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+            params,
+        ).first()
+        if inserted is None:
+            return False
+        self._uow.track("notification", notification.id, notification, params)
+        return True
+
+    def _mapped(self, row: Any) -> Notification:
+        known: Notification | None = self._uow.known("notification", row["id"])
+        if known is not None:
+            return known
+        loaded = rows.notification(row)
+        return self._uow.track("notification", loaded.id, loaded, rows.notification_params(loaded))  # type: ignore[no-any-return]
+
+    def get(self, notification_id: UUID) -> Notification | None:
+        known: Notification | None = self._uow.known("notification", notification_id)
+        if known is not None:
+            return known
+        row = self._uow.run("SELECT * FROM notifications WHERE id = :id FOR UPDATE", {"id": notification_id})
+        found = row.mappings().first()
+        return None if found is None else self._mapped(found)
+
+    def awaiting_email(self, limit: int, after: UUID | None = None) -> Sequence[Notification]:
+        found = self._uow.run(
+            "SELECT * FROM notifications WHERE (email_status = 'pending' OR (email_status = 'failed' AND email_attempts < :max))"
+            " AND (CAST(:after AS uuid) IS NULL OR id > :after) ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED",
+            {"max": MAX_EMAIL_ATTEMPTS, "after": after, "limit": limit},
+        ).mappings()
+        return [self._mapped(row) for row in found]
+
+    def add_email_batch(self, batch: EmailBatch) -> None:
+        params = rows.email_batch_params(batch)
+        names, values = _columns(params)
+        self._uow.run(f"INSERT INTO email_batch_operations ({names}) VALUES ({values})", params)
+        self._uow.track("email_batch", batch.id, batch, params)
+
+    def email_batch(self, batch_id: UUID) -> EmailBatch | None:
+        known: EmailBatch | None = self._uow.known("email_batch", batch_id)
+        if known is not None:
+            return known
+        row = self._uow.run("SELECT * FROM email_batch_operations WHERE id = :id FOR UPDATE", {"id": batch_id})
+        found = row.mappings().first()
+        if found is None:
+            return None
+        loaded = rows.email_batch(found)
+        return self._uow.track("email_batch", batch_id, loaded, rows.email_batch_params(loaded))  # type: ignore[no-any-return]
+
+
+def _flush_notification(uow: PostgresUnitOfWork, notification: Notification, before: Any) -> None:
+    params = rows.notification_params(notification)
+    if params != before:
+        uow.run(
+            "UPDATE notifications SET email_status = :email_status, email_attempts = :email_attempts,"
+            " email_error = :email_error, emailed_at = :emailed_at WHERE id = :id",
+            params,
+        )
+
+
+def _flush_email_batch(uow: PostgresUnitOfWork, batch: EmailBatch, before: Any) -> None:
+    params = rows.email_batch_params(batch)
+    if params != before:
+        uow.run(f"UPDATE email_batch_operations SET {_sets(params)} WHERE id = :id", params)
+
+
 _FLUSH: dict[str, Any] = {
     "session": _flush_session,
     "certificate": _flush_certificate,
     "profile": _flush_profile,
     "roster": _flush_roster,
     "team": _flush_team,
+    "batch": _flush_batch,
+    "notification": _flush_notification,
+    "email_batch": _flush_email_batch,
 }
 _SNAPSHOT: dict[str, Any] = {
     "session": _session_snapshot,
@@ -542,6 +741,9 @@ _SNAPSHOT: dict[str, Any] = {
     "profile": rows.profile_params,
     "roster": _roster_snapshot,
     "team": lambda t: t.member_ids(),
+    "batch": rows.batch_params,
+    "notification": rows.notification_params,
+    "email_batch": rows.email_batch_params,
 }
 
 
@@ -628,3 +830,9 @@ class PostgresUnitOfWorkFactory:
 
     def __call__(self, actor: Actor | None) -> PostgresUnitOfWork:
         return PostgresUnitOfWork(actor, self.database)
+
+
+if TYPE_CHECKING:  # the adapter satisfies the port (mypy checks this; nothing runs)
+
+    def _satisfies(factory: PostgresUnitOfWorkFactory) -> UnitOfWorkFactory:
+        return factory

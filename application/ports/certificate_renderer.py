@@ -3,6 +3,8 @@ from typing import Protocol
 
 import attrs
 
+from arccm.domain.templates import CertificateLayout
+
 
 @attrs.frozen
 class CertificateDocument:
@@ -22,4 +24,4 @@ class CertificateDocument:
 class CertificateRenderer(Protocol):
     media_type: str
 
-    def render(self, document: CertificateDocument) -> bytes: ...
+    def render(self, document: CertificateDocument, layout: CertificateLayout) -> bytes: ...

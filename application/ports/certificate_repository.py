@@ -1,4 +1,5 @@
 from collections.abc import Sequence
+from datetime import date
 from typing import Protocol
 from uuid import UUID
 
@@ -20,3 +21,11 @@ class CertificateRepository(Protocol):
         ...
 
     def add(self, certificate: Certificate) -> None: ...
+
+    def expired_unrecorded(self, today: date, limit: int) -> Sequence[Certificate]:
+        """Live certificates past their expiry date whose expiry is not yet recorded."""
+        ...
+
+    def entering_window(self, today: date, until: date, limit: int, after: UUID | None) -> Sequence[Certificate]:
+        """Live certificates expiring between today and ``until``, in id order after ``after``."""
+        ...

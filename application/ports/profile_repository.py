@@ -7,7 +7,13 @@ from arccm.domain.people import InstructorProfile, StudentProfile, UserProfile
 class ProfileRepository(Protocol):
     """Users with a login, their instructor qualifications, and external learners."""
 
-    def get(self, user_id: UUID) -> UserProfile | None: ...
+    def get(self, user_id: UUID) -> UserProfile | None:
+        """Load a profile, reserved for change in this unit of work."""
+        ...
+
+    def read(self, user_id: UUID) -> UserProfile | None:
+        """A profile to look at, without reserving it (changes to it are not saved)."""
+        ...
 
     def add(self, profile: UserProfile) -> None: ...
 

@@ -94,3 +94,11 @@ class VerificationLookup(Protocol):
 
 class DashboardQueries(Protocol):
     def dashboard(self, actor: Actor, today: date) -> Dashboard: ...
+
+
+class UpcomingSessions(Protocol):
+    def open_sessions(
+        self, course_id: UUID, location_ids: frozenset[UUID], after: datetime, limit: int = 5
+    ) -> Sequence[SessionSummary]:
+        """Scheduled sessions of a course at these locations, starting after ``after``, with a free seat."""
+        ...

@@ -3,6 +3,7 @@ from uuid import UUID
 
 from arccm.domain.course import Course
 from arccm.domain.people import AuthorizedProvider, Location
+from arccm.domain.templates import CertificateLayout, EmailTemplate
 
 
 class ReferenceRepository(Protocol):
@@ -21,3 +22,15 @@ class ReferenceRepository(Protocol):
     def add_location(self, location: Location) -> None: ...
 
     def add_provider(self, provider: AuthorizedProvider) -> None: ...
+
+    def certificate_layout(self, location_id: UUID) -> CertificateLayout | None:
+        """The location's primary certificate template, if it has one."""
+        ...
+
+    def email_template(self, location_id: UUID, name: str) -> EmailTemplate | None:
+        """The location's default template of that name, if it has one."""
+        ...
+
+    def set_certificate_layout(self, location_id: UUID, layout: CertificateLayout) -> None: ...
+
+    def add_email_template(self, template: EmailTemplate) -> None: ...

@@ -2,8 +2,10 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from arccm.application.ports.availability_repository import AvailabilityRepository
+from arccm.application.ports.batch_repository import CertificateBatchRepository
 from arccm.application.ports.certificate_repository import CertificateRepository
 from arccm.application.ports.compliance_repository import ComplianceRepository
+from arccm.application.ports.notification_repository import NotificationRepository
 from arccm.application.ports.profile_repository import ProfileRepository
 from arccm.application.ports.reference_repository import ReferenceRepository
 from arccm.application.ports.roster_repository import RosterRepository
@@ -42,6 +44,12 @@ class UnitOfWork(Protocol):
 
     @property
     def availability(self) -> AvailabilityRepository: ...
+
+    @property
+    def batches(self) -> CertificateBatchRepository: ...
+
+    @property
+    def notifications(self) -> NotificationRepository: ...
 
     def commit(self) -> None: ...
 

@@ -25,6 +25,10 @@ class Context:
     clock: Clock
     ids: IdSource
     codes: CodeSource
+    public_url: str = "http://localhost:8000"
+
+    def verify_url(self, code: str) -> str:
+        return f"{self.public_url.rstrip('/')}/verify/{code}"
 
 
 def found(value: T | None, kind: str, key: object) -> Result[T, DomainError]:

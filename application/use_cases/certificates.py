@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, datetime
 from functools import partial
 from uuid import UUID
 
@@ -15,6 +15,7 @@ from arccm.application.ports.read_models import PublicCertificate, VerificationL
 from arccm.application.ports.unit_of_work import UnitOfWork
 from arccm.application.use_cases.base import Context, found, in_transaction
 from arccm.domain.access import Action, Actor, Resource, may
+from arccm.domain.batch import CertificateBatch
 from arccm.domain.certificate import (
     Certificate,
     CompletionKind,
@@ -27,6 +28,7 @@ from arccm.domain.certificate import (
 from arccm.domain.course import Course
 from arccm.domain.enrollment import Completion
 from arccm.domain.errors import DomainError, InvalidValue, NotCompleted, UnknownCode
+from arccm.domain.notification import Category, Notification
 from arccm.domain.verification_code import VerificationCode, parse
 
 CODE_ATTEMPTS = 5
@@ -46,6 +48,8 @@ class Eligible:
     instructor_ids: frozenset[UUID]
     lead_instructor_id: UUID
     scope: Resource
+    email: str = ""
+    home_location_id: UUID | None = None
 
 
 @attrs.frozen
@@ -56,15 +60,29 @@ class Ineligible:
     reason: str
 
 
-Candidates = tuple[list[Eligible], list[Ineligible]]
+@attrs.frozen
+class Candidates:
+    eligible: list[Eligible]
+    ineligible: list[Ineligible]
+    scope: Resource  # the session's or roster's own scope, for the permission check
+    course: Course
+    location_id: UUID
+    provider_id: UUID | None
 
 
-def _name_of(uow: UnitOfWork, person_id: UUID, external: bool) -> str:
+@attrs.frozen
+class Contact:
+    name: str
+    email: str
+    location_id: UUID | None
+
+
+def _contact(uow: UnitOfWork, person_id: UUID, external: bool) -> Contact:
     if external:
         student = uow.profiles.student(person_id)
-        return student.display_name if student else ""
-    profile = uow.profiles.get(person_id)
-    return profile.display_name if profile else ""
+        return Contact(student.display_name, student.email, student.location_id) if student else Contact("", "", None)
+    profile = uow.profiles.read(person_id)
+    return Contact(profile.display_name, profile.email, profile.location_id) if profile else Contact("", "", None)
 
 
 def candidates(uow: UnitOfWork, kind: CompletionKind, parent_id: UUID) -> Result[Candidates, DomainError]:
@@ -83,15 +101,15 @@ def _session_candidates(uow: UnitOfWork, session_id: UUID) -> Result[Candidates,
         return found(None, "course", session.course_id)
     eligible, ineligible = [], []
     for e in sorted((e for e in session.enrollments if e.holds_seat), key=lambda e: (e.enrolled_at, str(e.id))):
-        name = _name_of(uow, e.learner_id, external=False)
+        contact = _contact(uow, e.learner_id, external=False)
         if e.completion is not Completion.COMPLETED:
             reason = e.completion_reason or f"completion is {e.completion.value}"
-            ineligible.append(Ineligible(e.id, e.learner_id, name, reason))
+            ineligible.append(Ineligible(e.id, e.learner_id, contact.name, reason))
             continue
         eligible.append(
             Eligible(
                 ref=CompletionRef(CompletionKind.SESSION_ENROLLMENT, e.id),
-                recipient=Recipient(name, user_id=e.learner_id),
+                recipient=Recipient(contact.name, user_id=e.learner_id),
                 course=course,
                 location_id=session.location_id,
                 provider_id=session.provider_id,
@@ -100,9 +118,13 @@ def _session_candidates(uow: UnitOfWork, session_id: UUID) -> Result[Candidates,
                 instructor_ids=session.instructors,
                 lead_instructor_id=session.lead_instructor_id,
                 scope=session.enrollment_resource(e),
+                email=contact.email,
+                home_location_id=contact.location_id,
             )
         )
-    return Success((eligible, ineligible))
+    return Success(
+        Candidates(eligible, ineligible, session.resource(), course, session.location_id, session.provider_id)
+    )
 
 
 def _roster_candidates(uow: UnitOfWork, roster_id: UUID) -> Result[Candidates, DomainError]:
@@ -114,15 +136,15 @@ def _roster_candidates(uow: UnitOfWork, roster_id: UUID) -> Result[Candidates, D
         return found(None, "course", roster.course_id)
     eligible, ineligible = [], []
     for m in roster.members:
-        name = _name_of(uow, m.student_id, external=True)
+        contact = _contact(uow, m.student_id, external=True)
         if m.completion is not Completion.COMPLETED:
             reason = m.completion_reason or f"completion is {m.completion.value}"
-            ineligible.append(Ineligible(m.id, m.student_id, name, reason))
+            ineligible.append(Ineligible(m.id, m.student_id, contact.name, reason))
             continue
         eligible.append(
             Eligible(
                 ref=CompletionRef(CompletionKind.ROSTER_MEMBER, m.id),
-                recipient=Recipient(name, student_id=m.student_id),
+                recipient=Recipient(contact.name, student_id=m.student_id),
                 course=course,
                 location_id=roster.location_id,
                 provider_id=roster.provider_id,
@@ -131,13 +153,15 @@ def _roster_candidates(uow: UnitOfWork, roster_id: UUID) -> Result[Candidates, D
                 instructor_ids=frozenset({roster.instructor_id}),
                 lead_instructor_id=roster.instructor_id,
                 scope=roster.resource(),
+                email=contact.email,
+                home_location_id=contact.location_id,
             )
         )
-    return Success((eligible, ineligible))
+    return Success(Candidates(eligible, ineligible, roster.resource(), course, roster.location_id, roster.provider_id))
 
 
 def _instructor_name(uow: UnitOfWork, instructor_id: UUID) -> str:
-    profile = uow.profiles.get(instructor_id)
+    profile = uow.profiles.read(instructor_id)
     return profile.display_name if profile else ""
 
 
@@ -186,7 +210,56 @@ def issue_one(
                 previous.supersede(certificate.id, now)
                 certificate.supersedes_id = previous.id
     uow.certificates.add(certificate)
+    notify(ctx, uow, certificate, Category.CERTIFICATE_ISSUED, item.email, item.home_location_id, now)
     return Success((certificate, True))
+
+
+def notify(
+    ctx: Context,
+    uow: UnitOfWork,
+    certificate: Certificate,
+    category: Category,
+    email: str,
+    location_id: UUID | None,
+    now: datetime,
+    **extra: str,
+) -> bool:
+    """Tell the certificate's holder, once per (category, certificate, occasion); e-mail queued with it."""
+    occasion = extra.get("occasion", "")
+    context = {
+        "recipient_name": certificate.recipient.name,
+        "course_name": certificate.course_name,
+        "issue_date": certificate.issue_date.isoformat(),
+        "expiry_date": certificate.expiry_date.isoformat(),
+        "code": certificate.code.display,
+        "verify_url": ctx.verify_url(certificate.code.display),
+        **{k: v for k, v in extra.items() if k != "occasion"},
+    }
+    title, message = _TEXT[category]
+    notification = Notification(
+        id=ctx.ids.new_id(),
+        category=category,
+        title=title.format(**context),
+        message=message.format(**context),
+        dedupe_key=f"{category.value}:{certificate.id}:{occasion}",
+        created_at=now,
+        user_id=certificate.recipient.user_id,
+        student_id=certificate.recipient.student_id,
+        email=email,
+        location_id=location_id or certificate.location_id,
+        context=context,
+    )
+    return uow.notifications.add(Notification.create(notification, now))
+
+
+_TEXT = {
+    Category.CERTIFICATE_ISSUED: ("Certificate issued", "Your {course_name} certificate is valid until {expiry_date}."),
+    Category.CERTIFICATE_REVOKED: ("Certificate revoked", "Your {course_name} certificate ({code}) was revoked."),
+    Category.RECERTIFICATION_REMINDER: (
+        "Recertification due",
+        "Your {course_name} certificate expires on {expiry_date}. Upcoming sessions: {sessions}",
+    ),
+}
 
 
 @attrs.frozen
@@ -200,10 +273,10 @@ class IssueCertificateHandler:
         listed = candidates(uow, cmd.kind, cmd.parent_id)
         if isinstance(listed, Failure):
             return Failure(listed.failure())
-        eligible, ineligible = listed.unwrap()
-        item = next((e for e in eligible if e.ref.id == cmd.completion_id), None)
+        found_ = listed.unwrap()
+        item = next((e for e in found_.eligible if e.ref.id == cmd.completion_id), None)
         if item is None:
-            return Failure(self._why_not(ineligible, cmd.completion_id))
+            return Failure(self._why_not(found_.ineligible, cmd.completion_id))
         issue_date = cmd.issue_date or self.ctx.clock.now().date()
         return may(actor, Action.ISSUE_CERTIFICATE, item.scope).bind(
             lambda _: issue_one(self.ctx, uow, actor, item, issue_date, cmd.batch_id).map(lambda pair: pair[0])
@@ -223,21 +296,37 @@ class BatchProgress:
 
 
 @attrs.frozen
+class Candidate:
+    completion_id: UUID
+    person_id: UUID | None
+    name: str
+
+
+@attrs.frozen
 class BatchReport:
+    """What a batch did — or, for a preview, would do."""
+
+    batch_id: UUID | None
     total: int
     issued: int
     already_issued: int
+    would_issue: tuple[Candidate, ...]
     not_eligible: tuple[Ineligible, ...]
     certificate_ids: tuple[UUID, ...]
+    preview: bool = False
 
 
 @attrs.frozen
 class BatchIssueCertificatesHandler:
     """Certify every completed learner under a session or roster, chunk by chunk.
 
-    Each chunk commits on its own.  Because issuing is idempotent per completion,
-    running the same batch again after a crash finishes it: completions already
-    certified are skipped, none is certified twice, none is missed.
+    The batch is recorded first (``rosters``: name, course, location, issue date,
+    progress); each chunk then commits on its own, together with the batch's
+    progress. Because issuing is idempotent per completion, running the batch
+    again after a crash — by its id, or simply for the same session or roster,
+    which finds the unfinished batch — finishes it: completions already certified
+    are skipped, none is certified twice, none is missed. ``preview`` writes
+    nothing and lists who would and would not get a certificate, and why.
     """
 
     ctx: Context
@@ -254,28 +343,64 @@ class BatchIssueCertificatesHandler:
             listed = candidates(uow, cmd.kind, cmd.parent_id)
         if isinstance(listed, Failure):
             return Failure(listed.failure())
-        eligible, ineligible = listed.unwrap()
-        for item in eligible[:1]:
-            allowed = may(actor, Action.ISSUE_CERTIFICATE, item.scope)
-            if isinstance(allowed, Failure):
-                return Failure(allowed.failure())
+        found_ = listed.unwrap()
+        allowed = may(actor, Action.ISSUE_CERTIFICATE, found_.eligible[0].scope if found_.eligible else found_.scope)
+        if isinstance(allowed, Failure):
+            return Failure(allowed.failure())
+        if cmd.preview:
+            return Success(self._preview(found_))
+        batch = in_transaction(self.ctx, actor, lambda uow: self._open_batch(uow, actor, cmd, found_))
+        if isinstance(batch, Failure):
+            return Failure(batch.failure())
+        return self._run(actor, batch.unwrap(), found_, on_progress, cmd.chunk_size)
+
+    @staticmethod
+    def _preview(found_: Candidates) -> BatchReport:
+        would = tuple(Candidate(e.ref.id, e.recipient.person_id, e.recipient.name) for e in found_.eligible)
+        total = len(found_.eligible) + len(found_.ineligible)
+        return BatchReport(None, total, 0, 0, would, tuple(found_.ineligible), (), preview=True)
+
+    def _open_batch(
+        self, uow: UnitOfWork, actor: Actor, cmd: commands.BatchIssueCertificates, found_: Candidates
+    ) -> Result[CertificateBatch, DomainError]:
+        batch = uow.batches.get(cmd.batch_id) if cmd.batch_id else uow.batches.running_for(cmd.kind, cmd.parent_id)
+        if cmd.batch_id and batch is None:
+            return found(None, "certificate batch", cmd.batch_id)
+        if batch is not None:
+            if (batch.source_kind, batch.source_id) != (cmd.kind, cmd.parent_id):
+                return Failure(InvalidValue("batch_id", "belongs to another session or roster"))
+            batch.resume(len(found_.eligible), len(found_.ineligible))
+            return Success(batch)
         issue_date = cmd.issue_date or self.ctx.clock.now().date()
-        return self._run(actor, cmd, eligible, ineligible, issue_date, on_progress)
+        batch = CertificateBatch(
+            id=self.ctx.ids.new_id(),
+            name=cmd.name or f"{found_.course.name} {issue_date.isoformat()}",
+            source_kind=cmd.kind,
+            source_id=cmd.parent_id,
+            course_id=found_.course.id,
+            location_id=found_.location_id,
+            issue_date=issue_date,
+            created_by=actor.user_id,
+            provider_id=found_.provider_id,
+        )
+        batch.start(len(found_.eligible), len(found_.ineligible), self.ctx.clock.now())
+        uow.batches.add(batch)
+        return Success(batch)
 
     def _run(
         self,
         actor: Actor,
-        cmd: commands.BatchIssueCertificates,
-        eligible: list[Eligible],
-        ineligible: list[Ineligible],
-        issue_date: date,
+        batch: CertificateBatch,
+        found_: Candidates,
         on_progress: Callable[[BatchProgress], None] | None,
+        chunk_size: int,
     ) -> Result[BatchReport, DomainError]:
         issued = already = 0
         ids: list[UUID] = []
-        for start in range(0, len(eligible), cmd.chunk_size):
-            chunk = eligible[start : start + cmd.chunk_size]
-            work = partial(self._chunk, actor=actor, chunk=chunk, issue_date=issue_date, batch_id=cmd.batch_id)
+        eligible = found_.eligible
+        for start in range(0, len(eligible), chunk_size):
+            chunk = eligible[start : start + chunk_size]
+            work = partial(self._chunk, actor=actor, chunk=chunk, batch=batch, done=start + len(chunk))
             outcome = in_transaction(self.ctx, actor, work)
             if isinstance(outcome, Failure):
                 return Failure(outcome.failure())
@@ -284,18 +409,55 @@ class BatchIssueCertificatesHandler:
                 issued, already = issued + new, already + (not new)
             if on_progress is not None:
                 on_progress(BatchProgress(start + len(chunk), len(eligible), issued))
-        return Success(BatchReport(len(eligible) + len(ineligible), issued, already, tuple(ineligible), tuple(ids)))
+        finished = in_transaction(self.ctx, actor, lambda uow: self._finish(uow, batch.id, len(ids)))
+        if isinstance(finished, Failure):
+            return Failure(finished.failure())
+        total = len(eligible) + len(found_.ineligible)
+        return Success(BatchReport(batch.id, total, issued, already, (), tuple(found_.ineligible), tuple(ids)))
 
     def _chunk(
-        self, uow: UnitOfWork, actor: Actor, chunk: list[Eligible], issue_date: date, batch_id: UUID | None
+        self, uow: UnitOfWork, actor: Actor, chunk: list[Eligible], batch: CertificateBatch, done: int
     ) -> Result[list[tuple[Certificate, bool]], DomainError]:
+        record = uow.batches.get(batch.id)
+        if record is None:
+            return found(None, "certificate batch", batch.id)
         results = []
         for item in chunk:
-            outcome = issue_one(self.ctx, uow, actor, item, issue_date, batch_id)
+            outcome = issue_one(self.ctx, uow, actor, item, batch.issue_date, batch.id)
             if isinstance(outcome, Failure):
                 return Failure(outcome.failure())
             results.append(outcome.unwrap())
+        record.progress(done, sum(1 for _, new in results if new))
         return Success(results)
+
+    def _finish(self, uow: UnitOfWork, batch_id: UUID, certificates: int) -> Result[CertificateBatch, DomainError]:
+        return found(uow.batches.get(batch_id), "certificate batch", batch_id).map(
+            lambda b: _complete(b, certificates, self.ctx.clock.now())
+        )
+
+
+def _complete(batch: CertificateBatch, certificates: int, now: datetime) -> CertificateBatch:
+    batch.complete(certificates, now)
+    return batch
+
+
+@attrs.frozen
+class ResumeBatchHandler:
+    """Finish an interrupted batch with the same source and issue date."""
+
+    batches: BatchIssueCertificatesHandler
+
+    def __call__(
+        self, actor: Actor, batch_id: UUID, on_progress: Callable[[BatchProgress], None] | None = None
+    ) -> Result[BatchReport, DomainError]:
+        with self.batches.ctx.uow(actor) as uow:
+            batch = uow.batches.get(batch_id)
+        if batch is None:
+            return found(None, "certificate batch", batch_id)
+        command = commands.BatchIssueCertificates(
+            batch.source_kind, batch.source_id, issue_date=batch.issue_date, batch_id=batch.id, name=batch.name
+        )
+        return self.batches(actor, command, on_progress)
 
 
 def _certificate_change(
@@ -303,15 +465,29 @@ def _certificate_change(
     actor: Actor,
     certificate_id: UUID,
     action: Action,
-    change: Callable[[Certificate], Result[Certificate, DomainError]],
+    change: Callable[[UnitOfWork, Certificate], Result[Certificate, DomainError]],
 ) -> Result[Certificate, DomainError]:
     return in_transaction(
         ctx,
         actor,
         lambda uow: found(uow.certificates.get(certificate_id), "certificate", certificate_id).bind(
-            lambda c: may(actor, action, c.resource()).bind(lambda _: change(c))
+            lambda c: may(actor, action, c.resource()).bind(lambda _: change(uow, c))
         ),
     )
+
+
+def holder_contact(uow: UnitOfWork, certificate: Certificate) -> Contact:
+    if certificate.recipient.student_id is not None:
+        return _contact(uow, certificate.recipient.student_id, external=True)
+    if certificate.recipient.user_id is not None:
+        return _contact(uow, certificate.recipient.user_id, external=False)
+    return Contact(certificate.recipient.name, "", None)
+
+
+def issuer_name(uow: UnitOfWork, certificate: Certificate) -> str:
+    provider = uow.reference.provider(certificate.provider_id) if certificate.provider_id else None
+    location = uow.reference.location(certificate.location_id)
+    return provider.name if provider else (location.name if location else "")
 
 
 @attrs.frozen
@@ -320,13 +496,30 @@ class RevokeCertificateHandler:
 
     def __call__(self, actor: Actor, cmd: commands.RevokeCertificate) -> Result[Certificate, DomainError]:
         now = self.ctx.clock.now()
-        return _certificate_change(
-            self.ctx,
-            actor,
-            cmd.certificate_id,
-            Action.REVOKE_CERTIFICATE,
-            lambda c: c.revoke(cmd.reason, actor.user_id, now),
-        )
+
+        def revoke(uow: UnitOfWork, certificate: Certificate) -> Result[Certificate, DomainError]:
+            outcome = certificate.revoke(cmd.reason, actor.user_id, now)
+            if isinstance(outcome, Success):
+                contact = holder_contact(uow, certificate)
+                revoked_on = now.date().isoformat()
+                extra = {
+                    "revoked_on": revoked_on,
+                    "occasion": now.isoformat(),
+                    "issuer_name": issuer_name(uow, certificate),
+                }
+                notify(
+                    self.ctx,
+                    uow,
+                    certificate,
+                    Category.CERTIFICATE_REVOKED,
+                    contact.email,
+                    contact.location_id,
+                    now,
+                    **extra,
+                )
+            return outcome
+
+        return _certificate_change(self.ctx, actor, cmd.certificate_id, Action.REVOKE_CERTIFICATE, revoke)
 
 
 @attrs.frozen
@@ -336,7 +529,11 @@ class ReinstateCertificateHandler:
     def __call__(self, actor: Actor, cmd: commands.ReinstateCertificate) -> Result[Certificate, DomainError]:
         now = self.ctx.clock.now()
         return _certificate_change(
-            self.ctx, actor, cmd.certificate_id, Action.REINSTATE_CERTIFICATE, lambda c: c.reinstate(actor.user_id, now)
+            self.ctx,
+            actor,
+            cmd.certificate_id,
+            Action.REINSTATE_CERTIFICATE,
+            lambda _, c: c.reinstate(actor.user_id, now),
         )
 
 

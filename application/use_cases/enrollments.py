@@ -45,7 +45,7 @@ class EnrollLearnerHandler:
         return in_transaction(self.ctx, actor, lambda uow: self._enroll(uow, actor, cmd))
 
     def _enroll(self, uow: UnitOfWork, actor: Actor, cmd: commands.EnrollLearner) -> Result[Enrollment, DomainError]:
-        return found(uow.profiles.get(cmd.learner_id), "learner", cmd.learner_id).bind(
+        return found(uow.profiles.read(cmd.learner_id), "learner", cmd.learner_id).bind(
             lambda _: load_session(uow, cmd.session_id).bind(
                 lambda s: may(actor, Action.ENROLL, s.resource()).bind(
                     lambda _: s.enroll(

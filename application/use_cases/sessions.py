@@ -20,7 +20,7 @@ from arccm.domain.training_session import TrainingSession
 
 
 def load_staff(uow: UnitOfWork, user_id: UUID) -> Result[Staff, DomainError]:
-    profile = uow.profiles.get(user_id)
+    profile = uow.profiles.read(user_id)
     qualification = uow.profiles.instructor(user_id)
     if profile is None or qualification is None:
         return found(None, "instructor", user_id)

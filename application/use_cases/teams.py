@@ -44,7 +44,7 @@ class AddTeamMemberHandler:
         return in_transaction(
             self.ctx,
             actor,
-            lambda uow: found(uow.profiles.get(cmd.user_id), "user", cmd.user_id).bind(
+            lambda uow: found(uow.profiles.read(cmd.user_id), "user", cmd.user_id).bind(
                 lambda _: found(uow.teams.get(cmd.team_id), "team", cmd.team_id).bind(
                     lambda t: may(actor, Action.MANAGE_TEAM_MEMBERS, t.resource()).bind(
                         lambda _: t.add(cmd.user_id, cmd.role, self.ctx.clock.now())

@@ -340,39 +340,57 @@ def test_verification_shows_public_fields_only(org: Org) -> None:
     assert ok(verify(c.VerifyCertificate(cert.code.display))).certificate.status == "expired"
 
 
-def test_batch_issue_reports_progress_lists_the_ineligible_and_resumes_without_duplicates(org: Org) -> None:
+class CrashAfter(RandomIds):
+    """An id source that dies after ``limit`` ids, the way a killed process stops mid-chunk."""
+
+    def __init__(self, limit: int) -> None:
+        self.left = limit
+
+    def new_id(self) -> uuid.UUID:
+        self.left -= 1
+        if self.left < 0:
+            raise RuntimeError("process killed")
+        return super().new_id()
+
+
+def test_batch_issue_previews_reports_progress_and_resumes_without_duplicates(org: Org) -> None:
     w = org.world
     session = w.session(org.ap, org.ic)
     enrollments = [ok(enroll(org, session.id, i)) for i in range(6)]
     w.run_class(session, {e.id: ((90, 90) if i % 3 else (90, 10)) for i, e in enumerate(enrollments)})
     batch = w.container.batch_issue_certificates()
     command = c.BatchIssueCertificates(CompletionKind.SESSION_ENROLLMENT, session.id, chunk_size=2)
+    certificates = lambda: w.container.read_models().certificates(w.admin, NOW.date())  # noqa: E731
 
-    class CrashAfter(RandomIds):
-        def __init__(self, limit: int) -> None:
-            self.left = limit
+    preview = ok(batch(org.ap, attrs.evolve(command, preview=True)))
+    assert preview.preview
+    assert len(preview.would_issue) == 4
+    assert {i.person_id for i in preview.not_eligible} == {org.learners[0].user_id, org.learners[3].user_id}
+    assert all("below the pass threshold" in i.reason for i in preview.not_eligible)
+    assert certificates() == []
 
-        def new_id(self) -> uuid.UUID:
-            self.left -= 1
-            if self.left < 0:
-                raise RuntimeError("process killed")
-            return super().new_id()
+    def die_between_chunks(progress: BatchProgress) -> None:
+        raise RuntimeError("process killed")
 
-    w.container.ids.override(CrashAfter(3))
+    with pytest.raises(RuntimeError, match="process killed"):
+        batch(org.ap, command, die_between_chunks)
+    assert len(certificates()) == 2  # the first chunk committed
+
+    w.container.ids.override(CrashAfter(1))  # dies inside the second chunk, before it commits
     with pytest.raises(RuntimeError, match="process killed"):
         w.container.batch_issue_certificates()(org.ap, command)
     w.container.ids.reset_override()
-    assert len(w.container.read_models().certificates(w.admin, NOW.date())) == 2  # the first chunk committed
+    assert len(certificates()) == 2
 
     progress: list[BatchProgress] = []
-    report = ok(batch(org.ap, command, progress.append))
+    report = ok(batch(org.ap, command, progress.append))  # the same batch again finishes it
     assert (report.issued, report.already_issued, report.total) == (2, 2, 6)
     assert [p.done for p in progress] == [2, 4]
-    assert {i.person_id for i in report.not_eligible} == {org.learners[0].user_id, org.learners[3].user_id}
-    assert all("below the pass threshold" in i.reason for i in report.not_eligible)
-    certificates = w.container.read_models().certificates(w.admin, NOW.date())
-    assert len(certificates) == 4
-    assert len({cert.code for cert in certificates}) == 4
+    assert len(certificates()) == 4
+    assert len({cert.code for cert in certificates()}) == 4
+    again = ok(batch(org.ap, command))
+    assert (again.issued, again.already_issued) == (0, 4)
+    assert again.batch_id != report.batch_id  # the first batch was completed; this is a new, empty one
     assert isinstance(batch(org.ip, command).failure(), Forbidden)
 
 

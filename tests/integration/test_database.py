@@ -212,7 +212,7 @@ def test_upgrade_downgrade_upgrade_leaves_the_same_schema(pg_url: str) -> None:
     try:
         database.upgrade()
         first = snapshot()
-        assert database.current() == database.head() == "0001"
+        assert database.current() == database.head() == "0002"
         assert len([k for k, _ in first if k == "index"]) >= 40
         database.downgrade("base")
         assert {
@@ -243,7 +243,7 @@ def test_health_reports_real_figures(pg_schema: PgSchema) -> None:
     container = pg_schema.container()
     report = container.lifecycle().health()
     assert report["status"] == "healthy"
-    assert report["migration"] == {"current": "0001", "head": "0001", "up_to_date": True}
+    assert report["migration"] == {"current": "0002", "head": "0002", "up_to_date": True}
     assert report["latency_ms"] > 0
     assert set(report["pool"]) == {"size", "in_use", "idle", "overflow", "waiting"}
     stats = container.lifecycle().stats()

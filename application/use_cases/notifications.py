@@ -1,0 +1,206 @@
+"""Certificate upkeep: recording expiry, recertification reminders, and e-mailing notifications."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from functools import partial
+from uuid import UUID
+
+import attrs
+from returns.result import Failure, Result, Success
+
+from arccm.application.ports.mailer import Mailer, MailError, OutgoingEmail
+from arccm.application.ports.read_models import UpcomingSessions
+from arccm.application.ports.unit_of_work import UnitOfWork
+from arccm.application.use_cases.base import Context, in_transaction
+from arccm.application.use_cases.certificates import holder_contact, notify
+from arccm.domain.access import ADMINS, Actor
+from arccm.domain.certificate import Certificate, record_expiry
+from arccm.domain.errors import DomainError, Forbidden, InvalidValue
+from arccm.domain.notification import Category, EmailBatch, Notification
+from arccm.domain.templates import DEFAULT_EMAILS
+
+PAGE = 500
+
+
+def _system_job(actor: Actor | None, what: str) -> Result[None, DomainError]:
+    """Upkeep runs as the system (``None``) or by an administrator."""
+    if actor is None or actor.role in ADMINS:
+        return Success(None)
+    return Failure(Forbidden(what, "only SA and AD run certificate upkeep"))
+
+
+@attrs.frozen
+class ExpireCertificatesHandler:
+    """Record every certificate that has passed its expiry date, once, with a ``CertificateExpired`` event."""
+
+    ctx: Context
+
+    def __call__(self, actor: Actor | None, today: date | None = None) -> Result[int, DomainError]:
+        allowed = _system_job(actor, "expire certificates")
+        if isinstance(allowed, Failure):
+            return Failure(allowed.failure())
+        day = today or self.ctx.clock.now().date()
+        recorded = 0
+        while True:
+            page = in_transaction(self.ctx, actor, lambda uow: Success(self._page(uow, day)))
+            count = page.unwrap()
+            recorded += count
+            if count == 0:
+                return Success(recorded)
+
+    def _page(self, uow: UnitOfWork, today: date) -> int:
+        now = self.ctx.clock.now()
+        return sum(record_expiry(c, today, now) for c in uow.certificates.expired_unrecorded(today, PAGE))
+
+
+@attrs.frozen
+class ReminderReport:
+    created: int
+    already_reminded: int
+
+
+@attrs.frozen
+class RemindRecertificationHandler:
+    """One reminder (notification + e-mail) per certificate entering its recertification window.
+
+    The reminder lists upcoming sessions of the same course with open seats at
+    the learner's locations. Its dedupe key is (certificate, expiry date), so
+    running the job again sends nothing twice.
+    """
+
+    ctx: Context
+    upcoming: UpcomingSessions
+
+    def __call__(
+        self, actor: Actor | None, within_days: int, today: date | None = None
+    ) -> Result[ReminderReport, DomainError]:
+        allowed = _system_job(actor, "send recertification reminders")
+        if isinstance(allowed, Failure):
+            return Failure(allowed.failure())
+        if not 1 <= within_days <= 366:
+            return Failure(InvalidValue("within", "must be between 1 and 366 days"))
+        day = today or self.ctx.clock.now().date()
+        created = skipped = 0
+        after: UUID | None = None
+        while True:
+            page = in_transaction(self.ctx, actor, partial(self._page, today=day, within=within_days, after=after))
+            made, seen, last = page.unwrap()
+            created, skipped = created + made, skipped + seen - made
+            if last is None:
+                return Success(ReminderReport(created, skipped))
+            after = last
+
+    def _page(
+        self, uow: UnitOfWork, today: date, within: int, after: UUID | None
+    ) -> Result[tuple[int, int, UUID | None], DomainError]:
+        certificates = uow.certificates.entering_window(today, today + timedelta(days=within), PAGE, after)
+        made = sum(self._remind(uow, c) for c in certificates)
+        return Success((made, len(certificates), certificates[-1].id if certificates else None))
+
+    def _remind(self, uow: UnitOfWork, certificate: Certificate) -> bool:
+        now = self.ctx.clock.now()
+        holder = holder_contact(uow, certificate)
+        places = frozenset({certificate.location_id} | ({holder.location_id} if holder.location_id else set()))
+        sessions = self.upcoming.open_sessions(certificate.course_id, places, now, limit=5)
+        listing = "\n".join(
+            f"- {s.title}, {s.starts_at.date().isoformat()}, {s.max_capacity - s.seats_taken} seats open"
+            for s in sessions
+        )
+        extra = {"sessions": listing or "none scheduled yet", "occasion": certificate.expiry_date.isoformat()}
+        return notify(
+            self.ctx,
+            uow,
+            certificate,
+            Category.RECERTIFICATION_REMINDER,
+            holder.email,
+            holder.location_id,
+            now,
+            **extra,
+        )
+
+
+@attrs.frozen
+class SendReport:
+    batch_id: UUID
+    sent: int
+    failed: int
+
+
+@attrs.frozen
+class SendNotificationEmailsHandler:
+    """E-mail every notification waiting for it, at most once each.
+
+    A message is claimed (status *sending*, attempt counted) and that claim is
+    committed before the message goes out; only then is it marked *sent* or
+    *failed*. A failed one is retried on a later run; a claimed one whose
+    outcome was lost in a crash is never sent again automatically. Each run is
+    recorded in ``email_batch_operations`` (total, processed, sent, failed, error).
+    """
+
+    ctx: Context
+    mailer: Mailer
+    page: int = 100
+
+    def __call__(self, actor: Actor | None, name: str = "notifications") -> Result[SendReport, DomainError]:
+        allowed = _system_job(actor, "send notification e-mails")
+        if isinstance(allowed, Failure):
+            return Failure(allowed.failure())
+        batch = EmailBatch(self.ctx.ids.new_id(), name, 0, self.ctx.clock.now())
+        in_transaction(self.ctx, actor, lambda uow: self._open(uow, batch))
+        after: UUID | None = None  # one pass over the queue per run: a failure waits for the next run
+        while claimed := in_transaction(self.ctx, actor, partial(self._claim, after=after)).unwrap():
+            outcomes = [(n.id, self._send(n)) for n in claimed]
+            in_transaction(self.ctx, actor, partial(self._record, batch_id=batch.id, outcomes=outcomes))
+            after = claimed[-1].id
+        finished = in_transaction(self.ctx, actor, lambda uow: Success(self._finish(uow, batch.id)))
+        return Success(SendReport(batch.id, finished.unwrap().sent, finished.unwrap().failed))
+
+    @staticmethod
+    def _open(uow: UnitOfWork, batch: EmailBatch) -> Result[EmailBatch, DomainError]:
+        uow.notifications.add_email_batch(batch)
+        return Success(batch)
+
+    def _claim(self, uow: UnitOfWork, after: UUID | None) -> Result[list[Notification], DomainError]:
+        claimed = list(uow.notifications.awaiting_email(self.page, after))
+        for notification in claimed:
+            notification.claim()
+        return Success(claimed)
+
+    def _send(self, notification: Notification) -> str | None:
+        """Deliver one claimed message outside any transaction; the error text when it was not delivered."""
+        template = DEFAULT_EMAILS[notification.category.value]
+        if notification.location_id is not None:
+            with self.ctx.uow(None) as uow:
+                template = (
+                    uow.reference.email_template(notification.location_id, notification.category.value) or template
+                )
+        subject, body = template.render(notification.context)
+        try:
+            self.mailer.send(OutgoingEmail(notification.email, subject, body))
+        except MailError as error:
+            return str(error) or type(error).__name__
+        return None
+
+    def _record(
+        self, uow: UnitOfWork, batch_id: UUID, outcomes: list[tuple[UUID, str | None]]
+    ) -> Result[EmailBatch, DomainError]:
+        batch = uow.notifications.email_batch(batch_id)
+        assert batch is not None, "the batch was committed before any message was claimed"
+        now = self.ctx.clock.now()
+        for notification_id, error in outcomes:
+            notification = uow.notifications.get(notification_id)
+            assert notification is not None
+            batch.total += 1
+            if error is None:
+                notification.sent(now)
+            else:
+                notification.failed(error)
+            batch.record(error is None, error)
+        return Success(batch)
+
+    def _finish(self, uow: UnitOfWork, batch_id: UUID) -> EmailBatch:
+        batch = uow.notifications.email_batch(batch_id)
+        assert batch is not None
+        batch.finish(self.ctx.clock.now())
+        return batch
