@@ -123,6 +123,7 @@ class Container(containers.DeclarativeContainer):
     remove_team_member = providers.Factory(teams.RemoveTeamMemberHandler, ctx=context)
     record_compliance_item = providers.Factory(people.RecordComplianceItemHandler, ctx=context)
     change_user_role = providers.Factory(people.ChangeUserRoleHandler, ctx=context)
+    resolve_actor = providers.Factory(people.ResolveActorHandler, ctx=context)
 
 
 def on_postgres(

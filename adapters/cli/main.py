@@ -19,6 +19,12 @@ app.add_typer(db, name="db")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _register() -> None:
+    from arccm.adapters.cli import certificates
+
+    app.add_typer(certificates.app, name="certificates")
+
+
 def friendly(command: F) -> F:
     """Turn configuration and connection problems into one line, not a traceback."""
 
@@ -109,3 +115,6 @@ def version() -> None:
     from importlib.metadata import version as installed
 
     typer.echo(installed("arccm"))
+
+
+_register()

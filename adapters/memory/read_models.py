@@ -14,10 +14,11 @@ from arccm.application.ports.read_models import (
     CertificateSummary,
     Dashboard,
     EnrollmentSummary,
+    NotificationSummary,
     PublicCertificate,
     SessionSummary,
 )
-from arccm.domain.access import Actor, can_read
+from arccm.domain.access import ADMINS, Actor, can_read
 from arccm.domain.certificate import Certificate, CertificateStatus
 from arccm.domain.training_session import SessionStatus, TrainingSession
 from arccm.domain.verification_code import VerificationCode
@@ -71,6 +72,17 @@ class MemoryReadModels:
                 for c in self._certificates(actor)
             ]
         return sorted(found, key=lambda c: (c.issue_date, str(c.id)))
+
+    def notifications(self, actor: Actor) -> Sequence[NotificationSummary]:
+        with self.store.lock:
+            found = [
+                NotificationSummary(
+                    n.id, n.category.value, n.title, n.message, n.created_at, n.email_status.value, n.email_attempts
+                )
+                for n in self.store.notifications.values()
+                if actor.role in ADMINS or n.person_id == actor.user_id
+            ]
+        return sorted(found, key=lambda n: (n.created_at, str(n.id)))
 
     def open_sessions(
         self, course_id: UUID, location_ids: frozenset[UUID], after: datetime, limit: int = 5

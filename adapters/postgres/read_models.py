@@ -23,6 +23,7 @@ from arccm.application.ports.read_models import (
     CertificateSummary,
     Dashboard,
     EnrollmentSummary,
+    NotificationSummary,
     PublicCertificate,
     SessionSummary,
 )
@@ -148,6 +149,16 @@ class PostgresReadModels:
             {**scope_params(actor), "today": today},
         )
         return [CertificateSummary(**{**dict(row), "code": VerificationCode(row["code"]).display}) for row in found]
+
+    def notifications(self, actor: Actor) -> Sequence[NotificationSummary]:
+        mine = "TRUE" if actor.role in ADMINS else "(n.user_id = :me OR n.student_id = :me)"
+        found = self._rows(
+            actor,
+            "SELECT n.id, n.category, n.title, n.message, n.created_at, n.email_status, n.email_attempts"
+            f" FROM notifications n WHERE {mine} ORDER BY n.created_at, n.id::text",
+            scope_params(actor),
+        )
+        return [NotificationSummary(**dict(row)) for row in found]
 
     def open_sessions(
         self, course_id: UUID, location_ids: frozenset[UUID], after: datetime, limit: int = 5

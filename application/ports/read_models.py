@@ -50,6 +50,17 @@ class CertificateSummary:
 
 
 @attrs.frozen
+class NotificationSummary:
+    id: UUID
+    category: str
+    title: str
+    message: str
+    created_at: datetime
+    email_status: str
+    email_attempts: int
+
+
+@attrs.frozen
 class PublicCertificate:
     """What a verifier may learn: no email, phone or internal ids."""
 
@@ -84,6 +95,10 @@ class VisibleRecords(Protocol):
     def enrollments(self, actor: Actor) -> Sequence[EnrollmentSummary]: ...
 
     def certificates(self, actor: Actor, today: date) -> Sequence[CertificateSummary]: ...
+
+    def notifications(self, actor: Actor) -> Sequence[NotificationSummary]:
+        """Notifications addressed to the actor (administrators: everyone's)."""
+        ...
 
 
 class VerificationLookup(Protocol):

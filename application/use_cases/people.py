@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import attrs
 from returns.result import Failure, Result, Success
 
@@ -11,7 +13,7 @@ from arccm.application.use_cases.base import Context, found, in_transaction
 from arccm.domain.access import Action, Actor, may
 from arccm.domain.compliance import ComplianceRecord, ComplianceStanding, standing
 from arccm.domain.errors import DomainError, InvalidValue
-from arccm.domain.people import UserProfile
+from arccm.domain.people import UserProfile, actor_for
 
 
 @attrs.frozen
@@ -67,3 +69,18 @@ class ChangeUserRoleHandler:
             records, metrics = uow.compliance.records_for(profile.id), uow.compliance.metrics()
             profile.update_compliance(standing(profile.role, records, metrics, now.date()), now)
         return profile
+
+
+@attrs.frozen
+class ResolveActorHandler:
+    """The acting identity for a user id, built from stored facts (never from a client's claim)."""
+
+    ctx: Context
+
+    def __call__(self, user_id: UUID) -> Result[Actor, DomainError]:
+        with self.ctx.uow(None) as uow:
+            profile = uow.profiles.read(user_id)
+            if profile is None:
+                return found(None, "user", user_id)
+            provider = uow.reference.provider(profile.provider_id) if profile.provider_id else None
+            return Success(actor_for(profile, provider))
