@@ -25,3 +25,12 @@ def test_python_examples_run(page: Path) -> None:
             exec(compile(block, str(page), "exec"), {"__name__": "__doc_example__"})
     for expected in re.findall(r"print\(.*?\)\s+# (.+)", page.read_text()):
         assert expected.strip() in out.getvalue()
+
+
+def test_the_sample_certificate_in_the_docs_is_a_real_render() -> None:
+    import zxingcpp
+    from PIL import Image
+
+    image = Image.open(ROOT / "docs" / "img" / "certificate-sample.png")
+    (qr,) = zxingcpp.read_barcodes(image)
+    assert qr.text.endswith("/verify/QQJM-5RYP-9KJP-A")
