@@ -167,18 +167,22 @@ def remind(
     within: str = typer.Option("30d", help="How far ahead: certificates expiring within this many days."),
 ) -> None:
     """One notification and one e-mail per certificate entering its recertification window; never twice."""
+    days = _days(within)
     with running() as container:
-        report = value(container.remind_recertification()(None, _days(within)))
-        sent = value(container.send_notification_emails()(None, "recertification reminders"))
-        typer.echo(
-            f"reminders: {report.created} new, {report.already_reminded} already sent; "
-            f"e-mails: {sent.sent} sent, {sent.failed} failed (batch {sent.batch_id})"
-        )
+        report = value(container.remind_recertification()(None, days))
+        typer.echo(f"reminders: {report.created} new, {report.already_reminded} already sent; " + _send(container))
 
 
 @app.command(name="send-emails")
 def send_emails() -> None:
     """Send every queued notification e-mail (failed ones are retried; none is sent twice)."""
     with running() as container:
-        sent = value(container.send_notification_emails()(None))
-        typer.echo(f"e-mails: {sent.sent} sent, {sent.failed} failed (batch {sent.batch_id})")
+        typer.echo(_send(container))
+
+
+def _send(container: Container) -> str:
+    """Send the queue when SMTP is configured; otherwise say so and leave every message queued."""
+    if not container.config.smtp_url():
+        return "e-mails: not sent, ARCCM_SMTP_URL is not set (they stay queued)"
+    sent = value(container.send_notification_emails()(None))
+    return f"e-mails: {sent.sent} sent, {sent.failed} failed (batch {sent.batch_id})"

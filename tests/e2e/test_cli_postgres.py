@@ -52,3 +52,46 @@ def test_bad_configuration_is_one_line_naming_the_variable() -> None:
     assert "cannot reach PostgreSQL at postgresql://u:***@127.0.0.1:1/db" in unreachable.stderr
     assert "hunter2" not in unreachable.stderr
     assert unreachable.stderr.count("\n") == 1
+
+
+def test_certificate_commands(pg_url: str, tmp_path: Path) -> None:
+    import pypdfium2
+    import zxingcpp
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    from arccm.adapters.postgres.database import normalize_url
+
+    schema = f"t_cli_{uuid.uuid4().hex[:10]}"
+    env = {"ARCCM_DATABASE_URL": pg_url, "ARCCM_DB_SCHEMA": schema, "ARCCM_PUBLIC_URL": "https://verify.example.org"}
+    assert arccm(env, "demo").returncode == 0
+    engine = create_engine(normalize_url(pg_url), poolclass=NullPool)
+    with engine.connect() as connection:
+        code = connection.execute(text(f'SELECT verification_code FROM "{schema}".certificates')).scalar_one()
+    engine.dispose()
+
+    verified = arccm(env, "certificates", "verify", code.lower())
+    assert verified.returncode == 0, verified.stderr
+    answer = json.loads(verified.stdout)
+    assert answer["status"] == "revoked"
+    assert answer["recipient_name"] == "L. C***"
+    assert json.loads(arccm(env, "certificates", "verify", code, "--name", "Lee Chen").stdout)["name_confirmed"] is True
+    typo = ("1" if code[0] != "1" else "2") + code[1:]
+    mistyped = arccm(env, "certificates", "verify", typo)
+    assert mistyped.returncode == 1
+    assert "mistyped_code" in mistyped.stderr
+
+    out = tmp_path / "certificate.pdf"
+    rendered = arccm(env, "certificates", "pdf", code, "-o", str(out))
+    assert rendered.returncode == 0, rendered.stderr
+    (qr,) = zxingcpp.read_barcodes(pypdfium2.PdfDocument(out.read_bytes())[0].render(scale=2).to_pil())
+    assert qr.text.startswith("https://verify.example.org/verify/")
+
+    assert arccm(env, "certificates", "expire").stdout.strip() == "recorded 0 expired certificates"
+    reminded = arccm(env, "certificates", "remind", "--within", "30d")
+    assert reminded.returncode == 0, reminded.stderr
+    assert (
+        reminded.stdout.strip()
+        == "reminders: 0 new, 0 already sent; e-mails: not sent, ARCCM_SMTP_URL is not set (they stay queued)"
+    )
+    assert arccm(env, "certificates", "remind", "--within", "soon").returncode == 2

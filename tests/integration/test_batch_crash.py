@@ -49,7 +49,17 @@ def test_sigkill_mid_batch_then_resume(pg_schema: PgSchema) -> None:
     for statement in SEED.strip().split(";\n"):
         owner_sql(pg_schema, statement, {**keys, "n": LEARNERS})
     env = {**os.environ, "ARCCM_DATABASE_URL": pg_schema.url, "ARCCM_DB_SCHEMA": pg_schema.name}
-    batch = [ARCCM, "certificates", "batch", "--as", str(keys["admin"]), "--roster", str(keys["roster"]), "--chunk", "1000"]
+    batch = [
+        ARCCM,
+        "certificates",
+        "batch",
+        "--as",
+        str(keys["admin"]),
+        "--roster",
+        str(keys["roster"]),
+        "--chunk",
+        "1000",
+    ]
 
     worker = subprocess.Popen(batch, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert worker.stdout is not None
