@@ -13,11 +13,11 @@ from arccm.adapters.certificates.pdf import PdfCertificateRenderer
 from arccm.adapters.email.smtp import SmtpMailer
 from arccm.adapters.lifecycle import Lifecycle
 from arccm.adapters.memory.outbox import MemoryMailer, TextCertificateRenderer
-from arccm.adapters.memory.read_models import MemoryChangeFeed, MemoryReadModels
+from arccm.adapters.memory.read_models import MemoryChangeFeed, MemoryReadModels, MemoryScheduleQueries
 from arccm.adapters.memory.store import MemoryStore
 from arccm.adapters.memory.unit_of_work import MemoryUnitOfWorkFactory
 from arccm.adapters.postgres.database import Database
-from arccm.adapters.postgres.read_models import PostgresChangeFeed, PostgresReadModels
+from arccm.adapters.postgres.read_models import PostgresChangeFeed, PostgresReadModels, PostgresScheduleQueries
 from arccm.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from arccm.adapters.system import RandomIds, SecureCodes, SystemClock
 from arccm.application.use_cases import (
@@ -27,6 +27,7 @@ from arccm.application.use_cases import (
     people,
     rendering,
     rosters,
+    schedule,
     sessions,
     teams,
 )
@@ -73,6 +74,11 @@ class Container(containers.DeclarativeContainer):
         config.backend,
         memory=providers.Singleton(MemoryChangeFeed, store=memory_store),
         postgres=providers.Singleton(PostgresChangeFeed, database=database),
+    )
+    schedule_queries = providers.Selector(
+        config.backend,
+        memory=providers.Singleton(MemoryScheduleQueries, store=memory_store),
+        postgres=providers.Singleton(PostgresScheduleQueries, database=database),
     )
     lifecycle = providers.Singleton(
         Lifecycle,
@@ -124,6 +130,9 @@ class Container(containers.DeclarativeContainer):
     record_compliance_item = providers.Factory(people.RecordComplianceItemHandler, ctx=context)
     change_user_role = providers.Factory(people.ChangeUserRoleHandler, ctx=context)
     resolve_actor = providers.Factory(people.ResolveActorHandler, ctx=context)
+    view_calendar = providers.Factory(schedule.ViewCalendarHandler, queries=schedule_queries)
+    view_analytics = providers.Factory(schedule.ViewAnalyticsHandler, queries=schedule_queries, clock=clock)
+    view_session_metrics = providers.Factory(schedule.ViewSessionMetricsHandler, queries=schedule_queries)
 
 
 def on_postgres(

@@ -60,8 +60,8 @@ class World:
         world.admin = world.user(Role.SA)
         return world
 
-    def provider(self, locations: int = 1) -> AuthorizedProvider:
-        places = [Location(uuid.uuid4(), f"Location {len(self.locations) + i}", "UTC") for i in range(locations)]
+    def provider(self, locations: int = 1, timezone: str = "UTC") -> AuthorizedProvider:
+        places = [Location(uuid.uuid4(), f"Location {len(self.locations) + i}", timezone) for i in range(locations)]
         provider = AuthorizedProvider(uuid.uuid4(), f"Provider {len(self.providers)}", frozenset(p.id for p in places))
         self.container.bootstrap().load(*places, provider)
         self.locations.extend(places)

@@ -3,23 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import attrs
 
 from arccm.adapters.memory.store import MemoryStore
 from arccm.application.ports.change_feed import Change, ChangeBatch, Cursor
 from arccm.application.ports.read_models import (
+    Analytics,
+    AnalyticsRow,
+    CalendarEntry,
     CertificateSummary,
     Dashboard,
     EnrollmentSummary,
     NotificationSummary,
     PublicCertificate,
+    SessionMetrics,
     SessionSummary,
 )
 from arccm.domain.access import ADMINS, Actor, can_read
 from arccm.domain.certificate import Certificate, CertificateStatus
+from arccm.domain.enrollment import Attendance, Completion, EnrollmentStatus
 from arccm.domain.training_session import SessionStatus, TrainingSession
 from arccm.domain.verification_code import VerificationCode
 
@@ -193,3 +201,144 @@ def _first_after(changes: Sequence[object], since: Cursor) -> int:
         else:
             high = middle
     return low
+
+
+@attrs.frozen
+class MemoryScheduleQueries:
+    store: MemoryStore
+
+    def _in_window(self, actor: Actor, start: datetime, end: datetime) -> list[TrainingSession]:
+        return sorted(
+            (s for s in self.store.sessions.values() if start <= s.starts_at < end and can_read(actor, s.resource())),
+            key=lambda s: (s.starts_at, str(s.id)),
+        )
+
+    def calendar(self, actor: Actor, start: date, end: date, viewer_timezone: str) -> Sequence[CalendarEntry]:
+        zone = ZoneInfo(viewer_timezone)
+        with self.store.lock:
+            window = self._in_window(actor, datetime.combine(start, time(), zone), datetime.combine(end, time(), zone))
+            return [
+                CalendarEntry(
+                    session_id=s.id,
+                    title=s.title,
+                    course_name=self.store.courses[s.course_id].name,
+                    status=s.status.value,
+                    starts_at=s.starts_at.astimezone(zone),
+                    ends_at=s.ends_at.astimezone(zone),
+                    location_name=self.store.locations[s.location_id].name,
+                    location_timezone=self.store.locations[s.location_id].timezone,
+                    instructor_name=self.store.profiles[s.lead_instructor_id].display_name,
+                    seats_taken=s.seats_taken,
+                    max_capacity=s.max_capacity,
+                    percent_full=float(
+                        (Decimal(100 * s.seats_taken) / s.max_capacity).quantize(Decimal("0.1"), ROUND_HALF_UP)
+                    ),
+                    waitlist_length=len(s.waitlist),
+                    version=s.version,
+                )
+                for s in window
+            ]
+
+    def analytics(self, actor: Actor, start: date, end: date, today: date, group_by: str | None = None) -> Analytics:
+        with self.store.lock:
+            sessions = self._in_window(actor, datetime.combine(start, time(), UTC), datetime.combine(end, time(), UTC))
+            certificates = [
+                c for c in self.store.certificates.values()
+                if start <= c.issue_date < end and can_read(actor, c.resource())
+            ]  # fmt: skip
+            groups: dict[UUID | None, dict[str, Any]] = {}
+            for s in sessions:
+                _add_session(groups.setdefault(_session_key(s, group_by), _empty()), s)
+            for c in certificates:
+                bucket = groups.setdefault(_certificate_key(c, group_by), _empty())
+                bucket["certificates"] += 1
+                bucket["active"] += c.status(today) is CertificateStatus.ACTIVE
+            rows = [_analytics_row(key, self._label(key, group_by), g) for key, g in groups.items()]
+            per_day: dict[date, int] = {}
+            for c in certificates:
+                per_day[c.issue_date] = per_day.get(c.issue_date, 0) + 1
+        return Analytics(sorted(rows, key=lambda r: (r.label, str(r.key))), sorted(per_day.items()))
+
+    def _label(self, key: UUID | None, group_by: str | None) -> str:
+        if key is None:
+            return "all"
+        if group_by == "location":
+            return self.store.locations[key].name
+        if group_by == "course":
+            return self.store.courses[key].name
+        return self.store.profiles[key].display_name
+
+    def session_metrics(
+        self, actor: Actor, start: date, end: date, course_id: UUID | None = None
+    ) -> Sequence[SessionMetrics]:
+        with self.store.lock:
+            window = self._in_window(actor, datetime.combine(start, time(), UTC), datetime.combine(end, time(), UTC))
+            out = []
+            for s in window:
+                if course_id is not None and s.course_id != course_id:
+                    continue
+                seated = [e for e in s.enrollments if e.status is EnrollmentStatus.ENROLLED]
+                completed = sum(e.completion is Completion.COMPLETED for e in seated)
+                failed = sum(e.completion is Completion.FAILED for e in seated)
+                out.append(
+                    SessionMetrics(
+                        session_id=s.id,
+                        title=s.title,
+                        course_id=s.course_id,
+                        enrolled=len(seated),
+                        waitlisted=len(s.waitlist),
+                        cancelled=sum(e.status is EnrollmentStatus.CANCELLED for e in s.enrollments),
+                        attended=sum(e.attendance is Attendance.ATTENDED for e in seated),
+                        completed=completed,
+                        failed=failed,
+                        completion_rate=None if completed + failed == 0 else round(completed / (completed + failed), 4),
+                    )
+                )
+            return out
+
+
+def _empty() -> dict[str, Any]:
+    return {"sessions": 0, "completed_sessions": 0, "utilisation": [], "enrollments": 0, "run": 0, "attended": 0,
+            "completed": 0, "certificates": 0, "active": 0}  # fmt: skip
+
+
+def _session_key(s: TrainingSession, group_by: str | None) -> UUID | None:
+    return {None: None, "location": s.location_id, "instructor": s.lead_instructor_id, "course": s.course_id}[group_by]
+
+
+def _certificate_key(c: Certificate, group_by: str | None) -> UUID | None:
+    first_instructor = sorted(c.instructor_ids)[0] if c.instructor_ids else None
+    return {None: None, "location": c.location_id, "instructor": first_instructor, "course": c.course_id}[group_by]
+
+
+def _add_session(bucket: dict[str, Any], s: TrainingSession) -> None:
+    active = [e for e in s.enrollments if e.is_active]
+    bucket["sessions"] += 1
+    bucket["enrollments"] += len(active)
+    if s.status is not SessionStatus.CANCELLED:
+        bucket["utilisation"].append(s.seats_taken / s.max_capacity)
+    if s.status is SessionStatus.COMPLETED:
+        seated = [e for e in s.enrollments if e.status is EnrollmentStatus.ENROLLED]
+        bucket["completed_sessions"] += 1
+        bucket["run"] += len(active)
+        bucket["attended"] += sum(e.attendance is Attendance.ATTENDED for e in seated)
+        bucket["completed"] += sum(e.completion is Completion.COMPLETED for e in seated)
+
+
+def _analytics_row(key: UUID | None, label: str, g: dict[str, Any]) -> AnalyticsRow:
+    def rate(part: int) -> float | None:
+        return None if not g["run"] else round(part / g["run"], 4)
+
+    utilisation = g["utilisation"]
+    return AnalyticsRow(
+        key=key,
+        label=label,
+        sessions=g["sessions"],
+        completed_sessions=g["completed_sessions"],
+        average_utilisation=round(sum(utilisation) / len(utilisation), 4) if utilisation else None,
+        enrollments=g["enrollments"],
+        attendance_rate=rate(g["attended"]),
+        completion_rate=rate(g["completed"]),
+        certificates=g["certificates"],
+        active_certificates=g["active"],
+    )

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import attrs
 from sqlalchemy import text
@@ -20,11 +21,15 @@ from arccm.adapters.events_codec import decode, decode_scope
 from arccm.adapters.postgres.database import Database
 from arccm.application.ports.change_feed import Change, ChangeBatch, Cursor
 from arccm.application.ports.read_models import (
+    Analytics,
+    AnalyticsRow,
+    CalendarEntry,
     CertificateSummary,
     Dashboard,
     EnrollmentSummary,
     NotificationSummary,
     PublicCertificate,
+    SessionMetrics,
     SessionSummary,
 )
 from arccm.domain.access import ADMINS, LEAD_INSTRUCTORS, Actor, Role
@@ -228,6 +233,143 @@ class PostgresReadModels:
         }
         row = self._rows(actor, sql, params)[0]
         return Dashboard(**{k: (v if k == "compliance_average_score" else int(v)) for k, v in dict(row).items()})
+
+
+_GROUPS = {
+    None: ("NULL::uuid", "NULL::uuid", "'all'"),
+    "location": ("s.location_id", "c.location_id", "(SELECT name FROM locations WHERE id = g.gkey)"),
+    "instructor": (
+        "s.lead_instructor_id",
+        "c.instructor_ids[1]",
+        "(SELECT display_name FROM profiles WHERE id = g.gkey)",
+    ),
+    "course": ("s.course_id", "c.course_id", "(SELECT name FROM course_templates WHERE id = g.gkey)"),
+}
+
+
+def _window(start: date, end: date, zone: str = "UTC") -> dict[str, datetime]:
+    tz = ZoneInfo(zone)
+    return {"from": datetime.combine(start, time(), tz), "to": datetime.combine(end, time(), tz)}
+
+
+def _rate(part: Any, whole: Any) -> float | None:
+    return None if not whole else round(float(part) / float(whole), 4)
+
+
+@attrs.frozen
+class PostgresScheduleQueries:
+    database: Database
+
+    def _rows(self, actor: Actor, sql: str, params: dict[str, Any]) -> list[Any]:
+        with self.database.transaction(actor) as connection:
+            return list(connection.execute(text(sql), params).mappings())
+
+    def calendar(self, actor: Actor, start: date, end: date, viewer_timezone: str) -> Sequence[CalendarEntry]:
+        zone = ZoneInfo(viewer_timezone)
+        found = self._rows(
+            actor,
+            "SELECT s.id AS session_id, s.title, c.name AS course_name, s.status, s.starts_at, s.ends_at,"
+            " l.name AS location_name, l.timezone AS location_timezone, p.display_name AS instructor_name,"
+            " s.seats_taken, s.max_capacity, round(100.0 * s.seats_taken / s.max_capacity, 1)::float AS percent_full,"
+            " s.waitlist_length, s.version"
+            " FROM training_sessions s JOIN course_templates c ON c.id = s.course_id"
+            " JOIN locations l ON l.id = s.location_id JOIN profiles p ON p.id = s.lead_instructor_id"
+            f" WHERE s.starts_at >= :from AND s.starts_at < :to AND {session_scope(actor)} ORDER BY s.starts_at, s.id",
+            {**scope_params(actor), **_window(start, end, viewer_timezone)},
+        )
+        return [
+            CalendarEntry(
+                **{**dict(r), "starts_at": r["starts_at"].astimezone(zone), "ends_at": r["ends_at"].astimezone(zone)}
+            )
+            for r in found
+        ]
+
+    def analytics(self, actor: Actor, start: date, end: date, today: date, group_by: str | None = None) -> Analytics:
+        session_key, certificate_key, label = _GROUPS[group_by]
+        sql = f"""
+        WITH s AS (
+            SELECT s.*, {session_key} AS key FROM training_sessions s
+            WHERE s.starts_at >= :from AND s.starts_at < :to AND {session_scope(actor)}
+        ), e AS (
+            SELECT e.session_id,
+                   count(*) FILTER (WHERE e.status <> 'cancelled') AS active,
+                   count(*) FILTER (WHERE e.status = 'enrolled' AND e.attendance_status = 'attended') AS attended,
+                   count(*) FILTER (WHERE e.status = 'enrolled' AND e.completion_status = 'completed') AS completed
+            FROM session_enrollments e JOIN s ON s.id = e.session_id GROUP BY e.session_id
+        ), sg AS (
+            SELECT s.key, count(*) AS sessions, count(*) FILTER (WHERE s.status = 'completed') AS completed_sessions,
+                   avg(s.seats_taken::float / s.max_capacity) FILTER (WHERE s.status <> 'cancelled') AS utilisation,
+                   COALESCE(sum(e.active), 0) AS enrollments,
+                   COALESCE(sum(e.active) FILTER (WHERE s.status = 'completed'), 0) AS run_enrollments,
+                   COALESCE(sum(e.attended) FILTER (WHERE s.status = 'completed'), 0) AS attended,
+                   COALESCE(sum(e.completed) FILTER (WHERE s.status = 'completed'), 0) AS completed
+            FROM s LEFT JOIN e ON e.session_id = s.id GROUP BY s.key
+        ), cg AS (
+            SELECT {certificate_key} AS key, count(*) AS certificates,
+                   count(*) FILTER (WHERE c.revoked_at IS NULL AND c.superseded_by_id IS NULL AND c.expiry_date >= :today) AS active
+            FROM certificates c WHERE c.issue_date >= :start AND c.issue_date < :end AND {certificate_scope(actor)}
+            GROUP BY 1
+        ), g AS (
+            SELECT COALESCE(sg.key, cg.key) AS gkey, sg.sessions, sg.completed_sessions, sg.utilisation,
+                   sg.enrollments, sg.run_enrollments, sg.attended, sg.completed, cg.certificates, cg.active
+            FROM sg FULL OUTER JOIN cg ON COALESCE(sg.key, :nil) = COALESCE(cg.key, :nil)
+        )
+        SELECT g.gkey AS key, {label} AS label, COALESCE(g.sessions, 0) AS sessions,
+               COALESCE(g.completed_sessions, 0) AS completed_sessions, g.utilisation,
+               COALESCE(g.enrollments, 0) AS enrollments, COALESCE(g.run_enrollments, 0) AS run_enrollments,
+               COALESCE(g.attended, 0) AS attended, COALESCE(g.completed, 0) AS completed,
+               COALESCE(g.certificates, 0) AS certificates, COALESCE(g.active, 0) AS active
+        FROM g ORDER BY label, g.gkey
+        """
+        params = {
+            **scope_params(actor),
+            **_window(start, end),
+            "start": start,
+            "end": end,
+            "today": today,
+            "nil": UUID(int=0),
+        }
+        found = self._rows(actor, sql, params)
+        rows = [
+            AnalyticsRow(
+                key=r["key"], label=r["label"] or "", sessions=r["sessions"], completed_sessions=r["completed_sessions"],
+                average_utilisation=None if r["utilisation"] is None else round(r["utilisation"], 4),
+                enrollments=int(r["enrollments"]), attendance_rate=_rate(r["attended"], r["run_enrollments"]),
+                completion_rate=_rate(r["completed"], r["run_enrollments"]),
+                certificates=int(r["certificates"]), active_certificates=int(r["active"]),
+            )
+            for r in found
+        ]  # fmt: skip
+        per_day = self._rows(
+            actor,
+            "SELECT c.issue_date AS day, count(*) AS n FROM certificates c"
+            f" WHERE c.issue_date >= :start AND c.issue_date < :end AND {certificate_scope(actor)} GROUP BY 1 ORDER BY 1",
+            params,
+        )
+        return Analytics(rows, [(r["day"], int(r["n"])) for r in per_day])
+
+    def session_metrics(
+        self, actor: Actor, start: date, end: date, course_id: UUID | None = None
+    ) -> Sequence[SessionMetrics]:
+        found = self._rows(
+            actor,
+            "SELECT s.id AS session_id, s.title, s.course_id,"
+            " count(e.id) FILTER (WHERE e.status = 'enrolled') AS enrolled,"
+            " count(e.id) FILTER (WHERE e.status = 'waitlisted') AS waitlisted,"
+            " count(e.id) FILTER (WHERE e.status = 'cancelled') AS cancelled,"
+            " count(e.id) FILTER (WHERE e.status = 'enrolled' AND e.attendance_status = 'attended') AS attended,"
+            " count(e.id) FILTER (WHERE e.status = 'enrolled' AND e.completion_status = 'completed') AS completed,"
+            " count(e.id) FILTER (WHERE e.status = 'enrolled' AND e.completion_status = 'failed') AS failed"
+            " FROM training_sessions s LEFT JOIN session_enrollments e ON e.session_id = s.id"
+            f" WHERE s.starts_at >= :from AND s.starts_at < :to AND {session_scope(actor)}"
+            " AND (CAST(:course AS uuid) IS NULL OR s.course_id = :course)"
+            " GROUP BY s.id ORDER BY s.starts_at, s.id",
+            {**scope_params(actor), **_window(start, end), "course": course_id},
+        )
+        return [
+            SessionMetrics(**dict(r), completion_rate=_rate(r["completed"], r["completed"] + r["failed"]))
+            for r in found
+        ]
 
 
 @attrs.frozen

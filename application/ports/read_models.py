@@ -117,3 +117,75 @@ class UpcomingSessions(Protocol):
     ) -> Sequence[SessionSummary]:
         """Scheduled sessions of a course at these locations, starting after ``after``, with a free seat."""
         ...
+
+
+@attrs.frozen
+class CalendarEntry:
+    """One session as a viewer's calendar shows it, in the viewer's time zone."""
+
+    session_id: UUID
+    title: str
+    course_name: str
+    status: str
+    starts_at: datetime
+    ends_at: datetime
+    location_name: str
+    location_timezone: str
+    instructor_name: str
+    seats_taken: int
+    max_capacity: int
+    percent_full: float
+    waitlist_length: int
+    version: int
+
+
+@attrs.frozen
+class AnalyticsRow:
+    """Figures for one group (``key`` None: everything in scope)."""
+
+    key: UUID | None
+    label: str
+    sessions: int
+    completed_sessions: int
+    average_utilisation: float | None
+    enrollments: int
+    attendance_rate: float | None
+    completion_rate: float | None
+    certificates: int
+    active_certificates: int
+
+
+@attrs.frozen
+class Analytics:
+    rows: Sequence[AnalyticsRow]
+    issued_per_day: Sequence[tuple[date, int]]
+
+
+@attrs.frozen
+class SessionMetrics:
+    session_id: UUID
+    title: str
+    course_id: UUID
+    enrolled: int
+    waitlisted: int
+    cancelled: int
+    attended: int
+    completed: int
+    failed: int
+    completion_rate: float | None
+
+
+class ScheduleQueries(Protocol):
+    def calendar(self, actor: Actor, start: date, end: date, viewer_timezone: str) -> Sequence[CalendarEntry]:
+        """Sessions starting in [start, end) of the viewer's zone, rendered in that zone."""
+        ...
+
+    def analytics(self, actor: Actor, start: date, end: date, today: date, group_by: str | None = None) -> Analytics:
+        """Performance over sessions starting in [start, end); group_by: None, location, instructor or course."""
+        ...
+
+    def session_metrics(
+        self, actor: Actor, start: date, end: date, course_id: UUID | None = None
+    ) -> Sequence[SessionMetrics]:
+        """Enrollment and completion per session starting in [start, end), optionally for one course."""
+        ...

@@ -1,0 +1,73 @@
+"""Calendar, analytics and enrollment metrics, with their input checked."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import attrs
+from returns.result import Failure, Result, Success
+
+from arccm.application.ports.clock import Clock
+from arccm.application.ports.read_models import Analytics, CalendarEntry, ScheduleQueries, SessionMetrics
+from arccm.domain.access import Actor
+from arccm.domain.errors import DomainError, InvalidValue
+
+MAX_DAYS = 400
+GROUPS = (None, "location", "instructor", "course")
+
+
+def _range(start: date, end: date) -> Result[None, DomainError]:
+    if end <= start:
+        return Failure(InvalidValue("end", "must be after start"))
+    if (end - start).days > MAX_DAYS:
+        return Failure(InvalidValue("end", f"a range spans at most {MAX_DAYS} days"))
+    return Success(None)
+
+
+def _zone(name: str) -> Result[None, DomainError]:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return Failure(InvalidValue("timezone", f"not an IANA time zone: {name!r}"))
+    return Success(None)
+
+
+@attrs.frozen
+class ViewCalendarHandler:
+    queries: ScheduleQueries
+
+    def __call__(
+        self, actor: Actor, start: date, end: date, timezone: str
+    ) -> Result[Sequence[CalendarEntry], DomainError]:
+        return (
+            _range(start, end)
+            .bind(lambda _: _zone(timezone))
+            .map(lambda _: self.queries.calendar(actor, start, end, timezone))
+        )
+
+
+@attrs.frozen
+class ViewAnalyticsHandler:
+    queries: ScheduleQueries
+    clock: Clock
+
+    def __call__(
+        self, actor: Actor, start: date, end: date, group_by: str | None = None
+    ) -> Result[Analytics, DomainError]:
+        if group_by not in GROUPS:
+            return Failure(InvalidValue("group_by", "must be location, instructor or course"))
+        today = self.clock.now().date()
+        return _range(start, end).map(lambda _: self.queries.analytics(actor, start, end, today, group_by))
+
+
+@attrs.frozen
+class ViewSessionMetricsHandler:
+    queries: ScheduleQueries
+
+    def __call__(
+        self, actor: Actor, start: date, end: date, course_id: UUID | None = None
+    ) -> Result[Sequence[SessionMetrics], DomainError]:
+        return _range(start, end).map(lambda _: self.queries.session_metrics(actor, start, end, course_id))

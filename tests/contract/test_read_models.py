@@ -1,0 +1,125 @@
+"""Calendar (and its iCalendar feed), analytics and enrollment metrics — the same figures on every backend."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from icalendar import Calendar
+
+from arccm.adapters.calendar.ical import to_ical
+from arccm.adapters.container import Container
+from arccm.application import commands as c
+from arccm.domain.access import Role
+from arccm.domain.certificate import CompletionKind
+from arccm.domain.errors import InvalidValue
+from tests.world import World, ok
+
+TORONTO = ZoneInfo("America/Toronto")
+
+
+@pytest.fixture
+def world(make_container: Callable[[], Container]) -> World:
+    return World.create(make_container())
+
+
+def test_calendar_renders_in_the_viewers_zone_across_a_dst_change(world: World) -> None:
+    provider = world.provider(timezone="America/Toronto")
+    ap, ic = world.user(Role.AP, provider), world.user(Role.IC, provider)
+    schedule = world.container.schedule_session()
+    sessions = []
+    for day in (date(2026, 10, 31), date(2026, 11, 1)):  # DST ends in Toronto early on 1 November
+        starts = datetime(day.year, day.month, day.day, 9, 0, tzinfo=TORONTO)
+        command = c.ScheduleSession(
+            world.course.id, world.locations[-1].id, ic.user_id, f"CPR {day}", starts, starts + timedelta(hours=3), 10
+        )
+        sessions.append(ok(schedule(ap, command)))
+    view = world.container.view_calendar()
+    local = ok(view(ap, date(2026, 10, 31), date(2026, 11, 2), "America/Toronto"))
+    assert [(e.starts_at.hour, e.starts_at.utcoffset()) for e in local] == [
+        (9, timedelta(hours=-4)),
+        (9, timedelta(hours=-5)),
+    ]
+    in_utc = ok(view(ap, date(2026, 10, 31), date(2026, 11, 2), "UTC"))
+    assert [e.starts_at.hour for e in in_utc] == [13, 14]
+    assert (local[0].seats_taken, local[0].max_capacity, local[0].percent_full) == (0, 10, 0.0)
+    assert local[0].instructor_name == world.profiles[ic.user_id].display_name
+    assert view(ap, date(2026, 11, 2), date(2026, 11, 1), "UTC").failure() == InvalidValue("end", "must be after start")
+    assert view(ap, date(2026, 11, 1), date(2026, 11, 2), "Mars/Olympus").failure().field == "timezone"
+    outsider = world.user(Role.IC, world.provider())
+    assert ok(view(outsider, date(2026, 10, 31), date(2026, 11, 2), "UTC")) == []
+
+    first_feed = Calendar.from_ical(to_ical(local, "Northside", datetime(2026, 10, 1, tzinfo=UTC)))
+    zones = [z for z in first_feed.walk("VTIMEZONE")]
+    assert [str(z["TZID"]) for z in zones] == ["America/Toronto"]
+    assert {sub.name for sub in zones[0].subcomponents} >= {"STANDARD", "DAYLIGHT"}
+    events = first_feed.walk("VEVENT")
+    assert [e["DTSTART"].params["TZID"] for e in events] == ["America/Toronto"] * 2
+    assert [e.decoded("DTSTART").hour for e in events] == [9, 9]
+    later = sessions[1].starts_at + timedelta(days=7)
+    ok(world.container.reschedule_session()(ap, c.RescheduleSession(sessions[1].id, later, later + timedelta(hours=3))))
+    ok(world.container.cancel_session()(ap, c.CancelSession(sessions[0].id, "instructor ill")))
+    again = ok(view(ap, date(2026, 10, 31), date(2026, 11, 9), "America/Toronto"))
+    second_feed = Calendar.from_ical(to_ical(again, "Northside", datetime(2026, 10, 2, tzinfo=UTC)))
+    before = {str(e["UID"]): e for e in events}
+    after = {str(e["UID"]): e for e in second_feed.walk("VEVENT")}
+    assert set(before) == set(after)  # stable UIDs
+    for uid, event in after.items():
+        assert int(event["SEQUENCE"]) > int(before[uid]["SEQUENCE"])
+    assert sorted(str(e["STATUS"]) for e in after.values()) == ["CANCELLED", "CONFIRMED"]
+
+
+def _run(world: World) -> tuple[object, object, list[object]]:
+    provider = world.provider(locations=2)
+    ap, ic = world.user(Role.AP, provider), world.user(Role.IC, provider)
+    ip = world.user(Role.IP, provider)
+    learners = [world.user(Role.IN) for _ in range(5)]
+    past = world.session(ap, ic, capacity=4, location=world.locations[-2], starts_in=timedelta(days=2))
+    future = world.session(ap, ip, capacity=10, location=world.locations[-1], starts_in=timedelta(days=9))
+    enroll = world.container.enroll_learner()
+    seats = [ok(enroll(ap, c.EnrollLearner(past.id, learner.user_id))) for learner in learners[:3]]
+    for learner in learners[3:]:
+        ok(enroll(ap, c.EnrollLearner(future.id, learner.user_id)))
+    world.run_class(past, {seats[0].id: (90, 90), seats[1].id: (95, 85), seats[2].id: (40, 40)})
+    ok(world.container.complete_session()(ap, c.CompleteSession(past.id)))
+    for seat in seats[:2]:
+        ok(
+            world.container.issue_certificate()(
+                ap, c.IssueCertificate(CompletionKind.SESSION_ENROLLMENT, past.id, seat.id)
+            )
+        )
+    return ap, ic, [past, future]
+
+
+def test_analytics_over_a_range_and_grouped(world: World) -> None:
+    ap, ic, (past, future) = _run(world)
+    start, end = world.clock.now().date() - timedelta(days=30), world.clock.now().date() + timedelta(days=30)
+    view = world.container.view_analytics()
+    (total,) = ok(view(ap, start, end)).rows
+    assert (total.sessions, total.completed_sessions, total.enrollments) == (2, 1, 5)
+    assert (total.attendance_rate, total.completion_rate) == (1.0, round(2 / 3, 4))
+    assert total.average_utilisation == round((3 / 4 + 2 / 10) / 2, 4)
+    assert (total.certificates, total.active_certificates) == (2, 2)
+    by_location = ok(view(ap, start, end, "location")).rows
+    assert sorted((r.sessions, r.certificates) for r in by_location) == [(1, 0), (1, 2)]
+    by_instructor = {r.label: r for r in ok(view(ap, start, end, "instructor")).rows}
+    assert by_instructor[world.profiles[ic.user_id].display_name].certificates == 2
+    assert ok(view(ap, start, end)).issued_per_day == [(past.starts_at.date(), 2)]
+    assert view(ap, start, end, "colour").failure() == InvalidValue(
+        "group_by", "must be location, instructor or course"
+    )
+    (mine,) = ok(view(ic, start, end)).rows  # the instructor sees only their own session
+    assert (mine.sessions, mine.enrollments) == (1, 3)
+
+
+def test_enrollment_metrics_per_session_and_course(world: World) -> None:
+    ap, _, (past, future) = _run(world)
+    start, end = world.clock.now().date() - timedelta(days=30), world.clock.now().date() + timedelta(days=30)
+    rows = ok(world.container.view_session_metrics()(ap, start, end))
+    assert [(r.session_id, r.enrolled, r.attended, r.completed, r.failed, r.completion_rate) for r in rows] == [
+        (past.id, 3, 3, 2, 1, round(2 / 3, 4)),
+        (future.id, 2, 0, 0, 0, None),
+    ]
+    assert ok(world.container.view_session_metrics()(ap, start, end, world.course.id)) == rows
