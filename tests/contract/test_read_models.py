@@ -52,7 +52,7 @@ def test_calendar_renders_in_the_viewers_zone_across_a_dst_change(world: World) 
     assert ok(view(outsider, date(2026, 10, 31), date(2026, 11, 2), "UTC")) == []
 
     first_feed = Calendar.from_ical(to_ical(local, "Northside", datetime(2026, 10, 1, tzinfo=UTC)))
-    zones = [z for z in first_feed.walk("VTIMEZONE")]
+    zones = list(first_feed.walk("VTIMEZONE"))
     assert [str(z["TZID"]) for z in zones] == ["America/Toronto"]
     assert {sub.name for sub in zones[0].subcomponents} >= {"STANDARD", "DAYLIGHT"}
     events = first_feed.walk("VEVENT")
@@ -94,7 +94,7 @@ def _run(world: World) -> tuple[object, object, list[object]]:
 
 
 def test_analytics_over_a_range_and_grouped(world: World) -> None:
-    ap, ic, (past, future) = _run(world)
+    ap, ic, (past, _future) = _run(world)
     start, end = world.clock.now().date() - timedelta(days=30), world.clock.now().date() + timedelta(days=30)
     view = world.container.view_analytics()
     (total,) = ok(view(ap, start, end)).rows
