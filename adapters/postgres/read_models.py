@@ -44,7 +44,13 @@ def _ap(location: str, provider: str, creator: str) -> str:
     return f"({location} = ANY(:locs) OR {provider} = :prov OR {creator} = :me)"
 
 
-_ACTIVE_ME = "EXISTS (SELECT 1 FROM session_enrollments me WHERE me.session_id = {s}.id AND me.learner_id = :me AND me.status <> 'cancelled')"
+_MINE = "CAST(ARRAY[:me] AS uuid[])"
+# each branch is answered by its own index; the union is tiny for an instructor or a learner
+_MY_SESSIONS = (
+    "SELECT id FROM training_sessions WHERE lead_instructor_id = :me"
+    f" UNION SELECT id FROM training_sessions WHERE assistant_ids @> {_MINE}"
+    " UNION SELECT session_id FROM session_enrollments WHERE learner_id = :me AND status <> 'cancelled'"
+)
 
 
 def session_scope(actor: Actor, s: str = "s") -> str:
@@ -52,8 +58,24 @@ def session_scope(actor: Actor, s: str = "s") -> str:
         return "TRUE"
     if actor.role is Role.AP:
         return _ap(f"{s}.location_id", f"{s}.provider_id", f"{s}.created_by")
-    teaches = f"({s}.lead_instructor_id = :me OR :me = ANY({s}.assistant_ids))"
-    return f"({teaches} OR {_ACTIVE_ME.format(s=s)})"
+    return f"{s}.id IN ({_MY_SESSIONS})"
+
+
+def scoped_sessions(actor: Actor, where: str) -> str:
+    """The sessions an actor may read that satisfy ``where`` (over alias s), as a relation named s.
+
+    For an instructor or a learner each branch of the union is answered by its
+    own index (lead, assistants, own enrollments) with the filter applied inside,
+    so a small scope is never found by scanning every session.
+    """
+    if actor.role in ADMINS or actor.role is Role.AP:
+        return f"(SELECT s.* FROM training_sessions s WHERE {where} AND {session_scope(actor)}) s"
+    return (
+        f"(SELECT s.* FROM training_sessions s WHERE s.lead_instructor_id = :me AND {where}"
+        f" UNION SELECT s.* FROM training_sessions s WHERE s.assistant_ids @> {_MINE} AND {where}"
+        " UNION SELECT s.* FROM session_enrollments e JOIN training_sessions s ON s.id = e.session_id"
+        f" WHERE e.learner_id = :me AND e.status <> 'cancelled' AND {where}) s"
+    )
 
 
 def enrollment_scope(actor: Actor, e: str = "e", s: str = "s") -> str:
@@ -62,7 +84,7 @@ def enrollment_scope(actor: Actor, e: str = "e", s: str = "s") -> str:
     if actor.role is Role.AP:
         return _ap(f"{s}.location_id", f"{s}.provider_id", f"{e}.enrolled_by")
     if actor.role in LEAD_INSTRUCTORS:
-        return f"({s}.lead_instructor_id = :me OR :me = ANY({s}.assistant_ids) OR {e}.learner_id = :me)"
+        return f"({s}.lead_instructor_id = :me OR {s}.assistant_ids @> {_MINE} OR {e}.learner_id = :me)"
     return f"{e}.learner_id = :me"
 
 
@@ -73,7 +95,7 @@ def certificate_scope(actor: Actor, c: str = "c") -> str:
         return _ap(f"{c}.location_id", f"{c}.provider_id", f"{c}.issued_by")
     mine = f"({c}.recipient_user_id = :me OR {c}.recipient_student_id = :me)"
     if actor.role in LEAD_INSTRUCTORS:
-        return f"(:me = ANY({c}.instructor_ids) OR {mine})"
+        return f"({c}.instructor_ids @> {_MINE} OR {mine})"
     return mine
 
 
@@ -115,6 +137,53 @@ _STATUS = (
     "CASE WHEN c.revoked_at IS NOT NULL THEN 'revoked' WHEN c.superseded_by_id IS NOT NULL THEN 'superseded'"
     " WHEN c.expiry_date < :today THEN 'expired' ELSE 'active' END"
 )
+
+
+def dashboard_query(actor: Actor, today: date) -> tuple[str, dict[str, Any]]:
+    """One statement for every figure of the dashboard."""
+    sql = f"""
+    WITH s AS (
+        SELECT s.status, s.seats_taken, s.max_capacity, s.waitlist_length
+        FROM {scoped_sessions(actor, "s.status IN ('scheduled', 'in_progress')")}
+    ), c AS (
+        SELECT {_STATUS} AS status, c.expiry_date, c.issue_date FROM certificates c WHERE {certificate_scope(actor)}
+    ), p AS (
+        SELECT p.compliance_score FROM profiles p WHERE p.compliance_status <> 'unassessed' AND {profile_scope(actor)}
+    ), t AS (
+        SELECT t.id, (SELECT count(*) FROM team_members m WHERE m.team_id = t.id) AS members
+        FROM teams t WHERE {team_scope(actor)}
+    )
+    SELECT
+        (SELECT count(*) FILTER (WHERE status = 'scheduled') FROM s) AS upcoming_sessions,
+        (SELECT count(*) FILTER (WHERE status = 'in_progress') FROM s) AS in_progress_sessions,
+        (SELECT COALESCE(sum(seats_taken), 0) FROM s) AS seats_taken,
+        (SELECT COALESCE(sum(max_capacity), 0) FROM s) AS seats_offered,
+        (SELECT COALESCE(sum(waitlist_length), 0) FROM s) AS waitlisted,
+        (SELECT count(*) FROM c) AS certificates_total,
+        (SELECT count(*) FILTER (WHERE status = 'active') FROM c) AS certificates_active,
+        (SELECT count(*) FILTER (WHERE status = 'active' AND expiry_date <= :soon) FROM c) AS certificates_expiring_30d,
+        (SELECT count(*) FILTER (WHERE issue_date > :week_ago) FROM c) AS certificates_issued_7d,
+        (SELECT avg(compliance_score)::float FROM p) AS compliance_average_score,
+        (SELECT count(*) FROM t) AS teams,
+        (SELECT COALESCE(sum(members), 0) FROM t) AS team_members
+    """
+    params = {
+        **scope_params(actor),
+        "today": today,
+        "soon": today + timedelta(days=30),
+        "week_ago": today - timedelta(days=7),
+    }
+    return sql, params
+
+
+def lookup_query(code: VerificationCode, today: date) -> tuple[str, dict[str, Any]]:
+    return (
+        f"SELECT {_STATUS} AS status, c.recipient_name, c.course_name,"
+        " COALESCE(p.name, l.name) AS issuer_name, c.issue_date, c.expiry_date, c.revoked_at"
+        " FROM certificates c JOIN locations l ON l.id = c.location_id"
+        " LEFT JOIN authorized_providers p ON p.id = c.provider_id WHERE c.verification_code = :code",
+        {"code": code.canonical, "today": today},
+    )
 
 
 @attrs.frozen
@@ -179,14 +248,7 @@ class PostgresReadModels:
         return [SessionSummary(**dict(row)) for row in found]
 
     def lookup(self, code: VerificationCode, today: date) -> tuple[PublicCertificate, str] | None:
-        found = self._rows(
-            None,
-            f"SELECT {_STATUS} AS status, c.recipient_name, c.course_name,"
-            " COALESCE(p.name, l.name) AS issuer_name, c.issue_date, c.expiry_date, c.revoked_at"
-            " FROM certificates c JOIN locations l ON l.id = c.location_id"
-            " LEFT JOIN authorized_providers p ON p.id = c.provider_id WHERE c.verification_code = :code",
-            {"code": code.canonical, "today": today},
-        )
+        found = self._rows(None, *lookup_query(code, today))
         if not found:
             return None
         row = found[0]
@@ -199,39 +261,7 @@ class PostgresReadModels:
 
     def dashboard(self, actor: Actor, today: date) -> Dashboard:
         """One round trip: every figure from one statement."""
-        sql = f"""
-        WITH s AS (
-            SELECT s.status, s.seats_taken, s.max_capacity, s.waitlist_length FROM training_sessions s
-            WHERE s.status IN ('scheduled', 'in_progress') AND {session_scope(actor)}
-        ), c AS (
-            SELECT {_STATUS} AS status, c.expiry_date, c.issue_date FROM certificates c WHERE {certificate_scope(actor)}
-        ), p AS (
-            SELECT p.compliance_score FROM profiles p WHERE p.compliance_status <> 'unassessed' AND {profile_scope(actor)}
-        ), t AS (
-            SELECT t.id, (SELECT count(*) FROM team_members m WHERE m.team_id = t.id) AS members
-            FROM teams t WHERE {team_scope(actor)}
-        )
-        SELECT
-            (SELECT count(*) FILTER (WHERE status = 'scheduled') FROM s) AS upcoming_sessions,
-            (SELECT count(*) FILTER (WHERE status = 'in_progress') FROM s) AS in_progress_sessions,
-            (SELECT COALESCE(sum(seats_taken), 0) FROM s) AS seats_taken,
-            (SELECT COALESCE(sum(max_capacity), 0) FROM s) AS seats_offered,
-            (SELECT COALESCE(sum(waitlist_length), 0) FROM s) AS waitlisted,
-            (SELECT count(*) FROM c) AS certificates_total,
-            (SELECT count(*) FILTER (WHERE status = 'active') FROM c) AS certificates_active,
-            (SELECT count(*) FILTER (WHERE status = 'active' AND expiry_date <= :soon) FROM c) AS certificates_expiring_30d,
-            (SELECT count(*) FILTER (WHERE issue_date > :week_ago) FROM c) AS certificates_issued_7d,
-            (SELECT avg(compliance_score)::float FROM p) AS compliance_average_score,
-            (SELECT count(*) FROM t) AS teams,
-            (SELECT COALESCE(sum(members), 0) FROM t) AS team_members
-        """
-        params = {
-            **scope_params(actor),
-            "today": today,
-            "soon": today + timedelta(days=30),
-            "week_ago": today - timedelta(days=7),
-        }
-        row = self._rows(actor, sql, params)[0]
+        row = self._rows(actor, *dashboard_query(actor, today))[0]
         return Dashboard(**{k: (v if k == "compliance_average_score" else int(v)) for k, v in dict(row).items()})
 
 

@@ -336,8 +336,14 @@ def seed(
     import time as clock
 
     started = clock.perf_counter()
-    tables = generate(SCALES[scale], seed_value, today or date.today())  # noqa: DTZ011 - the seed's anchor is the operator's day
-    rows = load(engine, schema, tables, progress)
     with engine.begin() as connection:
         connection.execute(text(f'SET LOCAL search_path TO "{schema}"'))
+        if connection.execute(text("SELECT EXISTS (SELECT 1 FROM training_sessions)")).scalar():
+            raise SeedRefused(f"schema {schema} already holds sessions; seed an empty schema (ARCCM_DB_SCHEMA)")
+    tables = generate(SCALES[scale], seed_value, today or date.today())  # noqa: DTZ011 - the seed's anchor is the operator's day
+    rows = load(engine, schema, tables, progress)
     return SeedReport(scale, rows, round(clock.perf_counter() - started, 2))
+
+
+class SeedRefused(RuntimeError):
+    """Seeding would mix generated rows with existing data."""

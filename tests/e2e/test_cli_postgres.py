@@ -95,3 +95,15 @@ def test_certificate_commands(pg_url: str, tmp_path: Path) -> None:
         == "reminders: 0 new, 0 already sent; e-mails: not sent, ARCCM_SMTP_URL is not set (they stay queued)"
     )
     assert arccm(env, "certificates", "remind", "--within", "soon").returncode == 2
+
+
+def test_seed_loads_a_scale_once(pg_url: str) -> None:
+    env = {"ARCCM_DATABASE_URL": pg_url, "ARCCM_DB_SCHEMA": f"t_seed_{uuid.uuid4().hex[:10]}"}
+    first = arccm(env, "seed", "--scale", "demo", "--seed", "3")
+    assert first.returncode == 0, first.stderr
+    assert "seeded scale demo" in first.stdout
+    assert "900 session_enrollments" in first.stdout
+    again = arccm(env, "seed", "--scale", "demo")
+    assert again.returncode == 2
+    assert "already holds sessions" in again.stderr
+    assert arccm(env, "seed", "--scale", "xl").returncode == 2

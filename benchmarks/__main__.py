@@ -1,0 +1,88 @@
+"""python -m benchmarks [--quick] [--json PATH]: every benchmark against its baseline, one database, one run.
+
+The database is ARCCM_BENCH_DATABASE_URL, else ARCCM_DATABASE_URL, else an embedded server. A fresh schema is
+seeded (scale s with --quick, m otherwise), measured, and dropped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import text
+
+from arccm.adapters.postgres.database import Database, normalize_url
+from arccm.adapters.postgres.seed import seed
+from benchmarks.suite import SUITE, Bench
+
+
+def database_url() -> str:
+    url = os.environ.get("ARCCM_BENCH_DATABASE_URL") or os.environ.get("ARCCM_DATABASE_URL")
+    if url:
+        return url
+    from arccm.adapters.embedded.server import EmbeddedServer
+
+    return EmbeddedServer.start(Path(tempfile.gettempdir()) / "arccm-bench").url
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks")
+    parser.add_argument("--quick", action="store_true", help="scale s and fewer repetitions (a few minutes)")
+    parser.add_argument("--json", type=Path, help="write the results here (DESIGN §6 format)")
+    parser.add_argument("--scale", choices=["demo", "s", "m", "l"], help="override the data scale")
+    parser.add_argument("--only", nargs="*", help="run only these benchmarks")
+    parser.add_argument("--keep", action="store_true", help="keep the seeded schema")
+    args = parser.parse_args()
+    scale = args.scale or ("s" if args.quick else "m")
+    url = database_url()
+    schema = f"bench_{scale}_{uuid.uuid4().hex[:8]}"
+    database = Database(normalize_url(url), schema=schema)
+    database.upgrade()
+    today = date.today()  # noqa: DTZ011 - the seed's anchor
+    started = time.perf_counter()
+    report = seed(database.owner_engine(), schema, scale, 1, today)
+    print(f"seeded scale {scale} in {report.seconds}s into {schema}", file=sys.stderr)
+    bench = Bench.open(url, schema, args.quick, today)
+    results = []
+    try:
+        for name, run in SUITE:
+            if args.only and name not in args.only:
+                continue
+            began = time.perf_counter()
+            result = run(bench).as_json()
+            results.append(result)
+            print(
+                f"{name:<22} ours {result['ours']:>10} {result['unit']:<15} {result['baseline']['name']:<12}"
+                f" {result['baseline']['value']:>10}  ratio {result['ratio']:>7}  ({time.perf_counter() - began:.0f}s)",
+                file=sys.stderr,
+            )
+    finally:
+        bench.container.lifecycle().shutdown()
+        if not args.keep:
+            with database.owner_engine().begin() as connection:
+                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    document = {
+        "schema": 1,
+        "quick": bool(args.quick),
+        "scale": scale,
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
+        "seconds": round(time.perf_counter() - started, 1),
+        "results": results,
+    }
+    if args.json:
+        args.json.write_text(json.dumps(document, indent=2) + "\n")
+    else:
+        print(json.dumps(document, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,547 @@
+"""The benchmark suite (DESIGN §6): every figure beside its baseline, on one database, in one run."""
+
+from __future__ import annotations
+
+import random
+import statistics
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import attrs
+import psycopg
+from returns.result import Success
+from sqlalchemy import Engine, text
+
+from arccm.adapters.container import Container, on_postgres
+from arccm.adapters.postgres.database import Database
+from arccm.application import commands as c
+from arccm.domain.access import Actor, Role
+from arccm.domain.certificate import CompletionKind
+from arccm.domain.verification_code import parse
+
+
+@attrs.frozen
+class Result:
+    name: str
+    unit: str
+    ours: float
+    baseline_name: str
+    baseline: float
+    higher_is_better: bool
+    extra: dict[str, Any] = attrs.field(factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        ratio = self.ours / self.baseline if self.higher_is_better else self.baseline / self.ours
+        return {
+            "name": self.name,
+            "unit": self.unit,
+            "ours": round(self.ours, 3),
+            "baseline": {"name": self.baseline_name, "value": round(self.baseline, 3)},
+            "ratio": round(ratio, 3),
+            "extra": self.extra,
+        }
+
+
+def p(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def timed(run: Callable[[], Any], repeat: int) -> list[float]:
+    run()  # warm caches and plans once
+    out = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        out.append((time.perf_counter() - started) * 1000)
+    return out
+
+
+@attrs.define
+class Bench:
+    container: Container
+    database: Database
+    owner: Engine
+    dsn: str  # a libpq URL for raw psycopg as the application role
+    schema: str
+    quick: bool
+    today: date
+    rng: random.Random = attrs.field(factory=lambda: random.Random(7))
+
+    @staticmethod
+    def open(url: str, schema: str, quick: bool, today: date) -> Bench:
+        container = on_postgres(url, schema=schema)
+        database = container.database()
+        app_url = database.app_url.set(drivername="postgresql").render_as_string(hide_password=False)
+        return Bench(container, database, database.owner_engine(), app_url, schema, quick, today)
+
+    def raw(self) -> psycopg.Connection[Any]:
+        connection = psycopg.connect(self.dsn, autocommit=True)
+        connection.execute(f'SET search_path TO "{self.schema}"')
+        return connection
+
+    def scalar(self, sql: str, params: dict[str, Any] | None = None) -> Any:
+        with self.owner.begin() as connection:
+            connection.execute(text(f'SET LOCAL search_path TO "{self.schema}"'))
+            return connection.execute(text(sql), params or {}).scalar()
+
+    def actor(self, role: Role) -> Actor:
+        sql = {
+            Role.SA: "SELECT id FROM profiles WHERE role = 'SA' LIMIT 1",
+            Role.AP: "SELECT id FROM profiles WHERE role = 'AP' ORDER BY display_name LIMIT 1",
+            Role.IC: "SELECT lead_instructor_id FROM training_sessions GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1",
+            Role.IT: "SELECT e.learner_id FROM session_enrollments e JOIN profiles p ON p.id = e.learner_id"
+            " WHERE p.role = 'IT' GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1",
+        }[role]
+        resolved: Actor = self.container.resolve_actor()(self.scalar(sql)).unwrap()
+        return resolved
+
+
+# --- enroll_contended ------------------------------------------------------------------------
+
+LEGACY = """
+CREATE TABLE IF NOT EXISTS legacy_sessions (id uuid PRIMARY KEY, max_capacity int, current_enrollment int);
+CREATE TABLE IF NOT EXISTS legacy_enrollments (session_id uuid, learner_id uuid);
+"""
+
+
+def enroll_contended(b: Bench) -> Result:
+    sessions_each, capacity, workers = 40, 25, 8
+    attempts = 1_600 if b.quick else 4_000
+    admin = b.actor(Role.SA)
+    lead = b.scalar("SELECT id FROM instructor_profiles ORDER BY id LIMIT 1")
+    location = b.scalar("SELECT id FROM locations ORDER BY id LIMIT 1")
+    course = b.scalar("SELECT id FROM course_templates WHERE code = 'CPR-C'")
+    learners = [row[0] for row in _rows(b, "SELECT id FROM profiles WHERE role IN ('IT','IN') ORDER BY id LIMIT 5000")]
+    ours_sessions = _sessions(b, sessions_each, capacity, lead, location, course, admin)
+    raw_sessions = _sessions(b, sessions_each, capacity, lead, location, course, admin)
+    plan = [(b.rng.randrange(sessions_each), b.rng.choice(learners)) for _ in range(attempts)]
+    enroll = b.container.enroll_learner()
+
+    def ours(item: tuple[int, uuid.UUID]) -> bool:
+        outcome = enroll(admin, c.EnrollLearner(ours_sessions[item[0]], item[1], join_waitlist=False))
+        return isinstance(outcome, Success)
+
+    ours_rate, ours_lat = _contend(plan, workers, lambda: ours)
+    raw_rate, raw_lat = _contend(plan, workers, lambda: _raw_enroller(b, raw_sessions))
+    legacy_rate, _ = _contend(plan, workers, lambda: _legacy_enroller(b, sessions_each, capacity))
+    overbooked = b.scalar(
+        "SELECT count(*) FROM (SELECT session_id FROM session_enrollments WHERE status = 'enrolled'"
+        " AND session_id = ANY(:ids) GROUP BY session_id HAVING count(*) > :cap) x",
+        {"ids": ours_sessions + raw_sessions, "cap": capacity},
+    )
+    legacy_over = b.scalar(
+        "SELECT count(*) FROM (SELECT session_id FROM legacy_enrollments GROUP BY session_id HAVING count(*) > :cap) x",
+        {"cap": capacity},
+    )
+    return Result(
+        "enroll_contended", "ops/s", ours_rate, "raw_psycopg", raw_rate, True,
+        {
+            "workers": workers, "attempts": attempts, "sessions": sessions_each, "capacity": capacity,
+            "p50_ms": round(p(ours_lat, 0.5), 2), "p99_ms": round(p(ours_lat, 0.99), 2),
+            "baseline_p50_ms": round(p(raw_lat, 0.5), 2), "baseline_p99_ms": round(p(raw_lat, 0.99), 2),
+            "overbooked_sessions": overbooked,
+            "replaced_system_ops_s": round(legacy_rate, 1), "replaced_system_overbooked_sessions": legacy_over,
+        },
+    )  # fmt: skip
+
+
+def _rows(b: Bench, sql: str) -> list[Any]:
+    with b.owner.begin() as connection:
+        connection.execute(text(f'SET LOCAL search_path TO "{b.schema}"'))
+        return list(connection.execute(text(sql)))
+
+
+def _sessions(
+    b: Bench, count: int, capacity: int, lead: Any, location: Any, course: Any, admin: Actor
+) -> list[uuid.UUID]:
+    ids = [uuid.uuid4() for _ in range(count)]
+    starts = datetime.now(UTC) + timedelta(days=400)
+    with b.owner.begin() as connection:
+        connection.execute(text(f'SET LOCAL search_path TO "{b.schema}"'))
+        for i, session_id in enumerate(ids):
+            connection.execute(
+                text(
+                    "INSERT INTO training_sessions (id, course_id, title, location_id, lead_instructor_id, starts_at,"
+                    " ends_at, max_capacity, allow_waitlist, created_by) VALUES (:id, :c, 'bench', :l, :lead, :s, :e, :cap, false, :by)"
+                ),
+                {"id": session_id, "c": course, "l": location, "lead": lead, "s": starts + timedelta(hours=8 * i),
+                 "e": starts + timedelta(hours=8 * i + 4), "cap": capacity, "by": admin.user_id},
+            )  # fmt: skip
+    return ids
+
+
+def _contend(
+    plan: list[tuple[int, uuid.UUID]], workers: int, make: Callable[[], Callable[[tuple[int, uuid.UUID]], bool]]
+) -> tuple[float, list[float]]:
+    barrier = threading.Barrier(workers + 1)
+    latencies: list[float] = []
+    lock = threading.Lock()
+
+    def work(mine: list[tuple[int, uuid.UUID]]) -> None:
+        attempt = make()
+        barrier.wait()
+        local = []
+        for item in mine:
+            started = time.perf_counter()
+            attempt(item)
+            local.append((time.perf_counter() - started) * 1000)
+        with lock:
+            latencies.extend(local)
+
+    threads = [threading.Thread(target=work, args=(plan[i::workers],)) for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return len(plan) / (time.perf_counter() - started), latencies
+
+
+def _raw_enroller(b: Bench, sessions: list[uuid.UUID]) -> Callable[[tuple[int, uuid.UUID]], bool]:
+    """The minimal correct SQL for the same effect: lock the session, check, insert (the trigger counts)."""
+    connection = b.raw()
+    connection.autocommit = False
+
+    def attempt(item: tuple[int, uuid.UUID]) -> bool:
+        session_id, learner = sessions[item[0]], item[1]
+        with connection.transaction():
+            seats, capacity = connection.execute(
+                "SELECT seats_taken, max_capacity FROM training_sessions WHERE id = %s FOR UPDATE", (session_id,)
+            ).fetchone() or (0, 0)
+            if seats >= capacity:
+                return False
+            taken = connection.execute(
+                "SELECT 1 FROM session_enrollments WHERE session_id = %s AND learner_id = %s AND status <> 'cancelled'",
+                (session_id, learner),
+            ).fetchone()
+            if taken:
+                return False
+            connection.execute(
+                "INSERT INTO session_enrollments (id, session_id, learner_id, status, enrolled_at) VALUES (%s, %s, %s, 'enrolled', now())",
+                (uuid.uuid4(), session_id, learner),
+            )
+        return True
+
+    return attempt
+
+
+_legacy_lock = threading.Lock()
+_legacy_ready: set[str] = set()
+
+
+def _legacy_enroller(b: Bench, count: int, capacity: int) -> Callable[[tuple[int, uuid.UUID]], bool]:
+    """The replaced system's way: check seats, insert, then increment — separate statements, no lock."""
+    connection = b.raw()
+    with _legacy_lock:
+        if b.schema not in _legacy_ready:
+            with b.owner.begin() as owner:
+                owner.execute(text(f'SET LOCAL search_path TO "{b.schema}"'))
+                owner.execute(text(LEGACY))
+                owner.execute(text("GRANT SELECT, INSERT, UPDATE ON legacy_sessions, legacy_enrollments TO arccm_app"))
+                for i in range(count):
+                    owner.execute(
+                        text("INSERT INTO legacy_sessions VALUES (:id, :cap, 0)"),
+                        {"id": uuid.UUID(int=i + 1), "cap": capacity},
+                    )
+            _legacy_ready.add(b.schema)
+
+    def attempt(item: tuple[int, uuid.UUID]) -> bool:
+        session_id = uuid.UUID(int=item[0] + 1)
+        current, limit = connection.execute(
+            "SELECT current_enrollment, max_capacity FROM legacy_sessions WHERE id = %s", (session_id,)
+        ).fetchone() or (0, 0)
+        if current >= limit:
+            return False
+        connection.execute("INSERT INTO legacy_enrollments VALUES (%s, %s)", (session_id, item[1]))
+        connection.execute(
+            "UPDATE legacy_sessions SET current_enrollment = current_enrollment + 1 WHERE id = %s", (session_id,)
+        )
+        return True
+
+    return attempt
+
+
+# --- dashboards, calendar, analytics: one query vs the rows fetched and counted in Python ------------------
+
+
+def _client_side_dashboard(b: Bench, actor: Actor) -> dict[str, Any]:
+    """The replaced system's way: select the raw rows in the actor's scope, then count and sum in Python."""
+    from arccm.adapters.postgres.read_models import (
+        certificate_scope,
+        profile_scope,
+        scope_params,
+        session_scope,
+        team_scope,
+    )
+
+    params = scope_params(actor)
+    with b.raw() as connection:
+        sessions = connection.execute(
+            text_sql(f"SELECT s.id, s.status, s.max_capacity FROM training_sessions s WHERE {session_scope(actor)}"),
+            params,
+        ).fetchall()
+        open_ids = [row[0] for row in sessions if row[1] in ("scheduled", "in_progress")]
+        enrollments = connection.execute(
+            "SELECT session_id, status FROM session_enrollments WHERE session_id = ANY(%(ids)s)", {"ids": open_ids}
+        ).fetchall()
+        certificates = connection.execute(
+            text_sql(
+                f"SELECT c.expiry_date, c.issue_date, c.revoked_at, c.superseded_by_id FROM certificates c WHERE {certificate_scope(actor)}"
+            ),
+            params,
+        ).fetchall()
+        profiles = connection.execute(
+            text_sql(f"SELECT p.compliance_score, p.compliance_status FROM profiles p WHERE {profile_scope(actor)}"),
+            params,
+        ).fetchall()
+        teams = connection.execute(text_sql(f"SELECT t.id FROM teams t WHERE {team_scope(actor)}"), params).fetchall()
+        members = connection.execute(
+            "SELECT team_id FROM team_members WHERE team_id = ANY(%(ids)s)", {"ids": [t[0] for t in teams]}
+        ).fetchall()
+    today = b.today
+    seats = sum(1 for e in enrollments if e[1] == "enrolled")
+    live = [c for c in certificates if c[2] is None and c[3] is None and c[0] >= today]
+    scores = [p[0] for p in profiles if p[1] != "unassessed"]
+    return {
+        "upcoming": sum(1 for s in sessions if s[1] == "scheduled"), "seats": seats,
+        "offered": sum(s[2] for s in sessions if s[1] in ("scheduled", "in_progress")),
+        "waitlisted": sum(1 for e in enrollments if e[1] == "waitlisted"), "certificates": len(certificates),
+        "active": len(live), "expiring": sum(1 for c in live if c[0] <= today + timedelta(days=30)),
+        "issued_7d": sum(1 for c in certificates if c[1] > today - timedelta(days=7)),
+        "compliance": sum(scores) / len(scores) if scores else None, "teams": len(teams), "members": len(members),
+    }  # fmt: skip
+
+
+def text_sql(sql: str) -> str:
+    """A SQLAlchemy-style ``:name`` statement for psycopg's ``%(name)s``."""
+    import re
+
+    return re.sub(r"(?<!:):([a-z_]+)", r"%(\1)s", sql)
+
+
+def dashboard(b: Bench, role: Role) -> Result:
+    actor = b.actor(role)
+    repeat = 15 if b.quick else 40
+    ours = timed(lambda: b.container.read_models().dashboard(actor, b.today), repeat)
+    theirs = timed(lambda: _client_side_dashboard(b, actor), max(3, repeat // 4))
+    return Result(
+        f"dashboard_{role.value.lower()}", "ms", statistics.median(ours), "client_side", statistics.median(theirs), False,
+        {"p99_ms": round(p(ours, 0.99), 2), "baseline_p99_ms": round(p(theirs, 0.99), 2)},
+    )  # fmt: skip
+
+
+def calendar_month(b: Bench) -> Result:
+    actor = b.actor(Role.AP)
+    start = b.today.replace(day=1)
+    end = (start + timedelta(days=32)).replace(day=1)
+    repeat = 15 if b.quick else 40
+    ours = timed(lambda: b.container.view_calendar()(actor, start, end, "America/Toronto"), repeat)
+
+    def theirs() -> list[dict[str, Any]]:
+        from arccm.adapters.postgres.read_models import scope_params, session_scope
+
+        zone = ZoneInfo("America/Toronto")
+        with b.raw() as connection:
+            sessions = connection.execute(
+                text_sql(f"SELECT s.* FROM training_sessions s WHERE {session_scope(actor)}"), scope_params(actor)
+            ).fetchall()
+            columns = [d.name for d in connection.execute("SELECT * FROM training_sessions LIMIT 0").description or []]
+            rows = [dict(zip(columns, s, strict=True)) for s in sessions]
+            lo = datetime.combine(start, datetime.min.time(), zone)
+            hi = datetime.combine(end, datetime.min.time(), zone)
+            window = [r for r in rows if lo <= r["starts_at"] < hi]
+            locations = dict(connection.execute("SELECT id, name FROM locations").fetchall())
+            courses = dict(connection.execute("SELECT id, name FROM course_templates").fetchall())
+            people = dict(
+                connection.execute(
+                    "SELECT id, display_name FROM profiles WHERE id = ANY(%s)",
+                    ([r["lead_instructor_id"] for r in window],),
+                ).fetchall()
+            )
+        return [
+            {**r, "location": locations[r["location_id"]], "course": courses[r["course_id"]],
+             "instructor": people[r["lead_instructor_id"]], "local": r["starts_at"].astimezone(zone),
+             "percent": round(100 * r["seats_taken"] / r["max_capacity"], 1)}
+            for r in sorted(window, key=lambda r: r["starts_at"])
+        ]  # fmt: skip
+
+    baseline = timed(theirs, max(3, repeat // 3))
+    entries = len(b.container.view_calendar()(actor, start, end, "America/Toronto").unwrap())
+    return Result(
+        "calendar_month_ap", "ms", statistics.median(ours), "client_side", statistics.median(baseline), False,
+        {"entries": entries, "p99_ms": round(p(ours, 0.99), 2)},
+    )  # fmt: skip
+
+
+def analytics_quarter(b: Bench) -> Result:
+    actor = b.actor(Role.SA)
+    end = b.today
+    start = end - timedelta(days=91)
+    repeat = 8 if b.quick else 20
+    ours = timed(lambda: b.container.view_analytics()(actor, start, end, "location"), repeat)
+
+    def theirs() -> dict[Any, dict[str, float]]:
+        lo = datetime.combine(start, datetime.min.time(), UTC)
+        hi = datetime.combine(end, datetime.min.time(), UTC)
+        with b.raw() as connection:
+            sessions = connection.execute(
+                "SELECT id, location_id, status, seats_taken, max_capacity FROM training_sessions WHERE starts_at >= %s AND starts_at < %s",
+                (lo, hi),
+            ).fetchall()
+            enrollments = connection.execute(
+                "SELECT session_id, status, attendance_status, completion_status FROM session_enrollments WHERE session_id = ANY(%s)",
+                ([s[0] for s in sessions],),
+            ).fetchall()
+            certificates = connection.execute(
+                "SELECT location_id, revoked_at, superseded_by_id, expiry_date, issue_date FROM certificates WHERE issue_date >= %s AND issue_date < %s",
+                (start, end),
+            ).fetchall()
+        by_session: dict[Any, list[Any]] = {}
+        for e in enrollments:
+            by_session.setdefault(e[0], []).append(e)
+        groups: dict[Any, dict[str, float]] = {}
+        for s in sessions:
+            g = groups.setdefault(
+                s[1],
+                {"sessions": 0, "completed": 0, "util": 0.0, "enrollments": 0, "attended": 0, "done": 0, "certs": 0},
+            )
+            g["sessions"] += 1
+            g["util"] += s[3] / s[4]
+            rows = [e for e in by_session.get(s[0], []) if e[1] != "cancelled"]
+            g["enrollments"] += len(rows)
+            if s[2] == "completed":
+                g["completed"] += 1
+                g["attended"] += sum(1 for e in rows if e[2] == "attended")
+                g["done"] += sum(1 for e in rows if e[3] == "completed")
+        for cert in certificates:
+            groups.setdefault(cert[0], {"certs": 0}).setdefault("certs", 0)
+            groups[cert[0]]["certs"] += 1
+        return groups
+
+    baseline = timed(theirs, max(3, repeat // 3))
+    return Result(
+        "analytics_quarter_sa",
+        "ms",
+        statistics.median(ours),
+        "client_side",
+        statistics.median(baseline),
+        False,
+        {"p99_ms": round(p(ours, 0.99), 2)},
+    )
+
+
+# --- batch issuance, verification --------------------------------------------------------------
+
+
+def batch_certificates(b: Bench) -> Result:
+    learners = 2_000 if b.quick else 20_000
+    admin = b.actor(Role.SA)
+    roster, twin = _completed_roster(b, learners), _completed_roster(b, learners)
+    started = time.perf_counter()
+    report = b.container.batch_issue_certificates()(
+        admin, c.BatchIssueCertificates(CompletionKind.ROSTER_MEMBER, roster)
+    ).unwrap()
+    ours = report.issued / (time.perf_counter() - started)
+    rows = _precomputed_certificates(b, twin, admin)
+    started = time.perf_counter()
+    with (
+        b.raw() as connection,
+        connection.cursor().copy(
+            "COPY certificates (id, verification_code, completion_kind, completion_id, recipient_name, recipient_student_id,"
+            " course_id, course_name, location_id, roster_id, instructor_ids, issued_by, issue_date, expiry_date) FROM STDIN"
+        ) as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
+    baseline = len(rows) / (time.perf_counter() - started)
+    return Result(
+        "batch_certificates",
+        "certificates/s",
+        ours,
+        "raw_copy",
+        baseline,
+        True,
+        {"learners": learners, "issued": report.issued},
+    )
+
+
+def _completed_roster(b: Bench, size: int) -> uuid.UUID:
+    roster = uuid.uuid4()
+    with b.owner.begin() as connection:
+        connection.execute(text(f'SET LOCAL search_path TO "{b.schema}"'))
+        connection.execute(
+            text(
+                "INSERT INTO student_rosters (id, roster_name, course_id, location_id, instructor_id, max_capacity)"
+                " SELECT :r, 'bench', (SELECT id FROM course_templates WHERE code = 'SFA'), (SELECT id FROM locations ORDER BY id LIMIT 1),"
+                " (SELECT id FROM instructor_profiles ORDER BY id LIMIT 1), :n"
+            ),
+            {"r": roster, "n": size},
+        )
+        connection.execute(
+            text(
+                "WITH s AS (INSERT INTO student_enrollment_profiles (id, first_name, last_name, email)"
+                " SELECT gen_random_uuid(), 'Bench', 'Learner ' || i, '' FROM generate_series(1, :n) i RETURNING id)"
+                " INSERT INTO student_roster_members (id, roster_id, student_profile_id, enrolled_at, attendance_status,"
+                " practical_score, written_score, completion_status) SELECT gen_random_uuid(), :r, id, now(), 'attended', 90, 90, 'completed' FROM s"
+            ),
+            {"r": roster, "n": size},
+        )
+    return roster
+
+
+def _precomputed_certificates(b: Bench, roster: uuid.UUID, admin: Actor) -> list[tuple[Any, ...]]:
+    from arccm.adapters.system import SecureCodes
+    from arccm.domain.certificate import add_months
+
+    codes = SecureCodes()
+    rows = _rows(
+        b,
+        "SELECT m.id, m.student_profile_id, r.course_id, c.name, r.location_id, r.instructor_id, c.validity_months"
+        f" FROM student_roster_members m JOIN student_rosters r ON r.id = m.roster_id JOIN course_templates c ON c.id = r.course_id WHERE r.id = '{roster}'",
+    )
+    today = b.today
+    return [
+        (uuid.uuid4(), codes.new_code().canonical, "roster_member", m, "Bench Learner", student, course, name, location,
+         roster, [instructor], admin.user_id, today, add_months(today, months))
+        for m, student, course, name, location, instructor, months in rows
+    ]  # fmt: skip
+
+
+def verify_lookup(b: Bench) -> Result:
+    codes = [row[0] for row in _rows(b, "SELECT verification_code FROM certificates ORDER BY id LIMIT 2000")]
+    lookups = codes[: 500 if b.quick else 2000]
+    verify = b.container.verify_certificate()
+    started = time.perf_counter()
+    for code in lookups:
+        verify(c.VerifyCertificate(code.lower()))
+    ours = len(lookups) / (time.perf_counter() - started)
+    with b.raw() as connection:
+        started = time.perf_counter()
+        for code in lookups:
+            connection.execute(
+                "SELECT c.recipient_name, c.course_name, c.issue_date, c.expiry_date, c.revoked_at, p.name"
+                " FROM certificates c LEFT JOIN authorized_providers p ON p.id = c.provider_id WHERE c.verification_code = %s",
+                (parse(code).unwrap().canonical,),
+            ).fetchone()
+        baseline = len(lookups) / (time.perf_counter() - started)
+    return Result("verify_lookup", "lookups/s", ours, "raw_select", baseline, True, {"lookups": len(lookups)})
+
+
+SUITE: list[tuple[str, Callable[[Bench], Result]]] = [
+    ("enroll_contended", enroll_contended),
+    ("dashboard_sa", lambda b: dashboard(b, Role.SA)),
+    ("dashboard_ap", lambda b: dashboard(b, Role.AP)),
+    ("dashboard_ic", lambda b: dashboard(b, Role.IC)),
+    ("dashboard_it", lambda b: dashboard(b, Role.IT)),
+    ("calendar_month_ap", calendar_month),
+    ("analytics_quarter_sa", analytics_quarter),
+    ("batch_certificates", batch_certificates),
+    ("verify_lookup", verify_lookup),
+]
