@@ -141,31 +141,27 @@ _STATUS = (
 
 def dashboard_query(actor: Actor, today: date) -> tuple[str, dict[str, Any]]:
     """One statement for every figure of the dashboard."""
+    live = "c.revoked_at IS NULL AND c.superseded_by_id IS NULL AND c.expiry_date >= :today"
     sql = f"""
-    WITH s AS (
-        SELECT s.status, s.seats_taken, s.max_capacity, s.waitlist_length
+    SELECT s.*, c.*, p.*, t.*
+    FROM (
+        SELECT count(*) FILTER (WHERE s.status = 'scheduled') AS upcoming_sessions,
+               count(*) FILTER (WHERE s.status = 'in_progress') AS in_progress_sessions,
+               COALESCE(sum(s.seats_taken), 0) AS seats_taken, COALESCE(sum(s.max_capacity), 0) AS seats_offered,
+               COALESCE(sum(s.waitlist_length), 0) AS waitlisted
         FROM {scoped_sessions(actor, "s.status IN ('scheduled', 'in_progress')")}
-    ), c AS (
-        SELECT {_STATUS} AS status, c.expiry_date, c.issue_date FROM certificates c WHERE {certificate_scope(actor)}
-    ), p AS (
-        SELECT p.compliance_score FROM profiles p WHERE p.compliance_status <> 'unassessed' AND {profile_scope(actor)}
-    ), t AS (
-        SELECT t.id, (SELECT count(*) FROM team_members m WHERE m.team_id = t.id) AS members
+    ) s, (
+        SELECT count(*) AS certificates_total, count(*) FILTER (WHERE {live}) AS certificates_active,
+               count(*) FILTER (WHERE {live} AND c.expiry_date <= :soon) AS certificates_expiring_30d,
+               count(*) FILTER (WHERE c.issue_date > :week_ago) AS certificates_issued_7d
+        FROM certificates c WHERE {certificate_scope(actor)}
+    ) c, (
+        SELECT avg(p.compliance_score)::float AS compliance_average_score
+        FROM profiles p WHERE p.compliance_status <> 'unassessed' AND {profile_scope(actor)}
+    ) p, (
+        SELECT count(*) AS teams, (SELECT count(*) FROM team_members m WHERE m.team_id = ANY(array_agg(t.id))) AS team_members
         FROM teams t WHERE {team_scope(actor)}
-    )
-    SELECT
-        (SELECT count(*) FILTER (WHERE status = 'scheduled') FROM s) AS upcoming_sessions,
-        (SELECT count(*) FILTER (WHERE status = 'in_progress') FROM s) AS in_progress_sessions,
-        (SELECT COALESCE(sum(seats_taken), 0) FROM s) AS seats_taken,
-        (SELECT COALESCE(sum(max_capacity), 0) FROM s) AS seats_offered,
-        (SELECT COALESCE(sum(waitlist_length), 0) FROM s) AS waitlisted,
-        (SELECT count(*) FROM c) AS certificates_total,
-        (SELECT count(*) FILTER (WHERE status = 'active') FROM c) AS certificates_active,
-        (SELECT count(*) FILTER (WHERE status = 'active' AND expiry_date <= :soon) FROM c) AS certificates_expiring_30d,
-        (SELECT count(*) FILTER (WHERE issue_date > :week_ago) FROM c) AS certificates_issued_7d,
-        (SELECT avg(compliance_score)::float FROM p) AS compliance_average_score,
-        (SELECT count(*) FROM t) AS teams,
-        (SELECT COALESCE(sum(members), 0) FROM t) AS team_members
+    ) t
     """
     params = {
         **scope_params(actor),
@@ -317,23 +313,16 @@ class PostgresScheduleQueries:
     def analytics(self, actor: Actor, start: date, end: date, today: date, group_by: str | None = None) -> Analytics:
         session_key, certificate_key, label = _GROUPS[group_by]
         sql = f"""
-        WITH s AS (
-            SELECT s.*, {session_key} AS key FROM training_sessions s
-            WHERE s.starts_at >= :from AND s.starts_at < :to AND {session_scope(actor)}
-        ), e AS (
-            SELECT e.session_id,
-                   count(*) FILTER (WHERE e.status <> 'cancelled') AS active,
-                   count(*) FILTER (WHERE e.status = 'enrolled' AND e.attendance_status = 'attended') AS attended,
-                   count(*) FILTER (WHERE e.status = 'enrolled' AND e.completion_status = 'completed') AS completed
-            FROM session_enrollments e JOIN s ON s.id = e.session_id GROUP BY e.session_id
-        ), sg AS (
-            SELECT s.key, count(*) AS sessions, count(*) FILTER (WHERE s.status = 'completed') AS completed_sessions,
+        WITH sg AS (
+            SELECT {session_key} AS key, count(*) AS sessions,
+                   count(*) FILTER (WHERE s.status = 'completed') AS completed_sessions,
                    avg(s.seats_taken::float / s.max_capacity) FILTER (WHERE s.status <> 'cancelled') AS utilisation,
-                   COALESCE(sum(e.active), 0) AS enrollments,
-                   COALESCE(sum(e.active) FILTER (WHERE s.status = 'completed'), 0) AS run_enrollments,
-                   COALESCE(sum(e.attended) FILTER (WHERE s.status = 'completed'), 0) AS attended,
-                   COALESCE(sum(e.completed) FILTER (WHERE s.status = 'completed'), 0) AS completed
-            FROM s LEFT JOIN e ON e.session_id = s.id GROUP BY s.key
+                   COALESCE(sum(s.active_enrollments), 0) AS enrollments,
+                   COALESCE(sum(s.active_enrollments) FILTER (WHERE s.status = 'completed'), 0) AS run_enrollments,
+                   COALESCE(sum(s.attended_count) FILTER (WHERE s.status = 'completed'), 0) AS attended,
+                   COALESCE(sum(s.completed_count) FILTER (WHERE s.status = 'completed'), 0) AS completed
+            FROM training_sessions s
+            WHERE s.starts_at >= :from AND s.starts_at < :to AND {session_scope(actor)} GROUP BY 1
         ), cg AS (
             SELECT {certificate_key} AS key, count(*) AS certificates,
                    count(*) FILTER (WHERE c.revoked_at IS NULL AND c.superseded_by_id IS NULL AND c.expiry_date >= :today) AS active
@@ -383,17 +372,13 @@ class PostgresScheduleQueries:
     ) -> Sequence[SessionMetrics]:
         found = self._rows(
             actor,
-            "SELECT s.id AS session_id, s.title, s.course_id,"
-            " count(e.id) FILTER (WHERE e.status = 'enrolled') AS enrolled,"
-            " count(e.id) FILTER (WHERE e.status = 'waitlisted') AS waitlisted,"
-            " count(e.id) FILTER (WHERE e.status = 'cancelled') AS cancelled,"
-            " count(e.id) FILTER (WHERE e.status = 'enrolled' AND e.attendance_status = 'attended') AS attended,"
-            " count(e.id) FILTER (WHERE e.status = 'enrolled' AND e.completion_status = 'completed') AS completed,"
-            " count(e.id) FILTER (WHERE e.status = 'enrolled' AND e.completion_status = 'failed') AS failed"
-            " FROM training_sessions s LEFT JOIN session_enrollments e ON e.session_id = s.id"
+            "SELECT s.id AS session_id, s.title, s.course_id, s.seats_taken AS enrolled, s.waitlist_length AS waitlisted,"
+            " (SELECT count(*) FROM session_enrollments e WHERE e.session_id = s.id AND e.status = 'cancelled') AS cancelled,"
+            " s.attended_count AS attended, s.completed_count AS completed, s.failed_count AS failed"
+            " FROM training_sessions s"
             f" WHERE s.starts_at >= :from AND s.starts_at < :to AND {session_scope(actor)}"
             " AND (CAST(:course AS uuid) IS NULL OR s.course_id = :course)"
-            " GROUP BY s.id ORDER BY s.starts_at, s.id",
+            " ORDER BY s.starts_at, s.id",
             {**scope_params(actor), **_window(start, end), "course": course_id},
         )
         return [

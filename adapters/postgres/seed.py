@@ -303,13 +303,22 @@ def load(
                 _copy(cursor, table, COLUMNS[table], rows, progress)
             cursor.execute("ALTER TABLE session_enrollments ENABLE TRIGGER enrollment_counters")
             cursor.execute(
-                "UPDATE training_sessions s SET seats_taken = c.seats, waitlist_length = c.waiting FROM ("
+                "UPDATE training_sessions s SET seats_taken = c.seats, waitlist_length = c.waiting,"
+                " active_enrollments = c.active, attended_count = c.attended, completed_count = c.completed,"
+                " failed_count = c.failed FROM ("
                 " SELECT session_id, count(*) FILTER (WHERE status = 'enrolled') AS seats,"
-                " count(*) FILTER (WHERE status = 'waitlisted') AS waiting FROM session_enrollments GROUP BY session_id"
-                ") c WHERE c.session_id = s.id"
+                " count(*) FILTER (WHERE status = 'waitlisted') AS waiting,"
+                " count(*) FILTER (WHERE status <> 'cancelled') AS active,"
+                " count(*) FILTER (WHERE status = 'enrolled' AND attendance_status = 'attended') AS attended,"
+                " count(*) FILTER (WHERE status = 'enrolled' AND completion_status = 'completed') AS completed,"
+                " count(*) FILTER (WHERE status = 'enrolled' AND completion_status = 'failed') AS failed"
+                " FROM session_enrollments GROUP BY session_id) c WHERE c.session_id = s.id"
             )
-            cursor.execute("ANALYZE")
         raw.commit()
+        driver.autocommit = True
+        with driver.cursor() as cursor:  # fresh visibility maps and statistics, as after autovacuum
+            for table in ORDER:
+                cursor.execute(f'VACUUM (ANALYZE) "{schema}"."{table}"')
     finally:
         raw.close()
     return {table: len(tables.get(table, [])) for table in ORDER}

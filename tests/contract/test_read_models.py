@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from icalendar import Calendar
+from sqlalchemy import text
 
 from arccm.adapters.calendar.ical import to_ical
 from arccm.adapters.container import Container
@@ -123,3 +124,26 @@ def test_enrollment_metrics_per_session_and_course(world: World) -> None:
         (future.id, 2, 0, 0, 0, None),
     ]
     assert ok(world.container.view_session_metrics()(ap, start, end, world.course.id)) == rows
+
+
+def test_session_counters_follow_every_change(world: World, request: pytest.FixtureRequest) -> None:
+    """Cancel, promote, attend, complete: the stored counters always equal a count of the rows."""
+    ap, _, (past, future) = _run(world)
+    rows = world.container.read_models().enrollments(ap)
+    ok(
+        world.container.cancel_enrollment()(
+            ap, c.CancelEnrollment(future.id, next(r.id for r in rows if r.session_id == future.id))
+        )
+    )
+    if "postgres" in request.node.callspec.id:
+        from tests.integration.test_explain import COUNTERS_DISAGREE
+
+        schema = request.getfixturevalue("pg_schema")
+        with schema.owner.begin() as connection:
+            connection.execute(text(f'SET LOCAL search_path TO "{schema.name}"'))
+            assert connection.execute(text(COUNTERS_DISAGREE)).scalar_one() == 0
+    metrics = {
+        m.session_id: m for m in ok(world.container.view_session_metrics()(ap, date(2026, 1, 1), date(2027, 1, 1)))
+    }
+    assert (metrics[future.id].enrolled, metrics[future.id].cancelled) == (1, 1)
+    assert (metrics[past.id].attended, metrics[past.id].completed, metrics[past.id].failed) == (3, 2, 1)
