@@ -168,6 +168,17 @@ class MemoryCertificateRepository(MemoryKeyedRepository[Certificate]):
         found = None if key is None else self.get(key)
         return found if found is not None and found.revocation is None else None
 
+    def preload(self, completions: Collection[CompletionRef], holders: Collection[tuple[UUID, UUID]]) -> None:
+        """Nothing to warm: the store is in memory already."""
+
+    def codes_in_use(self, codes: Collection[VerificationCode]) -> set[str]:
+        pending = {c.code.canonical for c in self._uow.pending("certificates")}
+        return {
+            code.canonical
+            for code in codes
+            if code.canonical in self._uow.store.certificate_by_code or code.canonical in pending
+        }
+
     def _live(self) -> list[Certificate]:
         return [c for c in self._uow.store.certificates.values() if c.revocation is None and c.superseded_by_id is None]
 
@@ -248,6 +259,14 @@ class MemoryProfileRepository(MemoryKeyedRepository[UserProfile]):
         own = next((p for p in pending if p.id == user_id), None)
         return own or (copy.deepcopy(stored) if stored is not None else None)
 
+    def read_many(self, user_ids: Collection[UUID]) -> dict[UUID, UserProfile]:
+        found = {i: self.read(i) for i in user_ids}
+        return {i: p for i, p in found.items() if p is not None}
+
+    def students(self, student_ids: Collection[UUID]) -> dict[UUID, StudentProfile]:
+        found = {i: self.student(i) for i in student_ids}
+        return {i: s for i, s in found.items() if s is not None}
+
     def instructor(self, user_id: UUID) -> InstructorProfile | None:
         found: InstructorProfile | None = self._uow.load("instructors", user_id)
         return found
@@ -327,6 +346,9 @@ class MemoryNotificationRepository:
         if not taken:
             self._uow.put("notifications", notification.id, notification)
         return not taken
+
+    def queue(self, notification: Notification) -> None:
+        self.add(notification)
 
     def get(self, notification_id: UUID) -> Notification | None:
         found: Notification | None = self._uow.load("notifications", notification_id)

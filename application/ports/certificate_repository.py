@@ -1,4 +1,4 @@
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date
 from typing import Protocol
 from uuid import UUID
@@ -28,4 +28,13 @@ class CertificateRepository(Protocol):
 
     def entering_window(self, today: date, until: date, limit: int, after: UUID | None) -> Sequence[Certificate]:
         """Live certificates expiring between today and ``until``, in id order after ``after``."""
+        ...
+
+    def preload(self, completions: Collection[CompletionRef], holders: Collection[tuple[UUID, UUID]]) -> None:
+        """Warm this unit of work for many issues at once: later ``for_completion`` and ``current_for`` calls
+        on these keys (completion; (person, course)) are answered without another query."""
+        ...
+
+    def codes_in_use(self, codes: Collection[VerificationCode]) -> set[str]:
+        """Which of these codes (canonical form) some certificate already carries."""
         ...

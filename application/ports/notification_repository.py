@@ -10,6 +10,11 @@ class NotificationRepository(Protocol):
         """Store a new notification; False (and nothing stored) when its dedupe key already exists."""
         ...
 
+    def queue(self, notification: Notification) -> None:
+        """Store a notification whose dedupe key names something new in this unit of work (it cannot exist
+        yet); it may be written with the commit rather than at once."""
+        ...
+
     def get(self, notification_id: UUID) -> Notification | None: ...
 
     def awaiting_email(self, limit: int, after: UUID | None = None) -> Sequence[Notification]:

@@ -1,3 +1,4 @@
+from collections.abc import Collection, Mapping
 from typing import Protocol
 from uuid import UUID
 
@@ -24,3 +25,11 @@ class ProfileRepository(Protocol):
     def student(self, student_id: UUID) -> StudentProfile | None: ...
 
     def add_student(self, student: StudentProfile) -> None: ...
+
+    def read_many(self, user_ids: Collection[UUID]) -> Mapping[UUID, UserProfile]:
+        """Profiles to look at, by id (missing ids are left out)."""
+        ...
+
+    def students(self, student_ids: Collection[UUID]) -> Mapping[UUID, StudentProfile]:
+        """External learners by id (missing ids are left out)."""
+        ...

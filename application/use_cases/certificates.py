@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from functools import partial
 from uuid import UUID
@@ -77,6 +77,18 @@ class Contact:
     location_id: UUID | None
 
 
+def _contacts(uow: UnitOfWork, person_ids: Sequence[UUID], external: bool) -> dict[UUID, Contact]:
+    """Everyone's name, address and location in one question."""
+    if external:
+        students = uow.profiles.students(person_ids)
+        return {i: Contact(s.display_name, s.email, s.location_id) for i, s in students.items()}
+    profiles = uow.profiles.read_many(person_ids)
+    return {i: Contact(p.display_name, p.email, p.location_id) for i, p in profiles.items()}
+
+
+_NOBODY = Contact("", "", None)
+
+
 def _contact(uow: UnitOfWork, person_id: UUID, external: bool) -> Contact:
     if external:
         student = uow.profiles.student(person_id)
@@ -100,8 +112,10 @@ def _session_candidates(uow: UnitOfWork, session_id: UUID) -> Result[Candidates,
     if course is None:
         return found(None, "course", session.course_id)
     eligible, ineligible = [], []
-    for e in sorted((e for e in session.enrollments if e.holds_seat), key=lambda e: (e.enrolled_at, str(e.id))):
-        contact = _contact(uow, e.learner_id, external=False)
+    seated = sorted((e for e in session.enrollments if e.holds_seat), key=lambda e: (e.enrolled_at, str(e.id)))
+    contacts = _contacts(uow, [e.learner_id for e in seated], external=False)
+    for e in seated:
+        contact = contacts.get(e.learner_id, _NOBODY)
         if e.completion is not Completion.COMPLETED:
             reason = e.completion_reason or f"completion is {e.completion.value}"
             ineligible.append(Ineligible(e.id, e.learner_id, contact.name, reason))
@@ -135,8 +149,9 @@ def _roster_candidates(uow: UnitOfWork, roster_id: UUID) -> Result[Candidates, D
     if course is None:
         return found(None, "course", roster.course_id)
     eligible, ineligible = [], []
+    contacts = _contacts(uow, [m.student_id for m in roster.members], external=True)
     for m in roster.members:
-        contact = _contact(uow, m.student_id, external=True)
+        contact = contacts.get(m.student_id, _NOBODY)
         if m.completion is not Completion.COMPLETED:
             reason = m.completion_reason or f"completion is {m.completion.value}"
             ineligible.append(Ineligible(m.id, m.student_id, contact.name, reason))
@@ -168,19 +183,69 @@ def _instructor_name(uow: UnitOfWork, instructor_id: UUID) -> str:
 def issue_one(
     ctx: Context, uow: UnitOfWork, actor: Actor, item: Eligible, issue_date: date, batch_id: UUID | None
 ) -> Result[tuple[Certificate, bool], DomainError]:
-    """Issue for one completion inside ``uow``; returns the certificate and whether it is new.
+    """Issue for one completion inside ``uow``; returns the certificate and whether it is new."""
+    return issue_many(ctx, uow, actor, [item], issue_date, batch_id).map(lambda issued: issued[0])
+
+
+def issue_many(
+    ctx: Context, uow: UnitOfWork, actor: Actor, items: Sequence[Eligible], issue_date: date, batch_id: UUID | None
+) -> Result[list[tuple[Certificate, bool]], DomainError]:
+    """Issue for many completions inside ``uow``: each certificate and whether it is new.
 
     Idempotent: a completion that already has a non-revoked certificate gets that one back.
     Recertification: the recipient's current certificates for the course are superseded.
+    What issuing needs to know is asked once for all items, not once per item.
     """
-    existing = uow.certificates.for_completion(item.ref)
-    if existing is not None:
-        return Success((existing, False))
-    code = ctx.codes.new_code()
+    holders = {(i.recipient.person_id, i.course.id) for i in items if i.recipient.person_id is not None}
+    uow.certificates.preload([i.ref for i in items], holders)
+    todo = [i for i in items if uow.certificates.for_completion(i.ref) is None]
+    codes = iter(fresh_codes(ctx, uow, len(todo)))
+    names: dict[UUID, str] = {}
+    results: list[tuple[Certificate, bool]] = []
+    for item in items:
+        existing = uow.certificates.for_completion(item.ref)
+        if existing is not None:
+            results.append((existing, False))
+            continue
+        if item.lead_instructor_id not in names:
+            names[item.lead_instructor_id] = _instructor_name(uow, item.lead_instructor_id)
+        issued = _new_certificate(
+            ctx, uow, actor, item, next(codes), names[item.lead_instructor_id], issue_date, batch_id
+        )
+        if isinstance(issued, Failure):
+            return Failure(issued.failure())
+        results.append((issued.unwrap(), True))
+    return Success(results)
+
+
+def fresh_codes(ctx: Context, uow: UnitOfWork, count: int) -> list[VerificationCode]:
+    """``count`` codes no certificate carries (a clash at 60 random bits is astronomically rare, but checked)."""
+    codes = [ctx.codes.new_code() for _ in range(count)]
     for _ in range(CODE_ATTEMPTS):
-        if uow.certificates.by_code(code) is None:
-            break
-        code = ctx.codes.new_code()
+        taken = uow.certificates.codes_in_use(codes)
+        seen: set[str] = set()
+        clashes = []
+        for index, code in enumerate(codes):
+            if code.canonical in taken or code.canonical in seen:
+                clashes.append(index)
+            seen.add(code.canonical)
+        if not clashes:
+            return codes
+        for index in clashes:
+            codes[index] = ctx.codes.new_code()
+    raise RuntimeError("could not draw unused verification codes: the code source is not random")
+
+
+def _new_certificate(
+    ctx: Context,
+    uow: UnitOfWork,
+    actor: Actor,
+    item: Eligible,
+    code: VerificationCode,
+    instructor_name: str,
+    issue_date: date,
+    batch_id: UUID | None,
+) -> Result[Certificate, DomainError]:
     now = ctx.clock.now()
     certificate = Certificate(
         id=ctx.ids.new_id(),
@@ -197,7 +262,7 @@ def issue_one(
         session_id=item.session_id,
         roster_id=item.roster_id,
         instructor_ids=item.instructor_ids,
-        instructor_name=_instructor_name(uow, item.lead_instructor_id),
+        instructor_name=instructor_name,
         batch_id=batch_id,
     )
     issued = Certificate.issue(certificate, item.course.validity_months, now)
@@ -210,8 +275,8 @@ def issue_one(
                 previous.supersede(certificate.id, now)
                 certificate.supersedes_id = previous.id
     uow.certificates.add(certificate)
-    notify(ctx, uow, certificate, Category.CERTIFICATE_ISSUED, item.email, item.home_location_id, now)
-    return Success((certificate, True))
+    notify(ctx, uow, certificate, Category.CERTIFICATE_ISSUED, item.email, item.home_location_id, now, fresh=True)
+    return Success(certificate)
 
 
 def notify(
@@ -222,9 +287,14 @@ def notify(
     email: str,
     location_id: UUID | None,
     now: datetime,
-    **extra: str,
+    extra: Mapping[str, str] | None = None,
+    fresh: bool = False,
 ) -> bool:
-    """Tell the certificate's holder, once per (category, certificate, occasion); e-mail queued with it."""
+    """Tell the certificate's holder, once per (category, certificate, occasion); e-mail queued with it.
+
+    ``fresh``: the certificate is new in this unit of work, so its notice cannot exist yet.
+    """
+    extra = extra or {}
     occasion = extra.get("occasion", "")
     context = {
         "recipient_name": certificate.recipient.name,
@@ -249,7 +319,11 @@ def notify(
         location_id=location_id or certificate.location_id,
         context=context,
     )
-    return uow.notifications.add(Notification.create(notification, now))
+    created = Notification.create(notification, now)
+    if fresh:
+        uow.notifications.queue(created)
+        return True
+    return uow.notifications.add(created)
 
 
 _TEXT = {
@@ -421,14 +495,10 @@ class BatchIssueCertificatesHandler:
         record = uow.batches.get(batch.id)
         if record is None:
             return found(None, "certificate batch", batch.id)
-        results = []
-        for item in chunk:
-            outcome = issue_one(self.ctx, uow, actor, item, batch.issue_date, batch.id)
-            if isinstance(outcome, Failure):
-                return Failure(outcome.failure())
-            results.append(outcome.unwrap())
-        record.progress(done, sum(1 for _, new in results if new))
-        return Success(results)
+        outcome = issue_many(self.ctx, uow, actor, chunk, batch.issue_date, batch.id)
+        if isinstance(outcome, Success):
+            record.progress(done, sum(1 for _, new in outcome.unwrap() if new))
+        return outcome
 
     def _finish(self, uow: UnitOfWork, batch_id: UUID, certificates: int) -> Result[CertificateBatch, DomainError]:
         return found(uow.batches.get(batch_id), "certificate batch", batch_id).map(
@@ -515,7 +585,7 @@ class RevokeCertificateHandler:
                     contact.email,
                     contact.location_id,
                     now,
-                    **extra,
+                    extra,
                 )
             return outcome
 

@@ -116,7 +116,7 @@ class RemindRecertificationHandler:
             holder.email,
             holder.location_id,
             now,
-            **extra,
+            extra,
         )
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 pytestmark = pytest.mark.needs_postgres
+HEAD = "0003"  # the newest revision; bump with each migration
 ARCCM = str(Path(sys.executable).parent / "arccm")
 
 
@@ -23,10 +24,10 @@ def arccm(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_migrate_check_health_and_run_the_demo_twice(pg_url: str) -> None:
     env = {"ARCCM_DATABASE_URL": pg_url, "ARCCM_DB_SCHEMA": f"t_cli_{uuid.uuid4().hex[:10]}"}
-    assert arccm(env, "db", "current").stdout.strip() == "current base, head 0002"
+    assert arccm(env, "db", "current").stdout.strip() == f"current base, head {HEAD}"
     upgraded = arccm(env, "db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
-    assert upgraded.stdout.strip() == "at 0002"
+    assert upgraded.stdout.strip() == f"at {HEAD}"
     report = arccm(env, "health")
     assert report.returncode == 0, report.stderr
     health = json.loads(report.stdout)
