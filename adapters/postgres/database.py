@@ -25,7 +25,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool
 
 from arccm.domain.access import Actor
@@ -67,6 +67,7 @@ class Database:
     pool_size: int = 10
     max_overflow: int = 10
     _engine: Engine | None = None
+    _public: Engine | None = None
     _counters: Counters = attrs.field(factory=Counters)
     _lock: threading.Condition = attrs.field(factory=threading.Condition)
     _closing: bool = False
@@ -78,6 +79,11 @@ class Database:
         return self.owner_url.set(username=self.app_role, password=self.app_password)
 
     @property
+    def application_name(self) -> str:
+        """Shown in pg_stat_activity, so an operator can tell which deployment a connection serves."""
+        return f"arccm:{self.schema}"[:63]
+
+    @property
     def engine(self) -> Engine:
         if self._engine is None:
             self._engine = create_engine(
@@ -86,8 +92,38 @@ class Database:
                 pool_size=self.pool_size,
                 max_overflow=self.max_overflow,
                 pool_timeout=30,
+                connect_args={"application_name": self.application_name},
             )
         return self._engine
+
+    @property
+    def public_engine(self) -> Engine:
+        """For anonymous single-statement reads (verification): autocommit, no per-checkout ping.
+
+        Disconnects are handled optimistically instead: a statement that meets a dead
+        connection invalidates it and is retried once on a fresh one.
+        """
+        if self._public is None:
+            self._public = create_engine(
+                self.app_url,
+                isolation_level="AUTOCOMMIT",
+                pool_size=4,
+                max_overflow=4,
+                pool_pre_ping=False,
+                connect_args={"application_name": self.application_name},
+            )
+        return self._public
+
+    def read_public(self, sql: str, params: dict[str, Any]) -> list[Any]:
+        """One schema-qualified read-only statement, no acting user (the public verification page)."""
+        for attempt in (1, 2):
+            try:
+                with self.public_engine.connect() as connection:
+                    return list(connection.execute(text(sql), params).mappings())
+            except DBAPIError as error:
+                if not error.connection_invalidated or attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def owner_engine(self) -> Engine:
         return create_engine(self.owner_url, poolclass=NullPool)
@@ -222,6 +258,7 @@ class Database:
             self._closing = True
             while self._counters.in_flight > 0 and time.monotonic() < deadline:
                 self._lock.wait(timeout=max(deadline - time.monotonic(), 0.0))
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
+        for engine in (self._engine, self._public):
+            if engine is not None:
+                engine.dispose()
+        self._engine = self._public = None

@@ -172,12 +172,13 @@ def dashboard_query(actor: Actor, today: date) -> tuple[str, dict[str, Any]]:
     return sql, params
 
 
-def lookup_query(code: VerificationCode, today: date) -> tuple[str, dict[str, Any]]:
+def lookup_query(code: VerificationCode, today: date, schema: str = "public") -> tuple[str, dict[str, Any]]:
+    """Schema-qualified: it runs outside any unit of work, with no search_path of its own."""
     return (
         f"SELECT {_STATUS} AS status, c.recipient_name, c.course_name,"
         " COALESCE(p.name, l.name) AS issuer_name, c.issue_date, c.expiry_date, c.revoked_at"
-        " FROM certificates c JOIN locations l ON l.id = c.location_id"
-        " LEFT JOIN authorized_providers p ON p.id = c.provider_id WHERE c.verification_code = :code",
+        f' FROM "{schema}".certificates c JOIN "{schema}".locations l ON l.id = c.location_id'
+        f' LEFT JOIN "{schema}".authorized_providers p ON p.id = c.provider_id WHERE c.verification_code = :code',
         {"code": code.canonical, "today": today},
     )
 
@@ -244,7 +245,7 @@ class PostgresReadModels:
         return [SessionSummary(**dict(row)) for row in found]
 
     def lookup(self, code: VerificationCode, today: date) -> tuple[PublicCertificate, str] | None:
-        found = self._rows(None, *lookup_query(code, today))
+        found = self.database.read_public(*lookup_query(code, today, self.database.schema))
         if not found:
             return None
         row = found[0]

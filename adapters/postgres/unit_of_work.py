@@ -46,6 +46,8 @@ from arccm.domain.templates import CertificateLayout, EmailTemplate
 from arccm.domain.training_session import TrainingSession
 from arccm.domain.verification_code import VerificationCode
 
+COPY_FROM = 64  # rows; below this a single INSERT is quicker
+
 
 class ConcurrentUpdate(RuntimeError):
     """A row changed under a unit of work that held no lock on it: a bug, not a business outcome."""
@@ -145,13 +147,23 @@ class PostgresUnitOfWork:
             self._connection.rollback()
 
     def _copy(self, table: str, columns: Sequence[str], values: Sequence[Sequence[Any]]) -> None:
-        """COPY rows in through this unit of work's own transaction (the fastest way in)."""
+        """Write rows through this unit of work's own transaction: COPY for many (the fastest way in),
+        one multi-row INSERT for a few (COPY costs more round trips than it saves there)."""
         if not values:
             return
         driver: Any = self.connection.connection.driver_connection
-        with driver.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in values:
-                copy.write_row(row)
+        names = ", ".join(columns)
+        with driver.cursor() as cursor:
+            if len(values) >= COPY_FROM:
+                with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                    for row in values:
+                        copy.write_row(row)
+                return
+            row_marks = "(" + ", ".join(["%s"] * len(columns)) + ")"
+            cursor.execute(
+                f"INSERT INTO {table} ({names}) VALUES {', '.join([row_marks] * len(values))}",
+                [value for row in values for value in row],
+            )
 
     def _write_deferred(self) -> None:
         certificates = [rows.certificate_params(c) for c in self.deferred["certificate"]]

@@ -252,3 +252,28 @@ def test_health_reports_real_figures(pg_schema: PgSchema) -> None:
     container.lifecycle().shutdown()
     with pytest.raises(RuntimeError, match="shutting down"):
         container.read_models().sessions(World.create(container).admin)  # type: ignore[arg-type]
+
+
+def test_pooled_connections_killed_under_the_application_are_replaced(
+    pg_schema: PgSchema, seeded: tuple[World, Any, Any]
+) -> None:
+    """Units of work ping before use; the public lookup retries once on a dead connection. Either way: no error."""
+    world, ap, session = seeded
+    enrollment = ok(world.container.enroll_learner()(ap, c.EnrollLearner(session.id, world.user(Role.IN).user_id)))
+    world.run_class(session, {enrollment.id: (95, 95)})
+    cert = ok(
+        world.container.issue_certificate()(
+            ap, c.IssueCertificate(CompletionKind.SESSION_ENROLLMENT, session.id, enrollment.id)
+        )
+    )
+    verify = world.container.verify_certificate()
+    assert ok(verify(c.VerifyCertificate(cert.code.display))).certificate.status == "active"
+    killed = raw(
+        pg_schema,
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = :a",
+        {"a": f"arccm:{pg_schema.name}"},
+    )
+    assert killed[0][0] >= 1
+    for _ in range(3):
+        assert ok(verify(c.VerifyCertificate(cert.code.display))).certificate.status == "active"
+        assert len(world.container.read_models().sessions(ap)) == 1
