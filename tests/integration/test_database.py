@@ -89,16 +89,34 @@ def test_waitlist_positions_are_unique_per_session(pg_schema: PgSchema, seeded: 
         insert_enrollment(pg_schema, session.id, b, "enrolled", 3)
 
 
-def test_session_checks(pg_schema: PgSchema, seeded: tuple[World, Any, Any]) -> None:
-    with pytest.raises(IntegrityError, match="max_capacity"):
-        raw(pg_schema, "UPDATE training_sessions SET max_capacity = 0")
-    with pytest.raises(IntegrityError, match="session_window"):
-        raw(pg_schema, "UPDATE training_sessions SET ends_at = starts_at")
-    with pytest.raises(IntegrityError, match="status"):
-        raw(pg_schema, "UPDATE training_sessions SET status = 'postponed'")
+BROKEN_WRITES = [
+    ("UPDATE training_sessions SET max_capacity = 0", IntegrityError, "max_capacity"),
+    ("UPDATE training_sessions SET ends_at = starts_at", IntegrityError, "session_window"),
+    ("UPDATE training_sessions SET status = 'postponed'", IntegrityError, "status"),
+    ("UPDATE certificates SET verification_code = 'abc'", IntegrityError, "verification_code_check"),
+    ("DELETE FROM certificates", DBAPIError, "never deleted"),
+    ("UPDATE certificates SET expiry_date = issue_date", IntegrityError, "expiry_after_issue"),
+    ("UPDATE certificates SET revoked_at = now()", IntegrityError, "revocation_complete"),
+]
 
 
-def test_certificates_one_live_per_completion_unique_codes_never_deleted(
+@pytest.mark.parametrize(("statement", "error", "constraint"), BROKEN_WRITES, ids=[w[2] for w in BROKEN_WRITES])
+def test_raw_writes_that_break_an_invariant_are_rejected(
+    pg_schema: PgSchema, seeded: tuple[World, Any, Any], statement: str, error: type[Exception], constraint: str
+) -> None:
+    world, ap, session = seeded
+    enrollment = ok(world.container.enroll_learner()(ap, c.EnrollLearner(session.id, world.user(Role.IN).user_id)))
+    world.run_class(session, {enrollment.id: (95, 95)})
+    ok(
+        world.container.issue_certificate()(
+            ap, c.IssueCertificate(CompletionKind.SESSION_ENROLLMENT, session.id, enrollment.id)
+        )
+    )
+    with pytest.raises(error, match=constraint):
+        raw(pg_schema, statement)
+
+
+def test_certificates_one_live_per_completion_and_unique_codes(
     pg_schema: PgSchema, seeded: tuple[World, Any, Any]
 ) -> None:
     world, ap, session = seeded
@@ -126,14 +144,6 @@ def test_certificates_one_live_per_completion_unique_codes_never_deleted(
             ),
             {"id": uuid.uuid4(), "code": cert.code.canonical, "src": cert.id},
         )
-    with pytest.raises(IntegrityError, match="verification_code_check"):
-        raw(pg_schema, "UPDATE certificates SET verification_code = 'abc'")
-    with pytest.raises(DBAPIError, match="never deleted"):
-        raw(pg_schema, "DELETE FROM certificates")
-    with pytest.raises(IntegrityError, match="expiry_after_issue"):
-        raw(pg_schema, "UPDATE certificates SET expiry_date = issue_date")
-    with pytest.raises(IntegrityError, match="revocation_complete"):
-        raw(pg_schema, "UPDATE certificates SET revoked_at = now()")
 
 
 def test_the_application_role_owns_nothing_and_cannot_rewrite_history(

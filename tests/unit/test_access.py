@@ -19,6 +19,7 @@ from arccm.domain.access import (
     may,
 )
 from arccm.domain.errors import Forbidden
+from tests.strategies import resources as shared_resources
 
 ids = st.sampled_from([uuid.UUID(int=i) for i in range(1, 7)])
 roles = st.sampled_from(list(Role))
@@ -29,18 +30,7 @@ actors = st.builds(
     provider_id=st.none() | ids,
     location_ids=st.frozensets(ids, max_size=3),
 )
-resources = st.builds(
-    Resource,
-    kind=st.sampled_from(list(ResourceKind)),
-    location_id=st.none() | ids,
-    provider_id=st.none() | ids,
-    created_by=st.none() | ids,
-    instructors=st.frozensets(ids, max_size=3),
-    subject_id=st.none() | ids,
-    learners=st.frozensets(ids, max_size=3),
-    role=st.none() | roles,
-    granted_role=st.none() | roles,
-)
+resources = shared_resources(ids)
 
 
 def allowed(actor: Actor, action: Action, target: Resource) -> bool:

@@ -11,23 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from arccm.adapters.events_codec import EVENT_TYPES, decode, decode_scope, encode, encode_scope
-from arccm.domain.access import Resource, ResourceKind, Role
 from arccm.domain.events import DomainEvent
+from tests.strategies import resources
 
 ids = st.uuids()
-scopes = st.builds(
-    Resource,
-    kind=st.sampled_from(list(ResourceKind)),
-    location_id=st.none() | ids,
-    provider_id=st.none() | ids,
-    created_by=st.none() | ids,
-    instructors=st.frozensets(ids, max_size=3),
-    lead_instructor=st.none() | ids,
-    subject_id=st.none() | ids,
-    learners=st.frozensets(ids, max_size=3),
-    role=st.none() | st.sampled_from(list(Role)),
-    granted_role=st.none() | st.sampled_from(list(Role)),
-)
+scopes = resources(ids)
 moments = st.datetimes(timezones=st.just(UTC))
 BY_TYPE = {
     "UUID": ids,
