@@ -20,6 +20,7 @@ from arccm.domain.events import (
     CertificateSuperseded,
     DomainEvent,
 )
+from arccm.domain.text import clean_text
 from arccm.domain.verification_code import VerificationCode
 
 
@@ -132,15 +133,17 @@ class Certificate:
         )
 
     def revoke(self, reason: str, by: UUID, now: datetime) -> Result[Certificate, DomainError]:
-        if not reason.strip():
-            return Failure(InvalidValue("reason", "must not be blank"))
+        cleaned = clean_text("reason", reason, 500)
+        if isinstance(cleaned, Failure):
+            return Failure(cleaned.failure())
         if self.revocation is not None:
             return Failure(AlreadyRevoked(self.id, self.revocation.revoked_at))
-        self.revocation = Revocation(reason.strip(), by, now)
+        reason = cleaned.unwrap()
+        self.revocation = Revocation(reason, by, now)
         self.version += 1
         self.events.append(
             CertificateRevoked(
-                occurred_at=now, scope=self.resource(), certificate_id=self.id, reason=reason.strip(), revoked_by=by
+                occurred_at=now, scope=self.resource(), certificate_id=self.id, reason=reason, revoked_by=by
             )
         )
         return Success(self)

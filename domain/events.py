@@ -200,7 +200,7 @@ class RosterMemberAssessed(DomainEvent):
 @attrs.frozen(kw_only=True)
 class TeamCreated(DomainEvent):
     team_id: UUID
-    name: str
+    team_name: str
 
 
 @attrs.frozen(kw_only=True)

@@ -18,6 +18,7 @@ from arccm.domain.course import AssessmentRule, validate_score
 from arccm.domain.enrollment import Attendance, Completion, evaluate_completion
 from arccm.domain.errors import AlreadyMember, DomainError, InvalidValue, NotFound, RosterFull
 from arccm.domain.events import DomainEvent, RosterCreated, RosterMemberAdded, RosterMemberAssessed
+from arccm.domain.text import clean_text
 
 
 @attrs.define(slots=False, eq=False)
@@ -50,8 +51,10 @@ class Roster:
     def create(roster: Roster, now: datetime) -> Result[Roster, DomainError]:
         if roster.max_capacity < 1:
             return Failure(InvalidValue("max_capacity", "must be at least 1"))
-        if not roster.name.strip():
-            return Failure(InvalidValue("name", "must not be blank"))
+        name = clean_text("name", roster.name)
+        if isinstance(name, Failure):
+            return Failure(name.failure())
+        roster.name = name.unwrap()
         roster.events.append(RosterCreated(occurred_at=now, scope=roster.resource(), roster_id=roster.id))
         return Success(roster)
 

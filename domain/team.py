@@ -10,8 +10,9 @@ import attrs
 from returns.result import Failure, Result, Success
 
 from arccm.domain.access import Resource, ResourceKind
-from arccm.domain.errors import AlreadyMember, DomainError, InvalidValue, NotAMember
+from arccm.domain.errors import AlreadyMember, DomainError, NotAMember
 from arccm.domain.events import DomainEvent, TeamCreated, TeamMemberAdded, TeamMemberRemoved
+from arccm.domain.text import clean_text
 
 
 class TeamRole(enum.Enum):
@@ -38,9 +39,11 @@ class Team:
 
     @staticmethod
     def create(team: Team, now: datetime) -> Result[Team, DomainError]:
-        if not team.name.strip():
-            return Failure(InvalidValue("name", "must not be blank"))
-        team.events.append(TeamCreated(occurred_at=now, scope=team.resource(), team_id=team.id, name=team.name))
+        name = clean_text("name", team.name)
+        if isinstance(name, Failure):
+            return Failure(name.failure())
+        team.name = name.unwrap()
+        team.events.append(TeamCreated(occurred_at=now, scope=team.resource(), team_id=team.id, team_name=team.name))
         return Success(team)
 
     def resource(self, subject_id: UUID | None = None) -> Resource:

@@ -58,6 +58,7 @@ from arccm.domain.events import (
     TrainingFailed,
     WaitlistPromoted,
 )
+from arccm.domain.text import clean_text
 
 
 class SessionStatus(enum.Enum):
@@ -116,11 +117,14 @@ class TrainingSession:
     @staticmethod
     def schedule(session: TrainingSession, now: datetime) -> Result[TrainingSession, DomainError]:
         """Validate a new session and record that it was scheduled."""
-        checked = validate_window(session.starts_at, session.ends_at).bind(
-            lambda _: validate_capacity(session.max_capacity)
+        checked = (
+            validate_window(session.starts_at, session.ends_at)
+            .bind(lambda _: validate_capacity(session.max_capacity))
+            .bind(lambda _: clean_text("title", session.title))
         )
         if isinstance(checked, Failure):
             return Failure(checked.failure())
+        session.title = checked.unwrap()
         session.events.append(
             SessionScheduled(
                 occurred_at=now,
@@ -344,8 +348,10 @@ class TrainingSession:
         return Success(self)
 
     def cancel(self, reason: str, now: datetime) -> Result[TrainingSession, DomainError]:
-        if not reason.strip():
-            return Failure(InvalidValue("reason", "must not be blank"))
+        cleaned = clean_text("reason", reason, 500)
+        if isinstance(cleaned, Failure):
+            return Failure(cleaned.failure())
+        reason = cleaned.unwrap()
         scope = self.resource()
         moved = self._move(SessionStatus.CANCELLED, "cancel")
         if isinstance(moved, Failure):

@@ -76,7 +76,7 @@ class ScheduleSessionHandler:
         session = TrainingSession(
             id=self.ctx.ids.new_id(),
             course_id=cmd.course_id,
-            title=cmd.title.strip() or course.unwrap().name,
+            title=cmd.title if cmd.title.strip() else course.unwrap().name,
             location_id=cmd.location_id,
             lead_instructor_id=cmd.lead_instructor_id,
             starts_at=cmd.starts_at,

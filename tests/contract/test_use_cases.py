@@ -512,3 +512,28 @@ def test_concurrent_enrollment_never_overbooks(org: Org) -> None:
     assert sum(r == Failure(SessionFull(session.id, 25)) for r in results) == 975
     (summary,) = w.container.read_models().sessions(org.ap)
     assert summary.seats_taken == 25
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["O'Brien; DROP TABLE teams;--", "%s $1 \\x27 ' \"", "Zoë Ødegaard-Łukasiewicz", "学习小组 🚑", "\u202eRTL"],
+)
+def test_text_round_trips_byte_identical_and_nul_is_a_clear_refusal(org: Org, name: str) -> None:
+    w = org.world
+    team = ok(w.container.create_team()(w.admin, c.CreateTeam(name, org.provider.id)))
+    assert team.name == name
+    session = w.session(org.ap, org.ic)
+    revoked_session = ok(w.container.cancel_session()(org.ap, c.CancelSession(session.id, name)))
+    assert revoked_session.status is SessionStatus.CANCELLED
+    feed = w.container.change_feed().read(w.admin, Cursor.origin(), limit=10_000)
+    stored = [ch.event for ch in feed.changes if ch.event.name == "TeamCreated"]
+    assert stored[-1].team_name == name  # type: ignore[attr-defined]
+    bad = w.container.create_team()(w.admin, c.CreateTeam(f"{name}\x00", org.provider.id))
+    assert bad == Failure(InvalidValue("name", "must not contain control characters"))
+    start = NOW + timedelta(days=30)
+    titled = c.ScheduleSession(
+        w.course.id, w.locations[0].id, org.ip.user_id, "A\x00B", start, start + timedelta(hours=1), 5
+    )
+    assert w.container.schedule_session()(org.ap, titled) == Failure(
+        InvalidValue("title", "must not contain control characters")
+    )

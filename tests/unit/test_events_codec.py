@@ -43,5 +43,10 @@ def test_every_event_type_is_known() -> None:
 def test_round_trip(name: str, data: st.DataObject) -> None:
     cls = EVENT_TYPES[name]
     event = data.draw(events_of(cls))
+    assert (event.name, event.topic) == (name, _topic(event))  # no field may shadow the event's own name
     stored = json.loads(json.dumps({"fields": encode(event), "scope": encode_scope(event.scope)}))
     assert decode(name, stored["fields"], event.occurred_at, decode_scope(stored["scope"])) == event
+
+
+def _topic(event: DomainEvent) -> str:
+    return type(event).topic.fget(event)  # type: ignore[attr-defined,no-any-return]
