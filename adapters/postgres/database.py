@@ -179,7 +179,9 @@ class Database:
                 connection.execute(
                     text(
                         "SELECT set_config('search_path', :schema, true),"
-                        " set_config('arccm.user_id', :user_id, true), set_config('arccm.role', :role, true)"
+                        " set_config('arccm.user_id', :user_id, true), set_config('arccm.role', :role, true),"
+                        # short statements: starting parallel workers costs more than it saves here
+                        " set_config('max_parallel_workers_per_gather', '0', true)"
                     ),
                     {
                         "schema": f'"{self.schema}"',

@@ -82,6 +82,8 @@ def upgrade() -> None:
             WHERE compliance_status <> 'unassessed';
         CREATE INDEX certificates_dashboard_idx ON certificates (location_id, provider_id)
             INCLUDE (issue_date, expiry_date, revoked_at, superseded_by_id, issued_by);
+        CREATE INDEX certificates_provider_cover_idx ON certificates (provider_id, location_id)
+            INCLUDE (issue_date, expiry_date, revoked_at, superseded_by_id);
         """
     )
     op.execute(COUNTERS)
@@ -116,7 +118,9 @@ CREATE TRIGGER enrollment_counters AFTER INSERT OR UPDATE OF status OR DELETE ON
 
 
 def downgrade() -> None:
-    op.execute("DROP INDEX certificates_dashboard_idx; DROP INDEX profiles_assessed_idx")
+    op.execute(
+        "DROP INDEX certificates_provider_cover_idx; DROP INDEX certificates_dashboard_idx; DROP INDEX profiles_assessed_idx"
+    )
     op.execute(COUNTERS_0001)
     op.execute(
         "ALTER TABLE training_sessions DROP COLUMN active_enrollments, DROP COLUMN attended_count,"
