@@ -352,12 +352,17 @@ class PostgresScheduleQueries:
                    sg.enrollments, sg.run_enrollments, sg.attended, sg.completed, cg.certificates, cg.active
             FROM sg FULL OUTER JOIN cg ON COALESCE(sg.key, :nil) = COALESCE(cg.key, :nil)
         )
-        SELECT g.gkey AS key, {label} AS label, COALESCE(g.sessions, 0) AS sessions,
+        SELECT 'group' AS row_kind, g.gkey AS key, {label} AS label, COALESCE(g.sessions, 0) AS sessions,
                COALESCE(g.completed_sessions, 0) AS completed_sessions, g.utilisation,
                COALESCE(g.enrollments, 0) AS enrollments, COALESCE(g.run_enrollments, 0) AS run_enrollments,
                COALESCE(g.attended, 0) AS attended, COALESCE(g.completed, 0) AS completed,
                COALESCE(g.certificates, 0) AS certificates, COALESCE(g.active, 0) AS active
-        FROM g ORDER BY label, g.gkey
+        FROM g
+        UNION ALL  -- issuance per day rides along in the same statement
+        SELECT 'day', NULL, c.issue_date::text, 0, 0, NULL, 0, 0, 0, 0, count(*), 0
+        FROM certificates c WHERE c.issue_date >= :start AND c.issue_date < :end AND {certificate_scope(actor)}
+        GROUP BY c.issue_date
+        ORDER BY 1, 3, 2
         """
         params = {
             **scope_params(actor),
@@ -368,6 +373,8 @@ class PostgresScheduleQueries:
             "nil": UUID(int=0),
         }
         found = self._rows(actor, sql, params)
+        per_day = [(date.fromisoformat(r["label"]), int(r["certificates"])) for r in found if r["row_kind"] == "day"]
+        found = [r for r in found if r["row_kind"] == "group"]
         rows = [
             AnalyticsRow(
                 key=r["key"], label=r["label"] or "", sessions=r["sessions"], completed_sessions=r["completed_sessions"],
@@ -378,13 +385,7 @@ class PostgresScheduleQueries:
             )
             for r in found
         ]  # fmt: skip
-        per_day = self._rows(
-            actor,
-            "SELECT c.issue_date AS day, count(*) AS n FROM certificates c"
-            f" WHERE c.issue_date >= :start AND c.issue_date < :end AND {certificate_scope(actor)} GROUP BY 1 ORDER BY 1",
-            params,
-        )
-        return Analytics(rows, [(r["day"], int(r["n"])) for r in per_day])
+        return Analytics(rows, per_day)
 
     def session_metrics(
         self, actor: Actor, start: date, end: date, course_id: UUID | None = None

@@ -84,6 +84,8 @@ def upgrade() -> None:
             INCLUDE (issue_date, expiry_date, revoked_at, superseded_by_id, issued_by);
         CREATE INDEX certificates_provider_cover_idx ON certificates (provider_id, location_id)
             INCLUDE (issue_date, expiry_date, revoked_at, superseded_by_id);
+        CREATE INDEX certificates_issued_cover_idx ON certificates (issue_date)
+            INCLUDE (location_id, provider_id, course_id, expiry_date, revoked_at, superseded_by_id, issued_by);
         """
     )
     op.execute(COUNTERS)
@@ -119,7 +121,8 @@ CREATE TRIGGER enrollment_counters AFTER INSERT OR UPDATE OF status OR DELETE ON
 
 def downgrade() -> None:
     op.execute(
-        "DROP INDEX certificates_provider_cover_idx; DROP INDEX certificates_dashboard_idx; DROP INDEX profiles_assessed_idx"
+        "DROP INDEX certificates_issued_cover_idx; DROP INDEX certificates_provider_cover_idx;"
+        " DROP INDEX certificates_dashboard_idx; DROP INDEX profiles_assessed_idx"
     )
     op.execute(COUNTERS_0001)
     op.execute(
