@@ -19,6 +19,9 @@ from arccm.adapters.memory.unit_of_work import MemoryUnitOfWorkFactory
 from arccm.adapters.postgres.database import Database
 from arccm.adapters.postgres.read_models import PostgresChangeFeed, PostgresReadModels, PostgresScheduleQueries
 from arccm.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
+from arccm.adapters.realtime.memory import MemoryWakeups
+from arccm.adapters.realtime.postgres import PostgresWakeups
+from arccm.adapters.realtime.pump import FeedPump
 from arccm.adapters.system import RandomIds, SecureCodes, SystemClock
 from arccm.application.use_cases import (
     certificates,
@@ -44,7 +47,7 @@ class Container(containers.DeclarativeContainer):
     """Override ``clock``, ``ids`` or ``codes`` to take time and randomness from elsewhere."""
 
     config = providers.Configuration(
-        default={"backend": "memory", "public_url": "http://localhost:8000", "smtp_url": None}
+        default={"backend": "memory", "public_url": "http://localhost:8000", "smtp_url": None, "feed_poll_seconds": 1.0}
     )
 
     clock = providers.Singleton(SystemClock)
@@ -79,6 +82,16 @@ class Container(containers.DeclarativeContainer):
         config.backend,
         memory=providers.Singleton(MemoryScheduleQueries, store=memory_store),
         postgres=providers.Singleton(PostgresScheduleQueries, database=database),
+    )
+    subscriptions = providers.Singleton(
+        FeedPump,
+        feed=change_feed,
+        wakeups=providers.Selector(
+            config.backend,
+            memory=providers.Singleton(MemoryWakeups, store=memory_store),
+            postgres=providers.Singleton(PostgresWakeups, database=database),
+        ),
+        poll_seconds=config.feed_poll_seconds,
     )
     lifecycle = providers.Singleton(
         Lifecycle,

@@ -20,9 +20,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _register() -> None:
-    from arccm.adapters.cli import certificates
+    from arccm.adapters.cli import certificates, events
 
     app.add_typer(certificates.app, name="certificates")
+    app.add_typer(events.app, name="events")
 
 
 def friendly(command: F) -> F:

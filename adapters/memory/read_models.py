@@ -181,10 +181,12 @@ class MemoryChangeFeed:
 
     def read(self, actor: Actor, since: Cursor, limit: int = 1000, topics: frozenset[str] | None = None) -> ChangeBatch:
         with self.store.lock:
-            changes = self.store.changes
+            changes, horizon = self.store.changes, self.store.horizon()
             start = _first_after(changes, since)
             picked: list[Change] = []
             for change in changes[start:]:
+                if change.cursor.txid >= horizon:
+                    break  # an older transaction is still open: nothing past it is final yet
                 if (topics is None or change.event.topic in topics) and can_read(actor, change.event.scope):
                     picked.append(change)
                     if len(picked) >= limit:

@@ -12,16 +12,19 @@ committed state behind the store's back, and a rolled-back unit leaves no trace.
 from __future__ import annotations
 
 import threading
+from bisect import insort
 from collections import defaultdict
+from collections.abc import Sequence
 from uuid import UUID
 
 import attrs
 
-from arccm.application.ports.change_feed import Change
+from arccm.application.ports.change_feed import Change, Cursor
 from arccm.domain.batch import CertificateBatch
 from arccm.domain.certificate import Certificate, CompletionRef
 from arccm.domain.compliance import ComplianceMetric, ComplianceRecord
 from arccm.domain.course import Course
+from arccm.domain.events import DomainEvent
 from arccm.domain.notification import EmailBatch, Notification
 from arccm.domain.people import AuthorizedProvider, InstructorProfile, Location, StudentProfile, UserProfile
 from arccm.domain.roster import Roster
@@ -53,9 +56,12 @@ class MemoryStore:
     email_batches: dict[UUID, EmailBatch] = attrs.field(factory=dict)
     layouts: dict[UUID, CertificateLayout] = attrs.field(factory=dict)
     email_templates: dict[tuple[UUID, str], EmailTemplate] = attrs.field(factory=dict)
-    changes: list[Change] = attrs.field(factory=list)
+    changes: list[Change] = attrs.field(factory=list)  # kept sorted by cursor (txid, id)
     last_txid: int = 0
     last_change_id: int = 0
+    open_txids: set[int] = attrs.field(factory=set)  # transactions holding a txid that have not committed yet
+    committed: threading.Condition = attrs.field(factory=threading.Condition)
+    commits: int = 0
     # certificate indexes, kept in step on every commit
     certificate_by_code: dict[str, UUID] = attrs.field(factory=dict)
     live_certificate_by_completion: dict[CompletionRef, UUID] = attrs.field(factory=dict)
@@ -70,3 +76,42 @@ class MemoryStore:
             self.live_certificate_by_completion[certificate.completion] = certificate.id
         elif self.live_certificate_by_completion.get(certificate.completion) == certificate.id:
             del self.live_certificate_by_completion[certificate.completion]
+
+    def record(self, txid: int, events: Sequence[DomainEvent]) -> None:
+        """Append a transaction's events under its txid (caller holds ``lock``) and wake the listeners."""
+        for event in events:
+            self.last_change_id += 1
+            insort(self.changes, Change(Cursor(txid, self.last_change_id), event), key=lambda c: c.cursor)
+        self.open_txids.discard(txid)
+        with self.committed:
+            self.commits += 1
+            self.committed.notify_all()
+
+    def horizon(self) -> int:
+        """Changes below this txid are final: every older transaction has committed or gone (PostgreSQL's xmin)."""
+        return min(self.open_txids, default=self.last_txid + 1)
+
+    def hold(self) -> HeldTransaction:
+        """Begin a transaction that commits later, after younger ones (for out-of-order tests and replays)."""
+        with self.lock:
+            self.last_txid += 1
+            self.open_txids.add(self.last_txid)
+            return HeldTransaction(self, self.last_txid)
+
+
+@attrs.define
+class HeldTransaction:
+    store: MemoryStore
+    txid: int
+    events: list[DomainEvent] = attrs.field(factory=list)
+
+    def emit(self, event: DomainEvent) -> None:
+        self.events.append(event)
+
+    def commit(self) -> None:
+        with self.store.lock:
+            self.store.record(self.txid, self.events)
+
+    def rollback(self) -> None:
+        with self.store.lock:
+            self.store.open_txids.discard(self.txid)

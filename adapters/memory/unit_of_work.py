@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 from uuid import UUID
 
 from arccm.adapters.memory.store import MemoryStore
-from arccm.application.ports.change_feed import Change, Cursor
 from arccm.application.ports.unit_of_work import UnitOfWorkFactory
 from arccm.domain.access import Actor
 from arccm.domain.batch import BatchStatus, CertificateBatch
@@ -111,9 +110,7 @@ class MemoryUnitOfWork:
             store.records[record.user_id].append(record)
         if events:
             store.last_txid += 1
-            for event in events:
-                store.last_change_id += 1
-                store.changes.append(Change(Cursor(store.last_txid, store.last_change_id), event))
+            store.record(store.last_txid, events)
         self._writes, self._working, self.pending_records = [], {}, []
         self._committed = True
 

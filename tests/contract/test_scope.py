@@ -16,7 +16,8 @@ from returns.result import Success
 
 from arccm.adapters.container import Container
 from arccm.application import commands as c
-from arccm.domain.access import Actor, Role
+from arccm.application.ports.change_feed import Cursor
+from arccm.domain.access import Actor, Role, can_read
 from arccm.domain.certificate import CompletionKind
 from tests.world import World, ok
 
@@ -129,7 +130,12 @@ def test_each_actor_reads_exactly_its_scope(make_container: Callable[[], Contain
     world, actors, facts = build(make_container, spec)
     reads = world.container.read_models()
     today = world.clock.now().date()
+    feed = world.container.change_feed()
+    everything = feed.read(world.admin, Cursor.origin(), 100_000).changes  # type: ignore[arg-type]
     for actor in actors:
+        # the change feed is filtered where it is read, by the same rules as everything else
+        visible = [ch.cursor for ch in everything if can_read(actor, ch.event.scope)]
+        assert [ch.cursor for ch in feed.read(actor, Cursor.origin(), 100_000).changes] == visible, actor.role
         assert {s.id for s in reads.sessions(actor)} == expected_sessions(actor, facts), actor.role
         assert {e.id for e in reads.enrollments(actor)} == expected_enrollments(actor, facts), actor.role
         assert {c.id for c in reads.certificates(actor, today)} == expected_certificates(actor, facts), actor.role

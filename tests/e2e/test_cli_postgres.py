@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 pytestmark = pytest.mark.needs_postgres
-HEAD = "0003"  # the newest revision; bump with each migration
+HEAD = "0004"  # the newest revision; bump with each migration
 ARCCM = str(Path(sys.executable).parent / "arccm")
 
 
@@ -108,3 +108,32 @@ def test_seed_loads_a_scale_once(pg_url: str) -> None:
     assert again.returncode == 2
     assert "already holds sessions" in again.stderr
     assert arccm(env, "seed", "--scale", "xl").returncode == 2
+
+
+def test_events_tail_prints_the_users_own_feed(pg_url: str) -> None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    from arccm.adapters.postgres.database import normalize_url
+
+    schema = f"t_cli_{uuid.uuid4().hex[:10]}"
+    env = {"ARCCM_DATABASE_URL": pg_url, "ARCCM_DB_SCHEMA": schema}
+    assert arccm(env, "demo").returncode == 0
+    engine = create_engine(normalize_url(pg_url), poolclass=NullPool)
+    with engine.connect() as connection:
+        lee = connection.execute(
+            text(f"SELECT id FROM \"{schema}\".profiles WHERE display_name = 'Lee Chen'")
+        ).scalar_one()
+    engine.dispose()
+    tailed = arccm(env, "events", "tail", "--as", str(lee), "--topics", "enrollments", "--max", "3")
+    assert tailed.returncode == 0, tailed.stderr
+    lines = [json.loads(line) for line in tailed.stdout.splitlines()]
+    assert [entry["event"] for entry in lines] == ["LearnerEnrolled", "AttendanceRecorded", "AssessmentRecorded"]
+    assert all(entry["data"]["learner_id"] == str(lee) for entry in lines)
+    cursors = [tuple(int(part) for part in entry["cursor"].split(":")) for entry in lines]
+    assert cursors == sorted(cursors)
+    resumed = arccm(
+        env, "events", "tail", "--as", str(lee), "--topics", "enrollments", "--since", lines[0]["cursor"], "--max", "1"
+    )
+    assert json.loads(resumed.stdout)["event"] == "AttendanceRecorded"
+    assert arccm(env, "events", "tail", "--as", str(lee), "--topics", "gossip").returncode == 2

@@ -1,0 +1,63 @@
+"""`arccm events tail`: the live change feed, as JSON lines, as one user may see it."""
+
+from __future__ import annotations
+
+import json
+import queue
+
+import typer
+
+from arccm.adapters.cli.certificates import acting, running
+from arccm.adapters.events_codec import encode
+from arccm.application.ports.change_feed import Change, Cursor
+from arccm.application.ports.subscriptions import TOPICS
+
+app = typer.Typer(no_args_is_help=True, help="The change feed.")
+
+
+def line(change: Change) -> str:
+    event = change.event
+    return json.dumps(
+        {
+            "cursor": str(change.cursor),
+            "topic": event.topic,
+            "event": event.name,
+            "occurred_at": event.occurred_at.isoformat(),
+            "data": encode(event),
+        },
+        sort_keys=True,
+    )
+
+
+@app.command()
+def tail(
+    user: str = typer.Option(..., "--as", help="User id whose read scope applies."),
+    topics: list[str] = typer.Option(sorted(TOPICS), "--topics", help="Topics to follow (repeat the option)."),
+    since: str | None = typer.Option(None, help="Resume after this cursor (TXID:ID); default: from the start."),
+    max_events: int | None = typer.Option(None, "--max", help="Stop after this many events."),
+) -> None:
+    """Print every change the user may see, then follow new ones as they commit."""
+    try:
+        start = Cursor.parse(since) if since else None
+    except ValueError:
+        typer.echo(f"arccm: --since: expected TXID:ID, got {since!r}", err=True)
+        raise typer.Exit(2) from None
+    unknown = set(topics) - TOPICS
+    if unknown:
+        typer.echo(
+            f"arccm: --topics: unknown {', '.join(sorted(unknown))}; known: {', '.join(sorted(TOPICS))}", err=True
+        )
+        raise typer.Exit(2)
+    with running() as container:
+        actor = acting(container, user)
+        arrived: queue.Queue[Change] = queue.Queue()
+        container.subscriptions().subscribe(actor, frozenset(topics), arrived.put, since=start)
+        printed = 0
+        try:
+            while max_events is None or printed < max_events:
+                typer.echo(line(arrived.get()))
+                printed += 1
+        except KeyboardInterrupt:
+            pass
+        finally:
+            container.subscriptions().stop()

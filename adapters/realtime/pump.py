@@ -1,0 +1,165 @@
+"""One pump per process: wake-ups from a notifier, catch-up by query, fan-out to every subscription.
+
+The notifier only says "something changed"; the change feed (ordered by
+``(txid, id)``, read below the snapshot's xmin, scoped where it is read) says
+what. So a lost wake-up costs latency, never an event: the pump also reads on a
+timeout, and after every reconnect it catches up from each subscription's
+cursor before streaming again (listen → catch up → stream). A change is handed
+to a handler only if its cursor is past the subscription's, so overlaps
+between catch-up and wake-ups are dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Protocol
+
+import attrs
+
+from arccm.application.ports.change_feed import Change, ChangeFeed, Cursor
+from arccm.application.ports.subscriptions import TOPICS, SubscriptionHealth, SubscriptionState
+from arccm.domain.access import Actor
+
+log = logging.getLogger(__name__)
+PAGE = 500
+
+
+class WakeupLost(RuntimeError):
+    """The notifier's connection is gone; the pump reconnects."""
+
+
+class Wakeups(Protocol):
+    def connect(self) -> None: ...
+
+    def wait(self, timeout: float) -> bool:
+        """True when woken before ``timeout``; raises ``WakeupLost`` when the connection dropped."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@attrs.define(eq=False)
+class FeedSubscription:
+    actor: Actor
+    topics: frozenset[str]
+    handler: Callable[[Change], None]
+    cursor: Cursor
+    pump: FeedPump
+    state: SubscriptionState = SubscriptionState.CONNECTING
+    delivered: int = 0
+    reconnects: int = 0
+    last_event_at: datetime | None = None
+    _lock: threading.Lock = attrs.field(factory=threading.Lock)
+
+    def health(self) -> SubscriptionHealth:
+        with self._lock:
+            lag = None if self.last_event_at is None else (datetime.now(UTC) - self.last_event_at).total_seconds()
+            return SubscriptionHealth(self.state, self.cursor, self.delivered, self.reconnects, lag)
+
+    def close(self) -> None:
+        self.pump.remove(self)
+        with self._lock:
+            self.state = SubscriptionState.CLOSED
+
+    def catch_up(self, feed: ChangeFeed) -> int:
+        delivered = 0
+        while True:
+            batch = feed.read(self.actor, self.cursor, PAGE, self.topics)
+            for change in batch.changes:
+                if change.cursor <= self.cursor:
+                    continue  # already delivered: overlap between a wake-up and a catch-up
+                self.handler(change)
+                with self._lock:
+                    self.cursor, self.delivered = change.cursor, self.delivered + 1
+                    self.last_event_at = change.event.occurred_at
+                delivered += 1
+            if len(batch.changes) < PAGE:
+                return delivered
+
+    def mark(self, state: SubscriptionState, reconnected: bool = False) -> None:
+        with self._lock:
+            if self.state is not SubscriptionState.CLOSED:
+                self.state = state
+            self.reconnects += reconnected
+
+
+@attrs.define(eq=False)
+class FeedPump:
+    feed: ChangeFeed
+    wakeups: Wakeups
+    poll_seconds: float = 1.0
+    backoff_base: float = 0.05
+    backoff_cap: float = 5.0
+    healthy_after: float = 10.0
+    _subscriptions: list[FeedSubscription] = attrs.field(factory=list)
+    _lock: threading.Lock = attrs.field(factory=threading.Lock)
+    _stop: threading.Event = attrs.field(factory=threading.Event)
+    _thread: threading.Thread | None = None
+    _rng: random.Random = attrs.field(factory=random.Random)
+
+    def subscribe(
+        self, actor: Actor, topics: frozenset[str], handler: Callable[[Change], None], since: Cursor | None = None
+    ) -> FeedSubscription:
+        unknown = topics - TOPICS
+        if unknown:
+            raise ValueError(f"topics: unknown {sorted(unknown)}; known: {sorted(TOPICS)}")
+        subscription = FeedSubscription(actor, topics, handler, since or Cursor.origin(), self)
+        with self._lock:
+            self._subscriptions.append(subscription)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="arccm-feed-pump", daemon=True)
+                self._thread.start()
+        return subscription
+
+    def remove(self, subscription: FeedSubscription) -> None:
+        with self._lock:
+            if subscription in self._subscriptions:
+                self._subscriptions.remove(subscription)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.wakeups.close()
+
+    def _all(self) -> list[FeedSubscription]:
+        with self._lock:
+            return list(self._subscriptions)
+
+    def _catch_up_all(self) -> None:
+        for subscription in self._all():
+            subscription.catch_up(self.feed)
+
+    def _run(self) -> None:
+        attempt = 0
+        while not self._stop.is_set():
+            try:
+                self.wakeups.connect()
+                self._catch_up_all()
+                for subscription in self._all():
+                    subscription.mark(SubscriptionState.LIVE)
+                connected_at = time.monotonic()
+                while not self._stop.is_set():
+                    self.wakeups.wait(self.poll_seconds)
+                    self._catch_up_all()
+                    for subscription in self._all():
+                        subscription.mark(SubscriptionState.LIVE)
+                    if attempt and time.monotonic() - connected_at > self.healthy_after:
+                        attempt = 0  # healthy for a while: the next fault starts the backoff afresh
+            except Exception as error:
+                if self._stop.is_set():
+                    break
+                attempt += 1
+                log.warning("change feed connection lost (%s); reconnecting", error)
+                for subscription in self._all():
+                    subscription.mark(SubscriptionState.RECONNECTING, reconnected=True)
+                self.wakeups.close()
+                # exponential backoff with full jitter, capped
+                self._stop.wait(self._rng.uniform(0, min(self.backoff_cap, self.backoff_base * 2**attempt)))
+        for subscription in self._all():
+            subscription.mark(SubscriptionState.CLOSED)

@@ -1,0 +1,50 @@
+"""Live change feeds: subscribe with an actor, topics and a handler; be told of every change you may see."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from typing import Protocol
+
+import attrs
+
+from arccm.application.ports.change_feed import Change, Cursor
+from arccm.domain.access import Actor
+
+TOPICS = frozenset({"sessions", "enrollments", "certificates", "teams", "compliance", "notifications"})
+
+
+class SubscriptionState(enum.Enum):
+    CONNECTING = "connecting"
+    LIVE = "live"
+    RECONNECTING = "reconnecting"
+    FAILED = "failed"
+    CLOSED = "closed"
+
+
+@attrs.frozen
+class SubscriptionHealth:
+    state: SubscriptionState
+    cursor: Cursor
+    delivered: int
+    reconnects: int
+    lag_seconds: float | None
+
+
+class Subscription(Protocol):
+    def health(self) -> SubscriptionHealth: ...
+
+    def close(self) -> None: ...
+
+
+class Subscriptions(Protocol):
+    def subscribe(
+        self,
+        actor: Actor,
+        topics: frozenset[str],
+        handler: Callable[[Change], None],
+        since: Cursor | None = None,
+    ) -> Subscription:
+        """Deliver every committed change in the actor's scope and topics after ``since`` (origin when None),
+        exactly once and in (transaction, sequence) order, then every new one as it commits."""
+        ...

@@ -1,0 +1,101 @@
+"""Live subscriptions: every change in scope, exactly once, in (txid, id) order — on every backend."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from arccm.adapters.container import Container
+from arccm.adapters.memory.store import MemoryStore
+from arccm.adapters.realtime.pump import FeedPump
+from arccm.application import commands as c
+from arccm.application.ports.change_feed import Change, Cursor
+from arccm.application.ports.subscriptions import SubscriptionState
+from arccm.domain.access import Role
+from arccm.domain.events import TeamCreated
+from arccm.domain.team import Team
+from tests.world import NOW, World, ok
+
+WAIT = 20.0  # seconds: a deadline for an event that should come at once, never a sleep
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.changes: list[Change] = []
+        self._arrived = threading.Condition()
+
+    def __call__(self, change: Change) -> None:
+        with self._arrived:
+            self.changes.append(change)
+            self._arrived.notify_all()
+
+    def wait_for(self, count: int) -> list[Change]:
+        with self._arrived:
+            assert self._arrived.wait_for(lambda: len(self.changes) >= count, timeout=WAIT), (
+                f"{len(self.changes)} of {count} changes arrived"
+            )
+            return list(self.changes)
+
+
+@pytest.fixture
+def world(make_container: Callable[[], Container]) -> Iterator[World]:
+    container = make_container()
+    container.config.feed_poll_seconds.from_value(0.05)
+    world = World.create(container)
+    yield world
+    world.container.subscriptions().stop()
+
+
+def test_a_subscriber_gets_every_change_in_scope_once_in_order(world: World) -> None:
+    provider = world.provider()
+    ap, ic = world.user(Role.AP, provider), world.user(Role.IC, provider)
+    learner, other = world.user(Role.IN), world.user(Role.IN)
+    everything, mine = Inbox(), Inbox()
+    pump: FeedPump = world.container.subscriptions()
+    admin_feed = pump.subscribe(world.admin, frozenset({"sessions", "enrollments"}), everything)
+    learner_feed = pump.subscribe(learner, frozenset({"sessions", "enrollments"}), mine)
+    session = world.session(ap, ic, capacity=1)
+    ok(world.container.enroll_learner()(ap, c.EnrollLearner(session.id, learner.user_id)))
+    ok(world.container.enroll_learner()(ap, c.EnrollLearner(session.id, other.user_id)))  # waitlisted
+    names = [ch.event.name for ch in everything.wait_for(3)]
+    assert names == ["SessionScheduled", "LearnerEnrolled", "LearnerWaitlisted"]
+    assert [ch.event.name for ch in mine.wait_for(1)] == ["LearnerEnrolled"]
+    cursors = [ch.cursor for ch in everything.changes]
+    assert cursors == sorted(set(cursors))
+    health = admin_feed.health()
+    assert (health.state, health.delivered, health.cursor) == (SubscriptionState.LIVE, 3, cursors[-1])
+    learner_feed.close()
+    assert learner_feed.health().state is SubscriptionState.CLOSED
+
+
+def test_resuming_from_a_cursor_skips_what_was_seen(world: World) -> None:
+    first = Inbox()
+    pump: FeedPump = world.container.subscriptions()
+    for name in ("Red", "Green", "Blue"):
+        ok(world.container.create_team()(world.admin, c.CreateTeam(name)))
+    seen = pump.subscribe(world.admin, frozenset({"teams"}), first)
+    cursor = first.wait_for(3)[0].cursor
+    seen.close()
+    later = Inbox()
+    pump.subscribe(world.admin, frozenset({"teams"}), later, since=cursor)
+    assert [ch.event.team_name for ch in later.wait_for(2)] == ["Green", "Blue"]  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="unknown"):
+        pump.subscribe(world.admin, frozenset({"gossip"}), later)
+
+
+def test_an_open_transaction_holds_back_younger_commits_in_memory() -> None:
+    """The in-memory store has PostgreSQL's horizon: nothing past a still-open older transaction is final."""
+    world = World.create()
+    store: MemoryStore = world.container.memory_store()
+    held = store.hold()
+    team = Team(uuid.uuid4(), "Held")
+    held.emit(TeamCreated(occurred_at=NOW, scope=team.resource(), team_id=team.id, team_name="Held"))
+    ok(world.container.create_team()(world.admin, c.CreateTeam("Younger")))
+    feed = world.container.change_feed()
+    assert feed.read(world.admin, Cursor.origin()).changes == []  # the younger commit waits behind the older txid
+    held.commit()
+    names = [ch.event.team_name for ch in feed.read(world.admin, Cursor.origin()).changes]  # type: ignore[attr-defined]
+    assert names == ["Held", "Younger"]
