@@ -24,6 +24,7 @@ def line(change: Change) -> str:
             "event": event.name,
             "occurred_at": event.occurred_at.isoformat(),
             "data": encode(event),
+            "context": dict(change.context),
         },
         sort_keys=True,
     )

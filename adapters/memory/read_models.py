@@ -179,6 +179,14 @@ class MemoryChangeFeed:
 
     store: MemoryStore
 
+    def _context(self, change: Change) -> dict[str, str]:
+        fields = {f.name: getattr(change.event, f.name) for f in attrs.fields(type(change.event))}
+        if change.event.topic == "enrollments":
+            return _enrollment_context(self.store, fields)
+        if change.event.topic == "certificates":
+            return _certificate_context(self.store, fields)
+        return {}
+
     def read(self, actor: Actor, since: Cursor, limit: int = 1000, topics: frozenset[str] | None = None) -> ChangeBatch:
         with self.store.lock:
             changes, horizon = self.store.changes, self.store.horizon()
@@ -188,10 +196,32 @@ class MemoryChangeFeed:
                 if change.cursor.txid >= horizon:
                     break  # an older transaction is still open: nothing past it is final yet
                 if (topics is None or change.event.topic in topics) and can_read(actor, change.event.scope):
-                    picked.append(change)
+                    picked.append(attrs.evolve(change, context=self._context(change)))
                     if len(picked) >= limit:
                         break
         return ChangeBatch(picked, picked[-1].cursor if picked else since)
+
+
+def _enrollment_context(store: MemoryStore, fields: dict[str, Any]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    session = store.sessions.get(fields.get("session_id"))  # type: ignore[arg-type]
+    if session is not None:
+        out["session_title"] = session.title
+        out["session_starts_at"] = session.starts_at.astimezone(UTC).isoformat()
+        location = store.locations.get(session.location_id)
+        if location is not None:
+            out["location_name"] = location.name
+    learner = store.profiles.get(fields.get("learner_id"))  # type: ignore[arg-type]
+    if learner is not None:
+        out["learner_name"] = learner.display_name
+    return out
+
+
+def _certificate_context(store: MemoryStore, fields: dict[str, Any]) -> dict[str, str]:
+    certificate = store.certificates.get(fields.get("certificate_id"))  # type: ignore[arg-type]
+    if certificate is None:
+        return {}
+    return {"course_name": certificate.course_name, "status": certificate.status(datetime.now(UTC).date()).value}
 
 
 def _first_after(changes: Sequence[object], since: Cursor) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -421,7 +421,18 @@ class PostgresChangeFeed:
     def read(self, actor: Actor, since: Cursor, limit: int = 1000, topics: frozenset[str] | None = None) -> ChangeBatch:
         topic_filter = "AND c.topic = ANY(:topics)" if topics is not None else ""
         sql = (
-            "SELECT c.id, c.txid::text::bigint AS txid, c.event, c.payload, c.occurred_at FROM change_log c"
+            "SELECT c.id, c.txid::text::bigint AS txid, c.event, c.payload, c.occurred_at,"
+            " s.title AS session_title, s.starts_at AS session_starts_at, l.name AS location_name,"
+            " p.display_name AS learner_name, cert.course_name,"
+            " CASE WHEN cert.id IS NULL THEN NULL WHEN cert.revoked_at IS NOT NULL THEN 'revoked'"
+            " WHEN cert.superseded_by_id IS NOT NULL THEN 'superseded' WHEN cert.expiry_date < CURRENT_DATE THEN 'expired'"
+            " ELSE 'active' END AS certificate_status"
+            " FROM change_log c"
+            " LEFT JOIN training_sessions s ON c.topic = 'enrollments' AND s.id = CAST(c.payload->'fields'->>'session_id' AS uuid)"
+            " LEFT JOIN locations l ON l.id = s.location_id"
+            " LEFT JOIN profiles p ON c.topic = 'enrollments' AND p.id = CAST(c.payload->'fields'->>'learner_id' AS uuid)"
+            " LEFT JOIN certificates cert ON c.topic = 'certificates'"
+            " AND cert.id = CAST(c.payload->'fields'->>'certificate_id' AS uuid)"
             " WHERE (c.txid, c.id) > (CAST(:txid AS text)::xid8, :id)"
             " AND c.txid < pg_snapshot_xmin(pg_current_snapshot())"
             f" AND {change_scope(actor)} {topic_filter} ORDER BY c.txid, c.id LIMIT :limit"
@@ -444,10 +455,21 @@ class PostgresChangeFeed:
                     row["occurred_at"],
                     decode_scope(_payload(row["payload"])["scope"]),
                 ),
+                _context(row),
             )
             for row in found
         ]
         return ChangeBatch(changes, changes[-1].cursor if changes else since)
+
+
+_CONTEXT = ("session_title", "session_starts_at", "location_name", "learner_name", "course_name", "certificate_status")
+
+
+def _context(row: Any) -> dict[str, str]:
+    values = {key: row[key] for key in _CONTEXT if row[key] is not None}
+    if "session_starts_at" in values:
+        values["session_starts_at"] = values["session_starts_at"].astimezone(UTC).isoformat()
+    return {("status" if key == "certificate_status" else key): str(value) for key, value in values.items()}
 
 
 def _payload(value: Any) -> dict[str, Any]:

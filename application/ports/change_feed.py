@@ -1,4 +1,4 @@
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 import attrs
@@ -31,6 +31,9 @@ class Cursor:
 class Change:
     cursor: Cursor
     event: DomainEvent
+    # what a reader wants beside the event, as of reading: for enrollments the session's title, start and
+    # location and the learner's name; for certificates the course and the current status
+    context: Mapping[str, str] = attrs.field(factory=dict)
 
 
 @attrs.frozen

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC
 
 import pytest
 
@@ -15,6 +16,7 @@ from arccm.application import commands as c
 from arccm.application.ports.change_feed import Change, Cursor
 from arccm.application.ports.subscriptions import SubscriptionState
 from arccm.domain.access import Role
+from arccm.domain.certificate import CompletionKind
 from arccm.domain.events import TeamCreated
 from arccm.domain.team import Team
 from tests.world import NOW, World, ok
@@ -99,3 +101,23 @@ def test_an_open_transaction_holds_back_younger_commits_in_memory() -> None:
     held.commit()
     names = [ch.event.team_name for ch in feed.read(world.admin, Cursor.origin()).changes]  # type: ignore[attr-defined]
     assert names == ["Held", "Younger"]
+
+
+def test_changes_carry_what_their_reader_needs(world: World) -> None:
+    provider = world.provider()
+    ap, ic, learner = world.user(Role.AP, provider), world.user(Role.IC, provider), world.user(Role.IN)
+    session = world.session(ap, ic, capacity=3)
+    enrollment = ok(world.container.enroll_learner()(ap, c.EnrollLearner(session.id, learner.user_id)))
+    world.run_class(session, {enrollment.id: (95, 95)})
+    issued = c.IssueCertificate(CompletionKind.SESSION_ENROLLMENT, session.id, enrollment.id)
+    certificate = ok(world.container.issue_certificate()(ap, issued))
+    inbox = Inbox()
+    world.container.subscriptions().subscribe(learner, frozenset({"enrollments", "certificates"}), inbox)
+    changes = {ch.event.name: ch.context for ch in inbox.wait_for(5)}
+    assert changes["LearnerEnrolled"] == {  # times in UTC, as stored
+        "session_title": session.title,
+        "session_starts_at": session.starts_at.astimezone(UTC).isoformat(),
+        "location_name": world.locations[-1].name,
+        "learner_name": world.profiles[learner.user_id].display_name,
+    }
+    assert changes["CertificateIssued"] == {"course_name": certificate.course_name, "status": "active"}
