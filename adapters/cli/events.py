@@ -52,13 +52,43 @@ def tail(
     with running() as container:
         actor = acting(container, user)
         arrived: queue.Queue[Change] = queue.Queue()
-        container.subscriptions().subscribe(actor, frozenset(topics), arrived.put, since=start)
+        subscription = container.subscriptions().subscribe(actor, frozenset(topics), arrived.put, since=start)
         printed = 0
         try:
             while max_events is None or printed < max_events:
-                typer.echo(line(arrived.get()))
-                printed += 1
+                try:
+                    typer.echo(line(arrived.get(timeout=0.5)))
+                    printed += 1
+                except queue.Empty:
+                    if subscription.health().resync_required:
+                        typer.echo("arccm: resync required: the cursor is older than the retained feed", err=True)
+                        raise typer.Exit(3) from None
         except KeyboardInterrupt:
             pass
         finally:
             container.subscriptions().stop()
+
+
+@app.command()
+def prune(
+    older_than: str = typer.Option(
+        "30d", "--older-than", help="Drop changes recorded longer ago than this (e.g. 30d)."
+    ),
+) -> None:
+    """Apply the feed's retention (as the database owner); readers behind it are told to resync."""
+    import re
+    from datetime import UTC, datetime, timedelta
+
+    from arccm.adapters.config import Settings
+    from arccm.adapters.postgres.database import Database, normalize_url
+    from arccm.adapters.postgres.read_models import prune_change_log
+    from arccm.adapters.runtime import database_url
+
+    match = re.fullmatch(r"(\d+)d?", older_than.strip())
+    if match is None:
+        typer.echo(f"arccm: --older-than: expected a number of days like 30d, got {older_than!r}", err=True)
+        raise typer.Exit(2)
+    settings = Settings.from_env()
+    database = Database(normalize_url(database_url(settings)), settings.schema, settings.app_role)
+    cutoff = datetime.now(UTC) - timedelta(days=int(match.group(1)))
+    typer.echo(f"pruned {prune_change_log(database, cutoff)} changes recorded before {cutoff.isoformat()}")

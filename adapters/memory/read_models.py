@@ -189,6 +189,8 @@ class MemoryChangeFeed:
 
     def read(self, actor: Actor, since: Cursor, limit: int = 1000, topics: frozenset[str] | None = None) -> ChangeBatch:
         with self.store.lock:
+            if self.store.watermark is not None and since < self.store.watermark:
+                return ChangeBatch([], since, resync_required=True)
             changes, horizon = self.store.changes, self.store.horizon()
             start = _first_after(changes, since)
             picked: list[Change] = []

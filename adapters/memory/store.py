@@ -12,6 +12,7 @@ committed state behind the store's back, and a rolled-back unit leaves no trace.
 from __future__ import annotations
 
 import threading
+import time
 from bisect import insort
 from collections import defaultdict
 from collections.abc import Sequence
@@ -62,6 +63,8 @@ class MemoryStore:
     open_txids: set[int] = attrs.field(factory=set)  # transactions holding a txid that have not committed yet
     committed: threading.Condition = attrs.field(factory=threading.Condition)
     commits: int = 0
+    watermark: Cursor | None = None  # the highest cursor pruned away
+    recorded_at: dict[Cursor, float] = attrs.field(factory=dict)
     # certificate indexes, kept in step on every commit
     certificate_by_code: dict[str, UUID] = attrs.field(factory=dict)
     live_certificate_by_completion: dict[CompletionRef, UUID] = attrs.field(factory=dict)
@@ -81,11 +84,27 @@ class MemoryStore:
         """Append a transaction's events under its txid (caller holds ``lock``) and wake the listeners."""
         for event in events:
             self.last_change_id += 1
-            insort(self.changes, Change(Cursor(txid, self.last_change_id), event), key=lambda c: c.cursor)
+            cursor = Cursor(txid, self.last_change_id)
+            insort(self.changes, Change(cursor, event), key=lambda c: c.cursor)
+            self.recorded_at[cursor] = time.time()
         self.open_txids.discard(txid)
         with self.committed:
             self.commits += 1
             self.committed.notify_all()
+
+    def prune(self, older_than: float) -> int:
+        """Drop final changes recorded before ``older_than`` (epoch seconds); remember the highest one dropped."""
+        with self.lock:
+            horizon = self.horizon()
+            gone = [c for c in self.changes if self.recorded_at[c.cursor] < older_than and c.cursor.txid < horizon]
+            if gone:
+                top = max(c.cursor for c in gone)
+                self.watermark = max(top, self.watermark) if self.watermark else top
+                dropped = {c.cursor for c in gone}
+                self.changes = [c for c in self.changes if c.cursor not in dropped]
+                for cursor in dropped:
+                    del self.recorded_at[cursor]
+            return len(gone)
 
     def horizon(self) -> int:
         """Changes below this txid are final: every older transaction has committed or gone (PostgreSQL's xmin)."""

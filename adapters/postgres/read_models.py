@@ -445,6 +445,11 @@ class PostgresChangeFeed:
             "topics": sorted(topics or ()),
         }
         with self.database.transaction(actor) as connection:
+            stale = connection.execute(
+                text("SELECT (CAST(:txid AS text)::xid8, :id) < (txid, id) FROM change_log_watermark"), params
+            ).scalar()
+            if stale:
+                return ChangeBatch([], since, resync_required=True)
             found = list(connection.execute(text(sql), params).mappings())
         changes = [
             Change(
@@ -474,3 +479,32 @@ def _context(row: Any) -> dict[str, str]:
 
 def _payload(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else json.loads(value)
+
+
+def prune_change_log(database: Database, older_than: datetime) -> int:
+    """Delete final change-log rows recorded before ``older_than`` (as the owner) and raise the watermark."""
+    engine = database.owner_engine()
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(f'SET LOCAL search_path TO "{database.schema}"'))
+            count, txid, last_id = connection.execute(
+                text(
+                    "WITH gone AS (DELETE FROM change_log WHERE recorded_at < :cutoff"
+                    " AND txid < pg_snapshot_xmin(pg_current_snapshot()) RETURNING txid, id),"
+                    " top AS (SELECT txid, id FROM gone ORDER BY txid DESC, id DESC LIMIT 1)"
+                    " SELECT (SELECT count(*) FROM gone), (SELECT txid::text FROM top), (SELECT id FROM top)"
+                ),
+                {"cutoff": older_than},
+            ).one()
+            if count:
+                connection.execute(
+                    text(
+                        "INSERT INTO change_log_watermark AS w (txid, id) VALUES (CAST(:txid AS text)::xid8, :id)"
+                        " ON CONFLICT (only_row) DO UPDATE SET txid = EXCLUDED.txid, id = EXCLUDED.id, pruned_at = now()"
+                        " WHERE (EXCLUDED.txid, EXCLUDED.id) > (w.txid, w.id)"
+                    ),
+                    {"txid": txid, "id": last_id},
+                )
+            return int(count)
+    finally:
+        engine.dispose()

@@ -54,12 +54,15 @@ class FeedSubscription:
     delivered: int = 0
     reconnects: int = 0
     last_event_at: datetime | None = None
+    resync_required: bool = False
     _lock: threading.Lock = attrs.field(factory=threading.Lock)
 
     def health(self) -> SubscriptionHealth:
         with self._lock:
             lag = None if self.last_event_at is None else (datetime.now(UTC) - self.last_event_at).total_seconds()
-            return SubscriptionHealth(self.state, self.cursor, self.delivered, self.reconnects, lag)
+            return SubscriptionHealth(
+                self.state, self.cursor, self.delivered, self.reconnects, lag, self.resync_required
+            )
 
     def close(self) -> None:
         self.pump.remove(self)
@@ -68,8 +71,12 @@ class FeedSubscription:
 
     def catch_up(self, feed: ChangeFeed) -> int:
         delivered = 0
-        while True:
+        while self.state is not SubscriptionState.FAILED:
             batch = feed.read(self.actor, self.cursor, PAGE, self.topics)
+            if batch.resync_required:
+                with self._lock:
+                    self.state, self.resync_required = SubscriptionState.FAILED, True
+                return delivered
             for change in batch.changes:
                 if change.cursor <= self.cursor:
                     continue  # already delivered: overlap between a wake-up and a catch-up
@@ -80,10 +87,11 @@ class FeedSubscription:
                 delivered += 1
             if len(batch.changes) < PAGE:
                 return delivered
+        return delivered
 
     def mark(self, state: SubscriptionState, reconnected: bool = False) -> None:
         with self._lock:
-            if self.state is not SubscriptionState.CLOSED:
+            if self.state not in (SubscriptionState.CLOSED, SubscriptionState.FAILED):
                 self.state = state
             self.reconnects += reconnected
 

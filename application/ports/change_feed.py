@@ -40,6 +40,8 @@ class Change:
 class ChangeBatch:
     changes: Sequence[Change]
     cursor: Cursor
+    # the reader's cursor is older than the retained feed: changes after it are gone, resync from a snapshot
+    resync_required: bool = False
 
 
 class ChangeFeed(Protocol):

@@ -29,6 +29,7 @@ class SubscriptionHealth:
     delivered: int
     reconnects: int
     lag_seconds: float | None
+    resync_required: bool = False  # the cursor fell behind the retained feed: state is FAILED, resync from a snapshot
 
 
 class Subscription(Protocol):

@@ -121,3 +121,36 @@ def test_changes_carry_what_their_reader_needs(world: World) -> None:
         "learner_name": world.profiles[learner.user_id].display_name,
     }
     assert changes["CertificateIssued"] == {"course_name": certificate.course_name, "status": "active"}
+
+
+def prune_everything(world: World) -> int:
+    if world.container.config.backend() == "postgres":
+        from datetime import datetime, timedelta
+
+        from arccm.adapters.postgres.read_models import prune_change_log
+
+        return prune_change_log(world.container.database(), datetime.now(UTC) + timedelta(minutes=1))
+    import time
+
+    store: MemoryStore = world.container.memory_store()
+    return store.prune(time.time() + 60)
+
+
+def test_a_cursor_older_than_the_retained_feed_is_told_to_resync(world: World) -> None:
+    for name in ("One", "Two"):
+        ok(world.container.create_team()(world.admin, c.CreateTeam(name)))
+    feed = world.container.change_feed()
+    last = feed.read(world.admin, Cursor.origin()).changes[-1].cursor
+    assert prune_everything(world) == 2
+    assert feed.read(world.admin, Cursor.origin()).resync_required  # never silence
+    assert not feed.read(world.admin, last).resync_required
+    ok(world.container.create_team()(world.admin, c.CreateTeam("Three")))
+    after = feed.read(world.admin, last)
+    assert [ch.event.team_name for ch in after.changes] == ["Three"]  # type: ignore[attr-defined]
+    inbox = Inbox()
+    behind = world.container.subscriptions().subscribe(world.admin, frozenset({"teams"}), inbox)
+    current = world.container.subscriptions().subscribe(world.admin, frozenset({"teams"}), inbox, since=last)
+    assert [ch.event.team_name for ch in inbox.wait_for(1)] == ["Three"]  # type: ignore[attr-defined]
+    assert behind.health().resync_required
+    assert behind.health().state is SubscriptionState.FAILED
+    assert not current.health().resync_required

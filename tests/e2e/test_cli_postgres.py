@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 pytestmark = pytest.mark.needs_postgres
-HEAD = "0004"  # the newest revision; bump with each migration
+HEAD = "0005"  # the newest revision; bump with each migration
 ARCCM = str(Path(sys.executable).parent / "arccm")
 
 
@@ -137,3 +137,26 @@ def test_events_tail_prints_the_users_own_feed(pg_url: str) -> None:
     )
     assert json.loads(resumed.stdout)["event"] == "AttendanceRecorded"
     assert arccm(env, "events", "tail", "--as", str(lee), "--topics", "gossip").returncode == 2
+
+
+def test_events_prune_then_tail_from_the_start_asks_for_a_resync(pg_url: str) -> None:
+    env = {"ARCCM_DATABASE_URL": pg_url, "ARCCM_DB_SCHEMA": f"t_cli_{uuid.uuid4().hex[:10]}"}
+    assert arccm(env, "demo").returncode == 0
+    assert arccm(env, "events", "prune", "--older-than", "30d").stdout.startswith("pruned 0 changes")
+    pruned = arccm(env, "events", "prune", "--older-than", "0d")
+    assert pruned.returncode == 0, pruned.stderr
+    assert int(pruned.stdout.split()[1]) > 0
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    from arccm.adapters.postgres.database import normalize_url
+
+    engine = create_engine(normalize_url(pg_url), poolclass=NullPool)
+    with engine.connect() as connection:
+        admin = connection.execute(
+            text(f"SELECT id FROM \"{env['ARCCM_DB_SCHEMA']}\".profiles WHERE role = 'SA'")
+        ).scalar_one()
+    engine.dispose()
+    tail = arccm(env, "events", "tail", "--as", str(admin), "--max", "1")
+    assert tail.returncode == 3
+    assert "resync required" in tail.stderr
