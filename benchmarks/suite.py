@@ -545,3 +545,106 @@ SUITE: list[tuple[str, Callable[[Bench], Result]]] = [
     ("batch_certificates", batch_certificates),
     ("verify_lookup", verify_lookup),
 ]
+
+
+# --- realtime ----------------------------------------------------------------------------------
+
+
+def realtime_latency(b: Bench) -> Result:
+    """Commit-to-handler latency of a live subscription, against polling the feed once a second."""
+    seconds = 3.0 if b.quick else 6.0
+    results = {rate: _latency_run(b, rate, seconds) for rate in (200, 1000)}
+    ours, polled = results[200]
+    extra: dict[str, Any] = {}
+    for rate, (live, poll) in results.items():
+        extra[f"p50_ms_at_{rate}"] = round(p(live["latencies"], 0.5), 2)
+        extra[f"p99_ms_at_{rate}"] = round(p(live["latencies"], 0.99), 2)
+        extra[f"baseline_p50_ms_at_{rate}"] = round(p(poll["latencies"], 0.5), 1)
+        extra[f"baseline_p99_ms_at_{rate}"] = round(p(poll["latencies"], 0.99), 1)
+        extra[f"lost_at_{rate}"] = live["lost"]
+        extra[f"duplicated_at_{rate}"] = live["duplicated"]
+    return Result(
+        "realtime_latency", "ms (p99 at 200 events/s)", p(ours["latencies"], 0.99), "poll_every_second",
+        p(polled["latencies"], 0.99), False, extra,
+    )  # fmt: skip
+
+
+def _latency_run(b: Bench, rate: int, seconds: float) -> tuple[dict[str, Any], dict[str, Any]]:
+    from arccm.application.ports.change_feed import Change, Cursor
+
+    container = b.container
+    container.config.feed_poll_seconds.from_value(1.0)
+    admin = b.actor(Role.SA)
+    feed = container.change_feed()
+    start = Cursor.origin()
+    while batch := feed.read(admin, start, 5000, frozenset({"teams"})).changes:
+        start = batch[-1].cursor
+    committed: dict[uuid.UUID, float] = {}
+    live: dict[uuid.UUID, list[float]] = {}
+    polled: dict[uuid.UUID, float] = {}
+    lock = threading.Lock()
+
+    def on_change(change: Change) -> None:
+        arrived = time.perf_counter()
+        with lock:
+            live.setdefault(change.event.team_id, []).append(arrived)  # type: ignore[attr-defined]
+
+    pump = container.subscriptions()
+    subscription = pump.subscribe(admin, frozenset({"teams"}), on_change, since=start)
+    stop = threading.Event()
+
+    def poller() -> None:  # the replaced system's way: ask once a second
+        cursor = start
+        while not stop.wait(1.0):
+            for change in feed.read(admin, cursor, 100_000, frozenset({"teams"})).changes:
+                polled.setdefault(change.event.team_id, time.perf_counter())  # type: ignore[attr-defined]
+                cursor = change.cursor
+
+    polling = threading.Thread(target=poller, daemon=True)
+    polling.start()
+    _write_paced(container, rate, seconds, committed, stop)
+    deadline = time.perf_counter() + 10
+    while time.perf_counter() < deadline and (len(live) < len(committed) or len(polled) < len(committed)):
+        stop.wait(0.05)  # draining: the last events are in flight
+    stop.set()
+    polling.join(timeout=5)
+    subscription.close()
+
+    return (
+        {
+            "latencies": [(live[i][0] - committed[i]) * 1000 for i in committed if i in live],
+            "lost": sum(1 for i in committed if i not in live),
+            "duplicated": sum(len(v) - 1 for v in live.values()),
+        },
+        {"latencies": [(polled[i] - committed[i]) * 1000 for i in committed if i in polled]},
+    )
+
+
+def _write_paced(
+    container: Container, rate: int, seconds: float, committed: dict[uuid.UUID, float], stop: threading.Event
+) -> None:
+    """Create teams at ``rate`` events a second (several per transaction above 200/s), noting each commit time."""
+    from arccm.domain.team import Team
+
+    per_transaction = max(1, rate // 200)
+    began = time.perf_counter()
+    sent = 0
+    while time.perf_counter() - began < seconds:
+        delay = began + sent / rate - time.perf_counter()
+        if delay > 0:
+            stop.wait(delay)  # pacing the writer to the target rate
+        ids = []
+        with container.unit_of_work()(None) as uow:
+            for _ in range(per_transaction):
+                team = Team(uuid.uuid4(), "latency")
+                Team.create(team, datetime.now(UTC))
+                uow.teams.add(team)
+                ids.append(team.id)
+            uow.commit()
+        now = time.perf_counter()
+        for team_id in ids:
+            committed[team_id] = now
+        sent += per_transaction
+
+
+SUITE.append(("realtime_latency", realtime_latency))
