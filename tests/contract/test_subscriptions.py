@@ -154,3 +154,53 @@ def test_a_cursor_older_than_the_retained_feed_is_told_to_resync(world: World) -
     assert behind.health().resync_required
     assert behind.health().state is SubscriptionState.FAILED
     assert not current.health().resync_required
+
+
+@pytest.mark.parametrize("run", range(10))
+def test_out_of_order_commits_in_memory_are_delivered_once_in_txid_order(run: int) -> None:
+    """8 writers, 10,000 events; every seventh transaction is held open while younger ones commit; a
+    subscriber from a mid-way cursor gets every later event exactly once, in (txid, id) order."""
+    world = World.create()
+    world.container.config.feed_poll_seconds.from_value(0.05)
+    store: MemoryStore = world.container.memory_store()
+    writers, per_writer, per_transaction = 8, 125, 10
+    halfway = threading.Barrier(writers + 1)
+
+    def writer(index: int) -> None:
+        held = []
+        for n in range(per_writer):
+            if n == per_writer // 2:
+                for transaction in held:  # commit the old ones only after younger ones have landed
+                    transaction.commit()
+                held.clear()
+                halfway.wait()
+            transaction = store.hold()
+            for _ in range(per_transaction):
+                team = Team(uuid.uuid4(), "T")
+                transaction.emit(TeamCreated(occurred_at=NOW, scope=team.resource(), team_id=team.id, team_name="T"))
+            if n % 7 == index % 7:
+                held.append(transaction)
+            else:
+                transaction.commit()
+        for transaction in held:
+            transaction.commit()
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(writers)]
+    for thread in threads:
+        thread.start()
+    halfway.wait()
+    feed = world.container.change_feed()
+    start = Cursor.origin()
+    while batch := feed.read(world.admin, start, 100_000).changes:
+        start = batch[-1].cursor
+    inbox = Inbox()
+    pump: FeedPump = world.container.subscriptions()
+    pump.subscribe(world.admin, frozenset({"teams"}), inbox, since=start)
+    for thread in threads:
+        thread.join()
+    everything = [change.cursor for change in store.changes]
+    assert len(everything) == writers * per_writer * per_transaction
+    expected = [cursor for cursor in everything if cursor > start]
+    got = [change.cursor for change in inbox.wait_for(len(expected))]
+    pump.stop()
+    assert got == expected
