@@ -203,6 +203,18 @@ class MemoryChangeFeed:
                         break
         return ChangeBatch(picked, picked[-1].cursor if picked else since)
 
+    def backlog(self, actor: Actor, since: Cursor, topics: frozenset[str] | None = None) -> int:
+        with self.store.lock:
+            horizon = self.store.horizon()
+            return sum(
+                1
+                for change in self.store.changes
+                if since < change.cursor
+                and change.cursor.txid < horizon
+                and (topics is None or change.event.topic in topics)
+                and can_read(actor, change.event.scope)
+            )
+
 
 def _enrollment_context(store: MemoryStore, fields: dict[str, Any]) -> dict[str, str]:
     out: dict[str, str] = {}

@@ -466,6 +466,19 @@ class PostgresChangeFeed:
         ]
         return ChangeBatch(changes, changes[-1].cursor if changes else since)
 
+    def backlog(self, actor: Actor, since: Cursor, topics: frozenset[str] | None = None) -> int:
+        params = {**scope_params(actor), "txid": str(since.txid), "id": since.id, "topics": sorted(topics or ())}
+        with self.database.transaction(actor) as connection:
+            return int(connection.execute(text(_backlog_sql(actor, topics)), params).scalar_one())
+
+
+def _backlog_sql(actor: Actor, topics: frozenset[str] | None) -> str:
+    topic_filter = "AND c.topic = ANY(:topics)" if topics is not None else ""
+    return (
+        "SELECT count(*) FROM change_log c WHERE (c.txid, c.id) > (CAST(:txid AS text)::xid8, :id)"
+        f" AND c.txid < pg_snapshot_xmin(pg_current_snapshot()) AND {change_scope(actor)} {topic_filter}"
+    )
+
 
 _CONTEXT = ("session_title", "session_starts_at", "location_name", "learner_name", "course_name", "certificate_status")
 

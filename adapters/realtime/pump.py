@@ -60,9 +60,12 @@ class FeedSubscription:
     def health(self) -> SubscriptionHealth:
         with self._lock:
             lag = None if self.last_event_at is None else (datetime.now(UTC) - self.last_event_at).total_seconds()
-            return SubscriptionHealth(
-                self.state, self.cursor, self.delivered, self.reconnects, lag, self.resync_required
-            )
+            state, cursor, delivered, reconnects = self.state, self.cursor, self.delivered, self.reconnects
+        try:
+            behind = 0 if self.resync_required else self.pump.feed.backlog(self.actor, cursor, self.topics)
+        except Exception:
+            behind = -1
+        return SubscriptionHealth(state, cursor, delivered, reconnects, lag, self.resync_required, behind)
 
     def close(self) -> None:
         self.pump.remove(self)

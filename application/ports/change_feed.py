@@ -50,3 +50,7 @@ class ChangeFeed(Protocol):
     def read(
         self, actor: Actor, since: Cursor, limit: int = 1000, topics: frozenset[str] | None = None
     ) -> ChangeBatch: ...
+
+    def backlog(self, actor: Actor, since: Cursor, topics: frozenset[str] | None = None) -> int:
+        """How many final changes in the actor's scope (and topics) lie past ``since``."""
+        ...

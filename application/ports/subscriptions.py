@@ -30,6 +30,7 @@ class SubscriptionHealth:
     reconnects: int
     lag_seconds: float | None
     resync_required: bool = False  # the cursor fell behind the retained feed: state is FAILED, resync from a snapshot
+    lag_events: int = 0  # committed changes in scope not yet handed to the handler (-1: unknown right now)
 
 
 class Subscription(Protocol):

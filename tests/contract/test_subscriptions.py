@@ -69,6 +69,7 @@ def test_a_subscriber_gets_every_change_in_scope_once_in_order(world: World) -> 
     assert cursors == sorted(set(cursors))
     health = admin_feed.health()
     assert (health.state, health.delivered, health.cursor) == (SubscriptionState.LIVE, 3, cursors[-1])
+    assert health.lag_events == 0
     learner_feed.close()
     assert learner_feed.health().state is SubscriptionState.CLOSED
 
@@ -78,8 +79,12 @@ def test_resuming_from_a_cursor_skips_what_was_seen(world: World) -> None:
     pump: FeedPump = world.container.subscriptions()
     for name in ("Red", "Green", "Blue"):
         ok(world.container.create_team()(world.admin, c.CreateTeam(name)))
+    feed = world.container.change_feed()
+    assert feed.backlog(world.admin, Cursor.origin(), frozenset({"teams"})) == 3
+    assert feed.backlog(world.admin, Cursor.origin(), frozenset({"sessions"})) == 0
     seen = pump.subscribe(world.admin, frozenset({"teams"}), first)
     cursor = first.wait_for(3)[0].cursor
+    assert feed.backlog(world.admin, cursor, frozenset({"teams"})) == 2
     seen.close()
     later = Inbox()
     pump.subscribe(world.admin, frozenset({"teams"}), later, since=cursor)
