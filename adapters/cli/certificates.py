@@ -92,7 +92,7 @@ def batch(
     with running() as container:
         command = commands.BatchIssueCertificates(kind, source, chunk_size=chunk, preview=preview, name=name)
         actor = acting(container, user)
-        _run_batch(container, actor, lambda on: container.batch_issue_certificates()(on[0], command, on[1]))
+        _run_batch(actor, lambda on: container.batch_issue_certificates()(on[0], command, on[1]))
 
 
 @app.command()
@@ -104,10 +104,10 @@ def resume(
     with running() as container:
         actor = acting(container, user)
         target = uuid.UUID(batch_id)
-        _run_batch(container, actor, lambda on: container.resume_batch()(on[0], target, on[1]))
+        _run_batch(actor, lambda on: container.resume_batch()(on[0], target, on[1]))
 
 
-def _run_batch(container: Container, actor: Actor, run: Any) -> None:
+def _run_batch(actor: Actor, run: Any) -> None:
     columns = (TextColumn("issuing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err, transient=True) as bar:
         task = bar.add_task("issuing", total=None)

@@ -36,7 +36,6 @@ class MemoryUnitOfWork:
         self._working: dict[str, dict[UUID, Any]] = {}
         self._writes: list[tuple[dict[UUID, Any], UUID, Any]] = []
         self.pending_records: list[ComplianceRecord] = []
-        self._committed = False
         self.sessions = MemorySessionRepository(self)
         self.certificates = MemoryCertificateRepository(self)
         self.reference = MemoryReferenceRepository(self)
@@ -112,7 +111,6 @@ class MemoryUnitOfWork:
             store.last_txid += 1
             store.record(store.last_txid, events)
         self._writes, self._working, self.pending_records = [], {}, []
-        self._committed = True
 
     def rollback(self) -> None:
         self._writes, self._working, self.pending_records = [], {}, []

@@ -444,13 +444,17 @@ class PostgresChangeFeed:
             "limit": limit,
             "topics": sorted(topics or ()),
         }
+        # one round trip: whether the cursor fell behind retention, and (if not) the changes after it
+        guarded = (
+            "WITH w AS (SELECT COALESCE((SELECT (CAST(:txid AS text)::xid8, :id) < (txid, id)"
+            " FROM change_log_watermark), false) AS stale)"
+            f" SELECT w.stale, x.* FROM w LEFT JOIN LATERAL ({sql}) x ON NOT w.stale ORDER BY x.txid, x.id"
+        )
         with self.database.transaction(actor) as connection:
-            stale = connection.execute(
-                text("SELECT (CAST(:txid AS text)::xid8, :id) < (txid, id) FROM change_log_watermark"), params
-            ).scalar()
-            if stale:
-                return ChangeBatch([], since, resync_required=True)
-            found = list(connection.execute(text(sql), params).mappings())
+            rows_ = list(connection.execute(text(guarded), params).mappings())
+        if rows_[0]["stale"]:
+            return ChangeBatch([], since, resync_required=True)
+        found = [row for row in rows_ if row["id"] is not None]
         changes = [
             Change(
                 Cursor(row["txid"], row["id"]),

@@ -89,9 +89,9 @@ class Generator:
         admin = self.uuid()
         profiles.append((admin, "Seed Admin", "SA", "admin@example.org", None, None, 100, "robust", "compliant"))
         self.admin = admin
+        self.aps: list[tuple[uuid.UUID, uuid.UUID]] = []
         for provider in providers:
             location = self.locations_of[provider][0]
-            self.aps = getattr(self, "aps", [])
             ap = self.uuid()
             self.aps.append((ap, provider))
             profiles.append(

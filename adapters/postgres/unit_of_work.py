@@ -17,7 +17,7 @@ in the same transaction, just before it commits.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import date, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -132,8 +132,7 @@ class PostgresUnitOfWork:
         for (kind, key), value in list(self._identity.items()):
             flush = _FLUSH.get(kind)
             if flush is not None:
-                flush(self, value, self._snapshots[(kind, key)])
-                self._snapshots[(kind, key)] = _SNAPSHOT[kind](value)
+                self._snapshots[(kind, key)] = flush(self, value, self._snapshots[(kind, key)])
             raised = getattr(value, "events", None)
             if raised:
                 events.extend(raised)
@@ -252,7 +251,7 @@ def _insert_enrollment(uow: PostgresUnitOfWork, enrollment: Enrollment) -> None:
     uow.run(f"INSERT INTO session_enrollments ({names}) VALUES ({values})", params)
 
 
-def _flush_session(uow: PostgresUnitOfWork, session: TrainingSession, snapshot: Any) -> None:
+def _flush_session(uow: PostgresUnitOfWork, session: TrainingSession, snapshot: Any) -> Any:
     before, enrollments_before = snapshot
     params = rows.session_params(session)
     if params != before:
@@ -264,9 +263,10 @@ def _flush_session(uow: PostgresUnitOfWork, session: TrainingSession, snapshot: 
             raise ConcurrentUpdate(f"session {session.id} changed under a unit of work holding its lock")
     # seats are freed before they are taken, so the seat CHECK holds after every statement
     ordered = sorted(session.enrollments, key=lambda e: e.status is EnrollmentStatus.ENROLLED)
+    written = {}
     for enrollment in ordered:
         old = enrollments_before.get(enrollment.id)
-        current = rows.enrollment_params(enrollment)
+        current = written[enrollment.id] = rows.enrollment_params(enrollment)
         if old is None:
             _insert_enrollment(uow, enrollment)
         elif current != old:
@@ -274,6 +274,7 @@ def _flush_session(uow: PostgresUnitOfWork, session: TrainingSession, snapshot: 
                 f"UPDATE session_enrollments SET {_sets(current, ('id', 'session_id', 'learner_id'))} WHERE id = :id",
                 current,
             )
+    return params, written
 
 
 # --- certificates ----------------------------------------------------------------------
@@ -393,10 +394,20 @@ class PostgresCertificateRepository:
             self._current[(person, certificate.course_id)].append(certificate)
 
 
-def _flush_certificate(uow: PostgresUnitOfWork, certificate: Certificate, before: Any) -> None:
-    params = rows.certificate_params(certificate)
-    if params != before:
-        uow.run(f"UPDATE certificates SET {_sets(params)}, updated_at = now() WHERE id = :id", params)
+def _row_flush(
+    table: str, params_of: Callable[[Any], dict[str, Any]], columns: Collection[str] | None = None, touch: bool = True
+) -> Callable[[PostgresUnitOfWork, Any, Any], dict[str, Any]]:
+    """Write one row back when it differs from what was loaded; returns what the row now holds."""
+
+    def flush(uow: PostgresUnitOfWork, value: Any, before: Any) -> dict[str, Any]:
+        params = params_of(value)
+        if params != before:
+            changed = {k: v for k, v in params.items() if columns is None or k in columns or k == "id"}
+            stamp = ", updated_at = now()" if touch else ""
+            uow.run(f"UPDATE {table} SET {_sets(changed)}{stamp} WHERE id = :id", params)
+        return params
+
+    return flush
 
 
 # --- reference, people ------------------------------------------------------------------
@@ -590,12 +601,6 @@ class PostgresProfileRepository:
         )
 
 
-def _flush_profile(uow: PostgresUnitOfWork, profile: UserProfile, before: Any) -> None:
-    params = rows.profile_params(profile)
-    if params != before:
-        uow.run(f"UPDATE profiles SET {_sets(params)}, updated_at = now() WHERE id = :id", params)
-
-
 # --- rosters, teams -------------------------------------------------------------------------
 
 
@@ -645,15 +650,17 @@ class PostgresRosterRepository:
         self._uow.track("roster", roster.id, roster, {})
 
 
-def _flush_roster(uow: PostgresUnitOfWork, roster: Roster, before: Any) -> None:
+def _flush_roster(uow: PostgresUnitOfWork, roster: Roster, before: Any) -> dict[UUID, dict[str, Any]]:
+    written = {}
     for member in roster.members:
-        params = rows.roster_member_params(roster.id, member)
+        params = written[member.id] = rows.roster_member_params(roster.id, member)
         old = before.get(member.id)
         if old is None:
             names, values = _columns(params)
             uow.run(f"INSERT INTO student_roster_members ({names}) VALUES ({values})", params)
         elif old != params:
             uow.run(f"UPDATE student_roster_members SET {_sets(params, ('id', 'roster_id'))} WHERE id = :id", params)
+    return written
 
 
 class PostgresTeamRepository:
@@ -684,7 +691,7 @@ class PostgresTeamRepository:
         self._uow.track("team", team.id, team, frozenset())
 
 
-def _flush_team(uow: PostgresUnitOfWork, team: Team, before: Any) -> None:
+def _flush_team(uow: PostgresUnitOfWork, team: Team, before: Any) -> frozenset[UUID]:
     current = {m.user_id: m for m in team.members}
     for user_id in sorted(before - current.keys()):
         uow.run("DELETE FROM team_members WHERE team_id = :t AND user_id = :u", {"t": team.id, "u": user_id})
@@ -694,6 +701,7 @@ def _flush_team(uow: PostgresUnitOfWork, team: Team, before: Any) -> None:
             "INSERT INTO team_members (team_id, user_id, role, added_at) VALUES (:t, :u, :r, :a)",
             {"t": team.id, "u": user_id, "r": member.role.value, "a": member.added_at},
         )
+    return frozenset(current)
 
 
 class PostgresBatchRepository:
@@ -724,12 +732,6 @@ class PostgresBatchRepository:
         names, values = _columns(params)
         self._uow.run(f"INSERT INTO rosters ({names}) VALUES ({values})", params)
         self._uow.track("batch", batch.id, batch, params)
-
-
-def _flush_batch(uow: PostgresUnitOfWork, batch: CertificateBatch, before: Any) -> None:
-    params = rows.batch_params(batch)
-    if params != before:
-        uow.run(f"UPDATE rosters SET {_sets(params)}, updated_at = now() WHERE id = :id", params)
 
 
 class PostgresNotificationRepository:
@@ -794,41 +796,17 @@ class PostgresNotificationRepository:
         return self._uow.track("email_batch", batch_id, loaded, rows.email_batch_params(loaded))  # type: ignore[no-any-return]
 
 
-def _flush_notification(uow: PostgresUnitOfWork, notification: Notification, before: Any) -> None:
-    params = rows.notification_params(notification)
-    if params != before:
-        uow.run(
-            "UPDATE notifications SET email_status = :email_status, email_attempts = :email_attempts,"
-            " email_error = :email_error, emailed_at = :emailed_at WHERE id = :id",
-            params,
-        )
-
-
-def _flush_email_batch(uow: PostgresUnitOfWork, batch: EmailBatch, before: Any) -> None:
-    params = rows.email_batch_params(batch)
-    if params != before:
-        uow.run(f"UPDATE email_batch_operations SET {_sets(params)} WHERE id = :id", params)
-
-
+_EMAIL_STATE = ("email_status", "email_attempts", "email_error", "emailed_at")
+# each writes back what changed since the snapshot and returns the new snapshot
 _FLUSH: dict[str, Any] = {
     "session": _flush_session,
-    "certificate": _flush_certificate,
-    "profile": _flush_profile,
+    "certificate": _row_flush("certificates", rows.certificate_params),
+    "profile": _row_flush("profiles", rows.profile_params),
     "roster": _flush_roster,
     "team": _flush_team,
-    "batch": _flush_batch,
-    "notification": _flush_notification,
-    "email_batch": _flush_email_batch,
-}
-_SNAPSHOT: dict[str, Any] = {
-    "session": _session_snapshot,
-    "certificate": rows.certificate_params,
-    "profile": rows.profile_params,
-    "roster": _roster_snapshot,
-    "team": lambda t: t.member_ids(),
-    "batch": rows.batch_params,
-    "notification": rows.notification_params,
-    "email_batch": rows.email_batch_params,
+    "batch": _row_flush("rosters", rows.batch_params),
+    "notification": _row_flush("notifications", rows.notification_params, _EMAIL_STATE, touch=False),
+    "email_batch": _row_flush("email_batch_operations", rows.email_batch_params, touch=False),
 }
 
 

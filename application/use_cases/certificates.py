@@ -97,14 +97,16 @@ def _contact(uow: UnitOfWork, person_id: UUID, external: bool) -> Contact:
     return Contact(profile.display_name, profile.email, profile.location_id) if profile else Contact("", "", None)
 
 
-def candidates(uow: UnitOfWork, kind: CompletionKind, parent_id: UUID) -> Result[Candidates, DomainError]:
+def candidates(
+    uow: UnitOfWork, kind: CompletionKind, parent_id: UUID, only: UUID | None = None
+) -> Result[Candidates, DomainError]:
     """Every completion under a session or roster: who can be certified, and who not and why."""
     if kind is CompletionKind.SESSION_ENROLLMENT:
-        return _session_candidates(uow, parent_id)
-    return _roster_candidates(uow, parent_id)
+        return _session_candidates(uow, parent_id, only)
+    return _roster_candidates(uow, parent_id, only)
 
 
-def _session_candidates(uow: UnitOfWork, session_id: UUID) -> Result[Candidates, DomainError]:
+def _session_candidates(uow: UnitOfWork, session_id: UUID, only: UUID | None) -> Result[Candidates, DomainError]:
     session = uow.sessions.get(session_id)
     if session is None:
         return found(None, "session", session_id)
@@ -112,7 +114,10 @@ def _session_candidates(uow: UnitOfWork, session_id: UUID) -> Result[Candidates,
     if course is None:
         return found(None, "course", session.course_id)
     eligible, ineligible = [], []
-    seated = sorted((e for e in session.enrollments if e.holds_seat), key=lambda e: (e.enrolled_at, str(e.id)))
+    seated = sorted(
+        (e for e in session.enrollments if e.holds_seat and only in (None, e.id)),
+        key=lambda e: (e.enrolled_at, str(e.id)),
+    )
     contacts = _contacts(uow, [e.learner_id for e in seated], external=False)
     for e in seated:
         contact = contacts.get(e.learner_id, _NOBODY)
@@ -141,7 +146,7 @@ def _session_candidates(uow: UnitOfWork, session_id: UUID) -> Result[Candidates,
     )
 
 
-def _roster_candidates(uow: UnitOfWork, roster_id: UUID) -> Result[Candidates, DomainError]:
+def _roster_candidates(uow: UnitOfWork, roster_id: UUID, only: UUID | None) -> Result[Candidates, DomainError]:
     roster = uow.rosters.get(roster_id)
     if roster is None:
         return found(None, "roster", roster_id)
@@ -149,8 +154,9 @@ def _roster_candidates(uow: UnitOfWork, roster_id: UUID) -> Result[Candidates, D
     if course is None:
         return found(None, "course", roster.course_id)
     eligible, ineligible = [], []
-    contacts = _contacts(uow, [m.student_id for m in roster.members], external=True)
-    for m in roster.members:
+    members = [m for m in roster.members if only in (None, m.id)]
+    contacts = _contacts(uow, [m.student_id for m in members], external=True)
+    for m in members:
         contact = contacts.get(m.student_id, _NOBODY)
         if m.completion is not Completion.COMPLETED:
             reason = m.completion_reason or f"completion is {m.completion.value}"
@@ -344,7 +350,7 @@ class IssueCertificateHandler:
         return in_transaction(self.ctx, actor, lambda uow: self._issue(uow, actor, cmd))
 
     def _issue(self, uow: UnitOfWork, actor: Actor, cmd: commands.IssueCertificate) -> Result[Certificate, DomainError]:
-        listed = candidates(uow, cmd.kind, cmd.parent_id)
+        listed = candidates(uow, cmd.kind, cmd.parent_id, only=cmd.completion_id)  # one learner, not the class
         if isinstance(listed, Failure):
             return Failure(listed.failure())
         found_ = listed.unwrap()

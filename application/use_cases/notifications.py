@@ -18,7 +18,7 @@ from arccm.domain.access import ADMINS, Actor
 from arccm.domain.certificate import Certificate, record_expiry
 from arccm.domain.errors import DomainError, Forbidden, InvalidValue
 from arccm.domain.notification import Category, EmailBatch, Notification
-from arccm.domain.templates import DEFAULT_EMAILS
+from arccm.domain.templates import DEFAULT_EMAILS, EmailTemplate
 
 PAGE = 500
 
@@ -150,9 +150,9 @@ class SendNotificationEmailsHandler:
         in_transaction(self.ctx, actor, lambda uow: self._open(uow, batch))
         after: UUID | None = None  # one pass over the queue per run: a failure waits for the next run
         while claimed := in_transaction(self.ctx, actor, partial(self._claim, after=after)).unwrap():
-            outcomes = [(n.id, self._send(n)) for n in claimed]
+            outcomes = [(n.id, self._send(n, template)) for n, template in claimed]
             in_transaction(self.ctx, actor, partial(self._record, batch_id=batch.id, outcomes=outcomes))
-            after = claimed[-1].id
+            after = claimed[-1][0].id
         finished = in_transaction(self.ctx, actor, lambda uow: Success(self._finish(uow, batch.id)))
         return Success(SendReport(batch.id, finished.unwrap().sent, finished.unwrap().failed))
 
@@ -161,20 +161,22 @@ class SendNotificationEmailsHandler:
         uow.notifications.add_email_batch(batch)
         return Success(batch)
 
-    def _claim(self, uow: UnitOfWork, after: UUID | None) -> Result[list[Notification], DomainError]:
+    def _claim(
+        self, uow: UnitOfWork, after: UUID | None
+    ) -> Result[list[tuple[Notification, EmailTemplate]], DomainError]:
+        """Claim a page of messages, each with its template (looked up once per location and category)."""
         claimed = list(uow.notifications.awaiting_email(self.page, after))
+        templates: dict[tuple[UUID | None, str], EmailTemplate] = {}
         for notification in claimed:
             notification.claim()
-        return Success(claimed)
+            key = (notification.location_id, notification.category.value)
+            if key not in templates:
+                own = uow.reference.email_template(key[0], key[1]) if key[0] is not None else None
+                templates[key] = own or DEFAULT_EMAILS[key[1]]
+        return Success([(n, templates[(n.location_id, n.category.value)]) for n in claimed])
 
-    def _send(self, notification: Notification) -> str | None:
+    def _send(self, notification: Notification, template: EmailTemplate) -> str | None:
         """Deliver one claimed message outside any transaction; the error text when it was not delivered."""
-        template = DEFAULT_EMAILS[notification.category.value]
-        if notification.location_id is not None:
-            with self.ctx.uow(None) as uow:
-                template = (
-                    uow.reference.email_template(notification.location_id, notification.category.value) or template
-                )
         subject, body = template.render(notification.context)
         try:
             self.mailer.send(OutgoingEmail(notification.email, subject, body))

@@ -26,10 +26,8 @@ def test_accepted_text_is_trimmed_nfc_and_bounded(value: str) -> None:
 
 @given(st.text(min_size=1, max_size=20), st.text(max_size=20))
 def test_a_nul_byte_is_refused_naming_the_field(before: str, after: str) -> None:
-    assert (
-        clean_text("title", f"{before}\x00{after}")
-        == Failure(InvalidValue("title", "must not contain control characters"))
-        or clean_text("title", f"{before}\x00{after}").failure().field == "title"
+    assert clean_text("title", f"{before}\x00{after}") == Failure(
+        InvalidValue("title", "must not contain control characters")
     )
 
 
