@@ -22,6 +22,7 @@ from arccm.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from arccm.adapters.realtime.memory import MemoryWakeups
 from arccm.adapters.realtime.postgres import PostgresWakeups
 from arccm.adapters.realtime.pump import FeedPump
+from arccm.adapters.realtime.supabase import SupabaseWakeups
 from arccm.adapters.system import RandomIds, SecureCodes, SystemClock
 from arccm.application.use_cases import (
     certificates,
@@ -43,11 +44,23 @@ def make_mailer(smtp_url: str | None) -> MemoryMailer | SmtpMailer:
     return SmtpMailer.from_url(smtp_url) if smtp_url else MemoryMailer()
 
 
+def supabase_token(key: str) -> str:
+    """The key in ``ARCCM_SUPABASE_KEY``: a service key does not expire; the adapter asks again on every connect."""
+    return key
+
+
 class Container(containers.DeclarativeContainer):
     """Override ``clock``, ``ids`` or ``codes`` to take time and randomness from elsewhere."""
 
     config = providers.Configuration(
-        default={"backend": "memory", "public_url": "http://localhost:8000", "smtp_url": None, "feed_poll_seconds": 1.0}
+        default={
+            "backend": "memory",
+            "public_url": "http://localhost:8000",
+            "smtp_url": None,
+            "feed_poll_seconds": 1.0,
+            "wakeups": "native",  # or "supabase": Supabase Realtime messages as the wake-ups (needs PostgreSQL)
+            "supabase": {"url": None, "key": None, "probe_seconds": 15.0},
+        }
     )
 
     clock = providers.Singleton(SystemClock)
@@ -87,9 +100,19 @@ class Container(containers.DeclarativeContainer):
         FeedPump,
         feed=change_feed,
         wakeups=providers.Selector(
-            config.backend,
-            memory=providers.Singleton(MemoryWakeups, store=memory_store),
-            postgres=providers.Singleton(PostgresWakeups, database=database),
+            config.wakeups,
+            native=providers.Selector(
+                config.backend,
+                memory=providers.Singleton(MemoryWakeups, store=memory_store),
+                postgres=providers.Singleton(PostgresWakeups, database=database),
+            ),
+            supabase=providers.Singleton(
+                SupabaseWakeups,
+                url=config.supabase.url,
+                token=providers.Callable(supabase_token, config.supabase.key).provider,
+                schema=config.database.schema,
+                probe_seconds=config.supabase.probe_seconds,
+            ),
         ),
         poll_seconds=config.feed_poll_seconds,
     )
@@ -155,8 +178,13 @@ def on_postgres(
     app_password: str | None = None,
     public_url: str = "http://localhost:8000",
     smtp_url: str | None = None,
+    supabase_url: str | None = None,
+    supabase_key: str | None = None,
 ) -> Container:
-    """A container on the PostgreSQL server at ``url`` (the owner's URL; the app connects as ``app_role``)."""
+    """A container on the PostgreSQL server at ``url`` (the owner's URL; the app connects as ``app_role``).
+
+    With ``supabase_url`` and ``supabase_key`` the change feed wakes on Supabase Realtime messages instead of
+    LISTEN/NOTIFY (the feed itself is read from the database either way)."""
     from arccm.adapters.postgres.database import normalize_url
 
     container = Container()
@@ -165,6 +193,8 @@ def on_postgres(
             "backend": "postgres",
             "public_url": public_url,
             "smtp_url": smtp_url,
+            "wakeups": "supabase" if supabase_url else "native",
+            "supabase": {"url": supabase_url, "key": supabase_key, "probe_seconds": 15.0},
             "database": {
                 "url": normalize_url(url),
                 "schema": schema,

@@ -25,6 +25,8 @@ def from_env(settings: Settings | None = None, migrate: bool = True) -> Containe
         settings.app_password,
         public_url=settings.public_url,
         smtp_url=settings.smtp_url,
+        supabase_url=settings.supabase_url,
+        supabase_key=settings.supabase_key,
     )
     container.lifecycle().init(migrate=migrate)
     return container

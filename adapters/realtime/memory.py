@@ -5,6 +5,7 @@ from __future__ import annotations
 import attrs
 
 from arccm.adapters.memory.store import MemoryStore
+from arccm.domain.access import Actor
 
 
 @attrs.define
@@ -21,6 +22,9 @@ class MemoryWakeups:
             woke = self.store.committed.wait_for(lambda: self.store.commits != self._seen, timeout=timeout)
             self._seen = self.store.commits
             return woke
+
+    def follow(self, actors: frozenset[Actor]) -> None:
+        """Every wake-up goes to the whole process; the feed's read applies each actor's scope."""
 
     def close(self) -> None:
         """Nothing to release."""

@@ -13,6 +13,7 @@ import psycopg
 
 from arccm.adapters.postgres.database import Database
 from arccm.adapters.realtime.pump import WakeupLost
+from arccm.domain.access import Actor
 
 CHANNEL = "arccm_changes"
 
@@ -47,6 +48,9 @@ class PostgresWakeups:
             return False
         except psycopg.Error as error:
             raise WakeupLost(str(error)) from error
+
+    def follow(self, actors: frozenset[Actor]) -> None:
+        """Every wake-up goes to the whole process; the feed's read applies each actor's scope."""
 
     def close(self) -> None:
         if self._connection is not None:

@@ -34,7 +34,13 @@ class WakeupLost(RuntimeError):
 
 
 class Wakeups(Protocol):
-    def connect(self) -> None: ...
+    def connect(self) -> None:
+        """Connect and be ready to wake: after this returns, no commit can go without a wake-up or a catch-up."""
+        ...
+
+    def follow(self, actors: frozenset[Actor]) -> None:
+        """The actors subscribed now: a notifier that can narrow its wake-ups to their scope does (a hint only)."""
+        ...
 
     def wait(self, timeout: float) -> bool:
         """True when woken before ``timeout``; raises ``WakeupLost`` when the connection dropped."""
@@ -55,7 +61,8 @@ class FeedSubscription:
     reconnects: int = 0
     last_event_at: datetime | None = None
     resync_required: bool = False
-    _lock: threading.Lock = attrs.field(factory=threading.Lock)
+    _lock: threading.Condition = attrs.field(factory=threading.Condition)  # notified when the state changes
+    _reading: threading.Lock = attrs.field(factory=threading.Lock)  # one catch-up at a time: one handler call at a time
 
     def health(self) -> SubscriptionHealth:
         with self._lock:
@@ -71,14 +78,25 @@ class FeedSubscription:
         self.pump.remove(self)
         with self._lock:
             self.state = SubscriptionState.CLOSED
+            self._lock.notify_all()
+
+    def wait_until(self, *states: SubscriptionState, timeout: float) -> bool:
+        """Block until the subscription is in one of ``states`` (True) or ``timeout`` seconds pass (False)."""
+        with self._lock:
+            return self._lock.wait_for(lambda: self.state in states, timeout=timeout)
 
     def catch_up(self, feed: ChangeFeed) -> int:
+        with self._reading:
+            return self._catch_up(feed)
+
+    def _catch_up(self, feed: ChangeFeed) -> int:
         delivered = 0
         while self.state is not SubscriptionState.FAILED:
             batch = feed.read(self.actor, self.cursor, PAGE, self.topics)
             if batch.resync_required:
                 with self._lock:
                     self.state, self.resync_required = SubscriptionState.FAILED, True
+                    self._lock.notify_all()
                 return delivered
             for change in batch.changes:
                 if change.cursor <= self.cursor:
@@ -97,6 +115,7 @@ class FeedSubscription:
             if self.state not in (SubscriptionState.CLOSED, SubscriptionState.FAILED):
                 self.state = state
             self.reconnects += reconnected
+            self._lock.notify_all()
 
 
 @attrs.define(eq=False)
@@ -112,6 +131,7 @@ class FeedPump:
     _stop: threading.Event = attrs.field(factory=threading.Event)
     _thread: threading.Thread | None = None
     _rng: random.Random = attrs.field(factory=random.Random)
+    _connected: bool = False
 
     def subscribe(
         self, actor: Actor, topics: frozenset[str], handler: Callable[[Change], None], since: Cursor | None = None
@@ -122,10 +142,24 @@ class FeedPump:
         subscription = FeedSubscription(actor, topics, handler, since or Cursor.origin(), self)
         with self._lock:
             self._subscriptions.append(subscription)
-            if self._thread is None:
+            actors = frozenset(s.actor for s in self._subscriptions)
+            running = self._thread is not None
+            if not running:
                 self._thread = threading.Thread(target=self._run, name="arccm-feed-pump", daemon=True)
                 self._thread.start()
+        self.wakeups.follow(actors)
+        if running:  # the pump may be waiting for a wake-up: read this one's backlog now, not at the next commit
+            threading.Thread(target=self._welcome, args=(subscription,), name="arccm-feed-welcome").start()
         return subscription
+
+    def _welcome(self, subscription: FeedSubscription) -> None:
+        try:
+            subscription.catch_up(self.feed)
+        except Exception as error:  # the pump's own catch-up after it reconnects covers this one too
+            log.info("first catch-up of a subscription failed (%s); the pump will retry", error)
+            return
+        if self._connected:
+            subscription.mark(SubscriptionState.LIVE)
 
     def remove(self, subscription: FeedSubscription) -> None:
         with self._lock:
@@ -149,9 +183,13 @@ class FeedPump:
     def _run(self) -> None:
         attempt = 0
         while not self._stop.is_set():
+            established = False
             try:
+                self.wakeups.follow(frozenset(s.actor for s in self._all()))
                 self.wakeups.connect()
+                established = True
                 self._catch_up_all()
+                self._connected = True
                 for subscription in self._all():
                     subscription.mark(SubscriptionState.LIVE)
                 connected_at = time.monotonic()
@@ -166,9 +204,11 @@ class FeedPump:
                 if self._stop.is_set():
                     break
                 attempt += 1
+                self._connected = False
                 log.warning("change feed connection lost (%s); reconnecting", error)
+                # a reconnect is counted once per established connection lost, not per failed attempt to get back
                 for subscription in self._all():
-                    subscription.mark(SubscriptionState.RECONNECTING, reconnected=True)
+                    subscription.mark(SubscriptionState.RECONNECTING, reconnected=established)
                 self.wakeups.close()
                 # exponential backoff with full jitter, capped
                 self._stop.wait(self._rng.uniform(0, min(self.backoff_cap, self.backoff_base * 2**attempt)))

@@ -36,6 +36,10 @@ class SubscriptionHealth:
 class Subscription(Protocol):
     def health(self) -> SubscriptionHealth: ...
 
+    def wait_until(self, *states: SubscriptionState, timeout: float) -> bool:
+        """Block until the subscription is in one of ``states`` (True) or ``timeout`` seconds pass (False)."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -19,6 +19,8 @@ from arccm.domain.access import Role
 from arccm.domain.certificate import CompletionKind
 from arccm.domain.events import TeamCreated
 from arccm.domain.team import Team
+from tests.conftest import PgSchema
+from tests.realtime_server import RealtimeServer, owner_url, supabase_container
 from tests.world import NOW, World, ok
 
 WAIT = 20.0  # seconds: a deadline for an event that should come at once, never a sleep
@@ -42,10 +44,36 @@ class Inbox:
             return list(self.changes)
 
 
+@pytest.fixture(params=["memory", "postgres", pytest.param("supabase", marks=pytest.mark.needs_postgres)])
+def make_container(request: pytest.FixtureRequest) -> Iterator[Callable[[], Container]]:
+    """The contract runs on all three feeds: in memory, PostgreSQL LISTEN/NOTIFY, and Supabase Realtime through
+    the official client against the local protocol server (tests/realtime_server.py)."""
+    if request.param == "memory":
+        yield Container
+        return
+    schema: PgSchema = request.getfixturevalue("pg_schema")
+    servers: list[RealtimeServer] = []
+
+    def fresh() -> Container:
+        schema.close_containers()
+        schema.truncate()
+        if request.param == "postgres":
+            return schema.container()
+        servers.append(RealtimeServer(owner_url(schema), schema.name).start())
+        return supabase_container(schema, servers[-1])
+
+    yield fresh
+    for server in servers:
+        server.stop()
+
+
 @pytest.fixture
 def world(make_container: Callable[[], Container]) -> Iterator[World]:
     container = make_container()
-    container.config.feed_poll_seconds.from_value(0.05)
+    # Supabase: poll twice as long as any test waits, so every delivery rides a socket message or a
+    # gap-fill after a (re)join — a lost wake-up fails the test instead of being covered by the poll
+    supabase = container.config.wakeups() == "supabase"
+    container.config.feed_poll_seconds.from_value(2 * WAIT if supabase else 0.05)
     world = World.create(container)
     yield world
     world.container.subscriptions().stop()
@@ -156,6 +184,7 @@ def test_a_cursor_older_than_the_retained_feed_is_told_to_resync(world: World) -
     behind = world.container.subscriptions().subscribe(world.admin, frozenset({"teams"}), inbox)
     current = world.container.subscriptions().subscribe(world.admin, frozenset({"teams"}), inbox, since=last)
     assert [ch.event.team_name for ch in inbox.wait_for(1)] == ["Three"]  # type: ignore[attr-defined]
+    assert behind.wait_until(SubscriptionState.FAILED, timeout=WAIT)
     assert behind.health().resync_required
     assert behind.health().state is SubscriptionState.FAILED
     assert not current.health().resync_required
