@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 .PHONY: demo test lint typecheck layers check clean
 
 # strict editable installs link each file: a new module needs a reinstall, so folders are prerequisites
-PACKAGE_DIRS := $(sort $(dir $(wildcard domain/ application/ application/*/ adapters/ adapters/*/ adapters/*/*/)))
+PACKAGE_DIRS := $(sort $(dir $(wildcard domain/ application/ application/*/ adapters/ adapters/*/ adapters/*/*/ adapters/*/*/*/)))
 
 $(STAMP): pyproject.toml $(PACKAGE_DIRS)
 	$(PYTHON) -m venv $(VENV)

@@ -52,6 +52,9 @@ class PostgresWakeups:
     def follow(self, actors: frozenset[Actor]) -> None:
         """Every wake-up goes to the whole process; the feed's read applies each actor's scope."""
 
+    def interrupt(self) -> None:
+        """A blocked ``notifies()`` cannot be woken from another thread; the wait ends within the poll timeout."""
+
     def close(self) -> None:
         if self._connection is not None:
             try:

@@ -46,6 +46,10 @@ class Wakeups(Protocol):
         """True when woken before ``timeout``; raises ``WakeupLost`` when the connection dropped."""
         ...
 
+    def interrupt(self) -> None:
+        """Make a pending ``wait`` return now (the pump is stopping)."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -82,8 +86,12 @@ class FeedSubscription:
 
     def wait_until(self, *states: SubscriptionState, timeout: float) -> bool:
         """Block until the subscription is in one of ``states`` (True) or ``timeout`` seconds pass (False)."""
+        return self.wait_for(lambda subscription: subscription.state in states, timeout)
+
+    def wait_for(self, predicate: Callable[[FeedSubscription], bool], timeout: float) -> bool:
+        """Block until ``predicate`` holds of the subscription's state, cursor and counters (checked on each change)."""
         with self._lock:
-            return self._lock.wait_for(lambda: self.state in states, timeout=timeout)
+            return self._lock.wait_for(lambda: predicate(self), timeout=timeout)
 
     def catch_up(self, feed: ChangeFeed) -> int:
         with self._reading:
@@ -168,6 +176,7 @@ class FeedPump:
 
     def stop(self) -> None:
         self._stop.set()
+        self.wakeups.interrupt()
         if self._thread is not None:
             self._thread.join(timeout=10)
         self.wakeups.close()

@@ -155,6 +155,11 @@ class SupabaseWakeups:
             woken, self._woken = self._woken, False
             return woken
 
+    def interrupt(self) -> None:
+        with self._signal:
+            self._woken = True
+            self._signal.notify_all()
+
     def close(self) -> None:
         loop, thread = self._loop, self._thread
         if loop is None or thread is None:

@@ -18,7 +18,7 @@ from tests.conftest import PgSchema
 from tests.world import World, ok
 
 pytestmark = pytest.mark.needs_postgres
-HEAD = "0005"  # the newest revision; bump with each migration
+HEAD = "0006"  # the newest revision; bump with each migration
 
 
 def raw(pg_schema: PgSchema, sql: str, params: dict[str, Any] | None = None, as_app: bool = False) -> Any:
@@ -234,6 +234,32 @@ def test_upgrade_downgrade_upgrade_leaves_the_same_schema(pg_url: str) -> None:
         assert snapshot() == first
     finally:
         with engine.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine.dispose()
+        database.shutdown(timeout=1)
+
+
+def test_on_a_supabase_database_the_change_log_is_published_to_realtime(pg_url: str) -> None:
+    """Supabase streams only tables in its ``supabase_realtime`` publication; elsewhere there is none to join."""
+    schema = f"t_pub_{uuid.uuid4().hex[:10]}"
+    database = Database(normalize_url(pg_url), schema=schema)
+    engine = create_engine(normalize_url(pg_url), poolclass=NullPool)
+    published = text(
+        "SELECT count(*) FROM pg_publication_tables WHERE pubname = 'supabase_realtime' AND schemaname = :s"
+        " AND tablename = 'change_log'"
+    )
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("CREATE PUBLICATION supabase_realtime"))
+        database.upgrade()
+        with engine.connect() as connection:
+            assert connection.execute(published, {"s": schema}).scalar_one() == 1
+        database.downgrade("0005")
+        with engine.connect() as connection:
+            assert connection.execute(published, {"s": schema}).scalar_one() == 0
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text("DROP PUBLICATION IF EXISTS supabase_realtime"))
             connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         engine.dispose()
         database.shutdown(timeout=1)

