@@ -160,3 +160,47 @@ def test_events_prune_then_tail_from_the_start_asks_for_a_resync(pg_url: str) ->
     tail = arccm(env, "events", "tail", "--as", str(admin), "--max", "1")
     assert tail.returncode == 3
     assert "resync required" in tail.stderr
+
+
+def test_events_tail_wakes_on_supabase_realtime_when_configured(pg_url: str) -> None:
+    """ARCCM_SUPABASE_URL/KEY switch the feed's wake-ups to Supabase Realtime (here: the local protocol server)."""
+    from sqlalchemy import create_engine, make_url, text
+    from sqlalchemy.pool import NullPool
+
+    from arccm.adapters.container import on_postgres
+    from arccm.adapters.postgres.database import normalize_url
+    from tests.integration.test_realtime import Commits, write_teams
+    from tests.realtime_server import RealtimeServer
+
+    schema = f"t_cli_{uuid.uuid4().hex[:10]}"
+    env = {"ARCCM_DATABASE_URL": pg_url, "ARCCM_DB_SCHEMA": schema}
+    assert arccm(env, "db", "upgrade").returncode == 0
+    engine = create_engine(normalize_url(pg_url), poolclass=NullPool)
+    owner = make_url(normalize_url(pg_url)).set(drivername="postgresql").render_as_string(hide_password=False)
+    server = RealtimeServer(owner, schema).start()
+    admin = str(uuid.uuid4())
+    with engine.begin() as connection:
+        connection.execute(
+            text(f"INSERT INTO \"{schema}\".profiles (id, email, display_name, role) VALUES (:i, :e, 'Ada', 'SA')"),
+            {"i": admin, "e": f"{admin}@example.org"},
+        )
+    engine.dispose()
+    tail = subprocess.Popen(
+        [ARCCM, "events", "tail", "--as", admin, "--topics", "teams", "--max", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **env, "ARCCM_SUPABASE_URL": server.url, "ARCCM_SUPABASE_KEY": "service-key"},
+    )
+    try:
+        server.wait_until(lambda s: any(c.channels for c in s.active()))  # joined: the tail is listening
+        container = on_postgres(pg_url, schema=schema)
+        write_teams(container, 1, Commits(1))
+        container.database().shutdown(timeout=5)
+        out, err = tail.communicate(timeout=60)
+    finally:
+        tail.kill()
+        server.stop()
+    assert tail.returncode == 0, err
+    assert json.loads(out)["event"] == "TeamCreated"
+    assert server.tokens_seen == ["service-key"]
