@@ -65,6 +65,7 @@ class FeedSubscription:
     reconnects: int = 0
     last_event_at: datetime | None = None
     resync_required: bool = False
+    error: str | None = None
     _lock: threading.Condition = attrs.field(factory=threading.Condition)  # notified when the state changes
     _reading: threading.Lock = attrs.field(factory=threading.Lock)  # one catch-up at a time: one handler call at a time
 
@@ -76,7 +77,7 @@ class FeedSubscription:
             behind = 0 if self.resync_required else self.pump.feed.backlog(self.actor, cursor, self.topics)
         except Exception:
             behind = -1
-        return SubscriptionHealth(state, cursor, delivered, reconnects, lag, self.resync_required, behind)
+        return SubscriptionHealth(state, cursor, delivered, reconnects, lag, self.resync_required, behind, self.error)
 
     def close(self) -> None:
         self.pump.remove(self)
@@ -109,7 +110,17 @@ class FeedSubscription:
             for change in batch.changes:
                 if change.cursor <= self.cursor:
                     continue  # already delivered: overlap between a wake-up and a catch-up
-                self.handler(change)
+                try:
+                    self.handler(change)
+                except Exception as error:  # the handler's fault, not the feed's: stop this one, not the pump
+                    log.exception("subscription handler failed on change %s; the subscription stops", change.cursor)
+                    with self._lock:
+                        self.state, self.error = (
+                            SubscriptionState.FAILED,
+                            f"handler failed on {change.cursor}: {error!r}",
+                        )
+                        self._lock.notify_all()
+                    return delivered
                 with self._lock:
                     self.cursor, self.delivered = change.cursor, self.delivered + 1
                     self.last_event_at = change.event.occurred_at

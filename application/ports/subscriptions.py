@@ -31,6 +31,7 @@ class SubscriptionHealth:
     lag_seconds: float | None
     resync_required: bool = False  # the cursor fell behind the retained feed: state is FAILED, resync from a snapshot
     lag_events: int = 0  # committed changes in scope not yet handed to the handler (-1: unknown right now)
+    error: str | None = None  # why the subscription failed: its handler raised (resubscribe from ``cursor``)
 
 
 class Subscription(Protocol):

@@ -156,6 +156,32 @@ def test_changes_carry_what_their_reader_needs(world: World) -> None:
     assert changes["CertificateIssued"] == {"course_name": certificate.course_name, "status": "active"}
 
 
+def test_a_failing_handler_stops_its_subscription_and_no_other(world: World) -> None:
+    """Redelivering to a handler that raised would loop for ever; the others on the pump go on."""
+    good = Inbox()
+    seen: list[Change] = []
+
+    def fragile(change: Change) -> None:
+        if seen:
+            raise RuntimeError("cannot handle a second change")
+        seen.append(change)
+
+    pump: FeedPump = world.container.subscriptions()
+    broken = pump.subscribe(world.admin, frozenset({"teams"}), fragile)
+    pump.subscribe(world.admin, frozenset({"teams"}), good)
+    for name in ("One", "Two", "Three"):
+        ok(world.container.create_team()(world.admin, c.CreateTeam(name)))
+    assert len(good.wait_for(3)) == 3
+    assert broken.wait_until(SubscriptionState.FAILED, timeout=WAIT)
+    health = broken.health()
+    assert (health.delivered, health.cursor) == (1, seen[0].cursor)  # resume from here after fixing the handler
+    assert health.error is not None
+    assert "cannot handle a second change" in health.error
+    ok(world.container.create_team()(world.admin, c.CreateTeam("Four")))
+    assert len(good.wait_for(4)) == 4
+    assert broken.health().delivered == 1
+
+
 def prune_everything(world: World) -> int:
     if world.container.config.backend() == "postgres":
         from datetime import datetime, timedelta
