@@ -194,7 +194,7 @@ def on_postgres(
             "public_url": public_url,
             "smtp_url": smtp_url,
             "wakeups": "supabase" if supabase_url else "native",
-            "supabase": {"url": supabase_url, "key": supabase_key, "probe_seconds": 15.0},
+            "supabase": {"url": supabase_url, "key": supabase_key},
             "database": {
                 "url": normalize_url(url),
                 "schema": schema,

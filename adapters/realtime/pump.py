@@ -103,9 +103,7 @@ class FeedSubscription:
         while self.state is not SubscriptionState.FAILED:
             batch = feed.read(self.actor, self.cursor, PAGE, self.topics)
             if batch.resync_required:
-                with self._lock:
-                    self.state, self.resync_required = SubscriptionState.FAILED, True
-                    self._lock.notify_all()
+                self._fail(resync_required=True)
                 return delivered
             for change in batch.changes:
                 if change.cursor <= self.cursor:
@@ -114,12 +112,7 @@ class FeedSubscription:
                     self.handler(change)
                 except Exception as error:  # the handler's fault, not the feed's: stop this one, not the pump
                     log.exception("subscription handler failed on change %s; the subscription stops", change.cursor)
-                    with self._lock:
-                        self.state, self.error = (
-                            SubscriptionState.FAILED,
-                            f"handler failed on {change.cursor}: {error!r}",
-                        )
-                        self._lock.notify_all()
+                    self._fail(error=f"handler failed on {change.cursor}: {error!r}")
                     return delivered
                 with self._lock:
                     self.cursor, self.delivered = change.cursor, self.delivered + 1
@@ -128,6 +121,11 @@ class FeedSubscription:
             if len(batch.changes) < PAGE:
                 return delivered
         return delivered
+
+    def _fail(self, resync_required: bool = False, error: str | None = None) -> None:
+        with self._lock:
+            self.state, self.resync_required, self.error = SubscriptionState.FAILED, resync_required, error
+            self._lock.notify_all()
 
     def mark(self, state: SubscriptionState, reconnected: bool = False) -> None:
         with self._lock:
@@ -159,14 +157,13 @@ class FeedPump:
         if unknown:
             raise ValueError(f"topics: unknown {sorted(unknown)}; known: {sorted(TOPICS)}")
         subscription = FeedSubscription(actor, topics, handler, since or Cursor.origin(), self)
-        with self._lock:
+        with self._lock:  # followers reported in order, and before the first connect
             self._subscriptions.append(subscription)
-            actors = frozenset(s.actor for s in self._subscriptions)
+            self.wakeups.follow(frozenset(s.actor for s in self._subscriptions))
             running = self._thread is not None
             if not running:
                 self._thread = threading.Thread(target=self._run, name="arccm-feed-pump", daemon=True)
                 self._thread.start()
-        self.wakeups.follow(actors)
         if running:  # the pump may be waiting for a wake-up: read this one's backlog now, not at the next commit
             threading.Thread(target=self._welcome, args=(subscription,), name="arccm-feed-welcome").start()
         return subscription
@@ -205,7 +202,6 @@ class FeedPump:
         while not self._stop.is_set():
             established = False
             try:
-                self.wakeups.follow(frozenset(s.actor for s in self._all()))
                 self.wakeups.connect()
                 established = True
                 self._catch_up_all()
