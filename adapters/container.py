@@ -88,8 +88,8 @@ class Container(containers.DeclarativeContainer):
     )
     change_feed = providers.Selector(
         config.backend,
-        memory=providers.Singleton(MemoryChangeFeed, store=memory_store),
-        postgres=providers.Singleton(PostgresChangeFeed, database=database),
+        memory=providers.Singleton(MemoryChangeFeed, store=memory_store, clock=clock),
+        postgres=providers.Singleton(PostgresChangeFeed, database=database, clock=clock),
     )
     schedule_queries = providers.Selector(
         config.backend,

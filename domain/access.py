@@ -112,9 +112,19 @@ class Action(enum.Enum):
 # --- read scope -------------------------------------------------------------
 
 
+# personal messages: read by the person addressed and by SA / AD, nobody else (an AP manages a location, not
+# its learners' inboxes)
+_ADDRESSED_ONLY = frozenset({ResourceKind.NOTIFICATION})
+# a person's own rows that instructors and learners nevertheless do not read: team rosters belong to the
+# provider's management (docs/access.md), rosters of external learners to the session's staff
+_NOT_OWN_RECORDS = frozenset({ResourceKind.TEAM, ResourceKind.ROSTER})
+
+
 def can_read(actor: Actor, resource: Resource) -> bool:
     if actor.role in ADMINS or resource.kind is ResourceKind.REFERENCE:
         return True
+    if resource.kind in _ADDRESSED_ONLY:
+        return resource.subject_id == actor.user_id
     if actor.role is Role.AP:
         return _ap_reads(actor, resource)
     if actor.role in LEAD_INSTRUCTORS:
@@ -137,16 +147,25 @@ def _instructor_reads(actor: Actor, resource: Resource) -> bool:
         ResourceKind.ROSTER,
     )
     attends = resource.kind is ResourceKind.SESSION and actor.user_id in resource.learners
-    return (teaches and under_session) or attends or resource.subject_id == actor.user_id
+    own = resource.subject_id == actor.user_id and resource.kind is not ResourceKind.TEAM
+    return (teaches and under_session) or attends or own
 
 
 def _trainee_reads(actor: Actor, resource: Resource) -> bool:
     if resource.kind is ResourceKind.SESSION:
         return actor.user_id in resource.learners or actor.user_id in resource.instructors
-    return resource.subject_id == actor.user_id and resource.kind is not ResourceKind.ROSTER
+    return resource.subject_id == actor.user_id and resource.kind not in _NOT_OWN_RECORDS
 
 
 # --- write rules ------------------------------------------------------------
+
+
+def may_run_upkeep(actor: Actor | None, what: str) -> Result[None, DomainError]:
+    """Upkeep jobs (recording expiry, reminders, e-mail) run as the system (``None``) or by SA / AD."""
+    if actor is None or actor.role in ADMINS:
+        return Success(None)
+    return Failure(Forbidden(what, "only SA and AD run certificate upkeep"))
+
 
 Decision = Result[None, DomainError]
 _ALLOWED: Decision = Success(None)

@@ -60,6 +60,9 @@ class CertificateBatch:
         self.issued = min(self.issued + issued, self.total)
 
     def complete(self, certificates: int, now: datetime) -> None:
+        """Finish, once: callers that ran the same batch side by side all finish it, and only the first counts."""
+        if self.status is BatchStatus.COMPLETED:
+            return
         self.status, self.done = BatchStatus.COMPLETED, self.total
         self.issued = certificates
         self.events.append(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import enum
+from collections.abc import Iterable
 from datetime import date, datetime
 from uuid import UUID
 
@@ -11,7 +12,14 @@ import attrs
 from returns.result import Failure, Result, Success
 
 from arccm.domain.access import Resource, ResourceKind
-from arccm.domain.errors import AlreadyRevoked, AlreadySuperseded, DomainError, InvalidValue, NotRevoked
+from arccm.domain.errors import (
+    AlreadyRevoked,
+    AlreadySuperseded,
+    CompletionAlreadyCertified,
+    DomainError,
+    InvalidValue,
+    NotRevoked,
+)
 from arccm.domain.events import (
     CertificateExpired,
     CertificateIssued,
@@ -86,6 +94,7 @@ class Certificate:
     roster_id: UUID | None = None
     instructor_ids: frozenset[UUID] = frozenset()
     instructor_name: str = ""
+    lead_instructor_id: UUID | None = None  # whose certificate it counts as (analytics), like the session
     batch_id: UUID | None = None
     revocation: Revocation | None = None
     supersedes_id: UUID | None = None
@@ -95,12 +104,49 @@ class Certificate:
     events: list[DomainEvent] = attrs.field(factory=list, repr=False)
 
     @staticmethod
-    def issue(certificate: Certificate, validity_months: int, now: datetime) -> Result[Certificate, DomainError]:
+    def issue(
+        *,
+        id: UUID,
+        code: VerificationCode,
+        completion: CompletionRef,
+        recipient: Recipient,
+        course_id: UUID,
+        course_name: str,
+        validity_months: int,
+        location_id: UUID,
+        issued_by: UUID,
+        issue_date: date,
+        now: datetime,
+        provider_id: UUID | None = None,
+        session_id: UUID | None = None,
+        roster_id: UUID | None = None,
+        instructor_ids: frozenset[UUID] = frozenset(),
+        instructor_name: str = "",
+        lead_instructor_id: UUID | None = None,
+        batch_id: UUID | None = None,
+    ) -> Result[Certificate, DomainError]:
+        """A new certificate for a completion; it expires ``validity_months`` calendar months after issue."""
         if validity_months < 1:
             return Failure(InvalidValue("validity_months", "must be at least 1"))
-        expected = add_months(certificate.issue_date, validity_months)
-        if certificate.expiry_date != expected:
-            return Failure(InvalidValue("expiry_date", "must be issue_date + the course's validity months"))
+        certificate = Certificate(
+            id=id,
+            code=code,
+            completion=completion,
+            recipient=recipient,
+            course_id=course_id,
+            course_name=course_name,
+            location_id=location_id,
+            issued_by=issued_by,
+            issue_date=issue_date,
+            expiry_date=add_months(issue_date, validity_months),
+            provider_id=provider_id,
+            session_id=session_id,
+            roster_id=roster_id,
+            instructor_ids=instructor_ids,
+            instructor_name=instructor_name,
+            lead_instructor_id=lead_instructor_id,
+            batch_id=batch_id,
+        )
         certificate.events.append(
             CertificateIssued(
                 occurred_at=now,
@@ -113,7 +159,18 @@ class Certificate:
         )
         return Success(certificate)
 
+    @property
+    def is_live(self) -> bool:
+        """Not revoked: it still attests its completion (one live certificate per completion)."""
+        return self.revocation is None
+
+    @property
+    def is_current(self) -> bool:
+        """Live and not superseded: the holder's certificate for the course (one per holder and course)."""
+        return self.revocation is None and self.superseded_by_id is None
+
     def status(self, today: date) -> CertificateStatus:
+        """The one definition of a certificate's status; SQL mirrors it in ``certificate_status`` (read models)."""
         if self.revocation is not None:
             return CertificateStatus.REVOKED
         if self.superseded_by_id is not None:
@@ -142,20 +199,22 @@ class Certificate:
         self.revocation = Revocation(reason, by, now)
         self.version += 1
         self.events.append(
-            CertificateRevoked(
-                occurred_at=now, scope=self.resource(), certificate_id=self.id, reason=reason, revoked_by=by
-            )
+            CertificateRevoked(occurred_at=now, scope=self.resource(), certificate_id=self.id, reason=reason)
         )
         return Success(self)
 
-    def reinstate(self, by: UUID, now: datetime) -> Result[Certificate, DomainError]:
+    def reinstate(
+        self, by: UUID, now: datetime, live_for_completion: Certificate | None = None
+    ) -> Result[Certificate, DomainError]:
+        """Undo a revocation.  Refused when the completion has been certified again since (``live_for_completion``):
+        one completion never has two live certificates."""
         if self.revocation is None:
             return Failure(NotRevoked(self.id))
+        if live_for_completion is not None and live_for_completion.id != self.id:
+            return Failure(CompletionAlreadyCertified(self.id, live_for_completion.id))
         self.revocation = None
         self.version += 1
-        self.events.append(
-            CertificateReinstated(occurred_at=now, scope=self.resource(), certificate_id=self.id, reinstated_by=by)
-        )
+        self.events.append(CertificateReinstated(occurred_at=now, scope=self.resource(), certificate_id=self.id))
         return Success(self)
 
     def supersede(self, successor_id: UUID, now: datetime) -> Result[Certificate, DomainError]:
@@ -169,6 +228,25 @@ class Certificate:
             )
         )
         return Success(self)
+
+
+def keep_one_current(
+    certificate: Certificate, others: Iterable[Certificate], now: datetime
+) -> Result[Certificate, DomainError]:
+    """One current certificate per holder and course: the newest by issue date stays current and supersedes the
+    rest (on a tie, ``certificate`` — the one being issued or reinstated — wins).  ``others`` are the holder's
+    current certificates for the course."""
+    if not certificate.is_current:
+        return Success(certificate)
+    rivals = [c for c in others if c.id != certificate.id and c.is_current]
+    newest = max([certificate, *rivals], key=lambda c: (c.issue_date, c is certificate))
+    for older in [c for c in [certificate, *rivals] if c is not newest]:
+        superseded = older.supersede(newest.id, now)
+        if isinstance(superseded, Failure):
+            return superseded
+        if newest is certificate and certificate.supersedes_id is None:
+            certificate.supersedes_id = older.id
+    return Success(certificate)
 
 
 def record_expiry(certificate: Certificate, today: date, now: datetime) -> bool:

@@ -249,6 +249,34 @@ class AlreadySuperseded(DomainError):
 
 
 @attrs.frozen
+class CompletionAlreadyCertified(DomainError):
+    """Reinstating would give one completion two live certificates: it was certified again after the revocation."""
+
+    certificate_id: UUID
+    live_certificate_id: UUID
+    code: str = attrs.field(init=False, default="completion_already_certified")
+
+    @property
+    def message(self) -> str:
+        return (
+            f"certificate {self.certificate_id} cannot be reinstated: its completion is now attested by"
+            f" certificate {self.live_certificate_id} (revoke that one first)"
+        )
+
+
+@attrs.frozen
+class Conflict(DomainError):
+    """A concurrent change won a race for the same record; the caller may read again and retry."""
+
+    rule: str
+    code: str = attrs.field(init=False, default="conflict")
+
+    @property
+    def message(self) -> str:
+        return f"a concurrent change conflicts: {self.rule}"
+
+
+@attrs.frozen
 class MalformedCode(DomainError):
     reason: str
     code: str = attrs.field(init=False, default="malformed_code")

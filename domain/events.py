@@ -40,6 +40,7 @@ _TOPICS = {
     "batch": "certificates",
     "notification": "notifications",
 }
+TOPICS = frozenset(_TOPICS.values())  # every topic an event can carry
 
 
 # --- sessions ---------------------------------------------------------------
@@ -156,13 +157,11 @@ class CertificateIssued(DomainEvent):
 class CertificateRevoked(DomainEvent):
     certificate_id: UUID
     reason: str
-    revoked_by: UUID
 
 
 @attrs.frozen(kw_only=True)
 class CertificateReinstated(DomainEvent):
     certificate_id: UUID
-    reinstated_by: UUID
 
 
 @attrs.frozen(kw_only=True)

@@ -58,3 +58,19 @@ DEFAULT_EMAILS = {
         " Upcoming sessions with open seats near you:\n\n$sessions\n",
     ),
 }
+
+
+# the in-app notice for each category: title and message, in the same ``$name`` syntax as the e-mails
+NOTICES = {
+    "certificate_issued": EmailTemplate(
+        "certificate_issued", "Certificate issued", "Your $course_name certificate is valid until $expiry_date."
+    ),
+    "certificate_revoked": EmailTemplate(
+        "certificate_revoked", "Certificate revoked", "Your $course_name certificate ($code) was revoked."
+    ),
+    "recertification_reminder": EmailTemplate(
+        "recertification_reminder",
+        "Recertification due",
+        "Your $course_name certificate expires on $expiry_date. Upcoming sessions: $sessions",
+    ),
+}

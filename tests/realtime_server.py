@@ -89,6 +89,7 @@ class RealtimeServer:
         self._ready_waiting: list[tuple[Client, Channel]] = []
         self._last_id = 0
         self._seen: set[int] = set()
+        self.rows_seen = 0  # change-log rows the server has taken from the database (and sent to whoever was ready)
         self._changed = threading.Condition()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="realtime-test-server", daemon=True)
@@ -199,6 +200,8 @@ class RealtimeServer:
                     self._seen.add(row_id)
                     self._last_id = max(self._last_id, row_id)
                     await self._broadcast(row, recorded_at)
+                    self.rows_seen += 1
+                    self._changed_state()
 
     async def _broadcast(self, row: dict[str, str | None], recorded_at: datetime) -> None:
         for client in list(self.clients):

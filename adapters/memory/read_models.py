@@ -13,6 +13,7 @@ import attrs
 
 from arccm.adapters.memory.store import MemoryStore
 from arccm.application.ports.change_feed import Change, ChangeBatch, Cursor
+from arccm.application.ports.clock import Clock
 from arccm.application.ports.read_models import (
     Analytics,
     AnalyticsRow,
@@ -25,6 +26,7 @@ from arccm.application.ports.read_models import (
     SessionMetrics,
     SessionSummary,
 )
+from arccm.application.validation import checked_query
 from arccm.domain.access import ADMINS, Actor, can_read
 from arccm.domain.certificate import Certificate, CertificateStatus
 from arccm.domain.enrollment import Attendance, Completion, EnrollmentStatus
@@ -42,10 +44,12 @@ class MemoryReadModels:
     def _certificates(self, actor: Actor) -> Iterator[Certificate]:
         return (c for c in self.store.certificates.values() if can_read(actor, c.resource()))
 
+    @checked_query
     def sessions(self, actor: Actor) -> Sequence[SessionSummary]:
         with self.store.lock:
             return sorted((_session_summary(s) for s in self._sessions(actor)), key=lambda s: (s.starts_at, s.id))
 
+    @checked_query
     def enrollments(self, actor: Actor) -> Sequence[EnrollmentSummary]:
         with self.store.lock:
             found = [
@@ -65,6 +69,7 @@ class MemoryReadModels:
             ]
         return sorted(found, key=lambda e: (str(e.session_id), e.enrolled_at, str(e.id)))
 
+    @checked_query
     def certificates(self, actor: Actor, today: date) -> Sequence[CertificateSummary]:
         with self.store.lock:
             found = [
@@ -81,6 +86,7 @@ class MemoryReadModels:
             ]
         return sorted(found, key=lambda c: (c.issue_date, str(c.id)))
 
+    @checked_query
     def notifications(self, actor: Actor) -> Sequence[NotificationSummary]:
         with self.store.lock:
             found = [
@@ -92,6 +98,7 @@ class MemoryReadModels:
             ]
         return sorted(found, key=lambda n: (n.created_at, str(n.id)))
 
+    @checked_query
     def open_sessions(
         self, course_id: UUID, location_ids: frozenset[UUID], after: datetime, limit: int = 5
     ) -> Sequence[SessionSummary]:
@@ -107,6 +114,7 @@ class MemoryReadModels:
             ]
         return sorted(found, key=lambda s: (s.starts_at, s.id))[:limit]
 
+    @checked_query
     def lookup(self, code: VerificationCode, today: date) -> tuple[PublicCertificate, str] | None:
         with self.store.lock:
             key = self.store.certificate_by_code.get(code.canonical)
@@ -127,6 +135,7 @@ class MemoryReadModels:
         )
         return public, c.recipient.name
 
+    @checked_query
     def dashboard(self, actor: Actor, today: date) -> Dashboard:
         with self.store.lock:
             sessions = [
@@ -178,15 +187,17 @@ class MemoryChangeFeed:
     """Committed events in commit order, filtered by the reader's scope as they are read."""
 
     store: MemoryStore
+    clock: Clock
 
     def _context(self, change: Change) -> dict[str, str]:
         fields = {f.name: getattr(change.event, f.name) for f in attrs.fields(type(change.event))}
         if change.event.topic == "enrollments":
             return _enrollment_context(self.store, fields)
         if change.event.topic == "certificates":
-            return _certificate_context(self.store, fields)
+            return _certificate_context(self.store, fields, self.clock.now().date())
         return {}
 
+    @checked_query
     def read(self, actor: Actor, since: Cursor, limit: int = 1000, topics: frozenset[str] | None = None) -> ChangeBatch:
         with self.store.lock:
             if self.store.watermark is not None and since < self.store.watermark:
@@ -203,6 +214,7 @@ class MemoryChangeFeed:
                         break
         return ChangeBatch(picked, picked[-1].cursor if picked else since)
 
+    @checked_query
     def backlog(self, actor: Actor, since: Cursor, topics: frozenset[str] | None = None) -> int:
         with self.store.lock:
             horizon = self.store.horizon()
@@ -231,11 +243,11 @@ def _enrollment_context(store: MemoryStore, fields: dict[str, Any]) -> dict[str,
     return out
 
 
-def _certificate_context(store: MemoryStore, fields: dict[str, Any]) -> dict[str, str]:
+def _certificate_context(store: MemoryStore, fields: dict[str, Any], today: date) -> dict[str, str]:
     certificate = store.certificates.get(fields.get("certificate_id"))  # type: ignore[arg-type]
     if certificate is None:
         return {}
-    return {"course_name": certificate.course_name, "status": certificate.status(datetime.now(UTC).date()).value}
+    return {"course_name": certificate.course_name, "status": certificate.status(today).value}
 
 
 def _first_after(changes: Sequence[object], since: Cursor) -> int:
@@ -259,6 +271,7 @@ class MemoryScheduleQueries:
             key=lambda s: (s.starts_at, str(s.id)),
         )
 
+    @checked_query
     def calendar(self, actor: Actor, start: date, end: date, viewer_timezone: str) -> Sequence[CalendarEntry]:
         zone = ZoneInfo(viewer_timezone)
         with self.store.lock:
@@ -285,6 +298,7 @@ class MemoryScheduleQueries:
                 for s in window
             ]
 
+    @checked_query
     def analytics(self, actor: Actor, start: date, end: date, today: date, group_by: str | None = None) -> Analytics:
         with self.store.lock:
             sessions = self._in_window(actor, datetime.combine(start, time(), UTC), datetime.combine(end, time(), UTC))
@@ -314,6 +328,7 @@ class MemoryScheduleQueries:
             return self.store.courses[key].name
         return self.store.profiles[key].display_name
 
+    @checked_query
     def session_metrics(
         self, actor: Actor, start: date, end: date, course_id: UUID | None = None
     ) -> Sequence[SessionMetrics]:
@@ -353,8 +368,7 @@ def _session_key(s: TrainingSession, group_by: str | None) -> UUID | None:
 
 
 def _certificate_key(c: Certificate, group_by: str | None) -> UUID | None:
-    first_instructor = sorted(c.instructor_ids)[0] if c.instructor_ids else None
-    return {None: None, "location": c.location_id, "instructor": first_instructor, "course": c.course_id}[group_by]
+    return {None: None, "location": c.location_id, "instructor": c.lead_instructor_id, "course": c.course_id}[group_by]
 
 
 def _add_session(bucket: dict[str, Any], s: TrainingSession) -> None:

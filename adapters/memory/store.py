@@ -35,6 +35,10 @@ from arccm.domain.templates import CertificateLayout, EmailTemplate
 from arccm.domain.training_session import TrainingSession
 
 
+class IntegrityViolation(RuntimeError):
+    """A commit would break an invariant the database enforces: a bug in a use case, never a business outcome."""
+
+
 @attrs.define
 class MemoryStore:
     lock: threading.RLock = attrs.field(factory=threading.RLock)
@@ -71,6 +75,15 @@ class MemoryStore:
     certificates_by_holder: dict[tuple[UUID, UUID], set[UUID]] = attrs.field(factory=lambda: defaultdict(set))
 
     def index_certificate(self, certificate: Certificate) -> None:
+        """Index a committed certificate, holding the invariants PostgreSQL's unique indexes hold."""
+        live = self.live_certificate_by_completion.get(certificate.completion)
+        if certificate.is_live and live not in (None, certificate.id):
+            raise IntegrityViolation(f"one_live_certificate_per_completion: {certificate.completion}")
+        person = certificate.recipient.person_id
+        if certificate.is_current and person is not None:
+            rivals = self.certificates_by_holder.get((person, certificate.course_id), set()) - {certificate.id}
+            if any(self.certificates[r].is_current for r in rivals if r in self.certificates):
+                raise IntegrityViolation(f"one_current_certificate_per_holder: {person}, {certificate.course_id}")
         self.certificate_by_code[certificate.code.canonical] = certificate.id
         person = certificate.recipient.person_id
         if person is not None:

@@ -101,10 +101,11 @@ class MemoryUnitOfWork:
                 events.extend(raised)
                 raised.clear()
             table[key] = copy.deepcopy(value)
-            if isinstance(value, Certificate):
-                store.index_certificate(value)
             if isinstance(value, Notification):
                 store.notification_keys[value.dedupe_key] = value.id
+        for _, _, value in self._writes:  # once every row is written, as a database checks at commit
+            if isinstance(value, Certificate):
+                store.index_certificate(value)
         for record in self.pending_records:
             store.records[record.user_id].append(record)
         if events:
@@ -117,12 +118,17 @@ class MemoryUnitOfWork:
 
 
 class MemoryKeyedRepository(Generic[T]):
+    """Units of work on the memory store run one at a time, so holding and looking are the same here."""
+
     def __init__(self, uow: MemoryUnitOfWork, table: str) -> None:
         self._uow, self._table = uow, table
 
-    def get(self, key: UUID) -> T | None:
+    def get_for_update(self, key: UUID) -> T | None:
         found: T | None = self._uow.load(self._table, key)
         return found
+
+    def find(self, key: UUID) -> T | None:
+        return self.get_for_update(key)
 
     def add(self, value: T) -> None:
         self._uow.put(self._table, value.id, value)  # type: ignore[attr-defined]
@@ -132,7 +138,7 @@ class MemorySessionRepository(MemoryKeyedRepository[TrainingSession]):
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         super().__init__(uow, "sessions")
 
-    def taught_by(
+    def taught_by_for_update(
         self, instructor_ids: Collection[UUID], starts_at: datetime, ends_at: datetime
     ) -> Sequence[TrainingSession]:
         wanted = set(instructor_ids)
@@ -153,18 +159,32 @@ class MemoryCertificateRepository(MemoryKeyedRepository[Certificate]):
             if pending.code == code:
                 return pending  # type: ignore[no-any-return]
         key = self._uow.store.certificate_by_code.get(code.canonical)
-        return None if key is None else self.get(key)
+        return None if key is None else self.find(key)
 
-    def for_completion(self, completion: CompletionRef) -> Certificate | None:
-        for pending in self._uow.pending("certificates"):
-            if pending.completion == completion and pending.revocation is None:
-                return pending  # type: ignore[no-any-return]
-        key = self._uow.store.live_certificate_by_completion.get(completion)
-        found = None if key is None else self.get(key)
-        return found if found is not None and found.revocation is None else None
+    def live_for_update(self, completions: Collection[CompletionRef]) -> dict[CompletionRef, Certificate]:
+        pending = {c.completion: c for c in self._uow.pending("certificates") if c.is_live}
+        found: dict[CompletionRef, Certificate] = {}
+        for completion in completions:
+            key = self._uow.store.live_certificate_by_completion.get(completion)
+            certificate = pending.get(completion) or (None if key is None else self.get_for_update(key))
+            if certificate is not None and certificate.is_live:
+                found[completion] = certificate
+        return found
 
-    def preload(self, completions: Collection[CompletionRef], holders: Collection[tuple[UUID, UUID]]) -> None:
-        """Nothing to warm: the store is in memory already."""
+    def current_for_update(self, holders: Collection[tuple[UUID, UUID]]) -> dict[tuple[UUID, UUID], list[Certificate]]:
+        found: dict[tuple[UUID, UUID], list[Certificate]] = {}
+        for person_id, course_id in holders:
+            keys = set(self._uow.store.certificates_by_holder.get((person_id, course_id), set()))
+            keys |= {
+                c.id
+                for c in self._uow.pending("certificates")
+                if c.recipient.person_id == person_id and c.course_id == course_id
+            }
+            loaded = [self.get_for_update(key) for key in sorted(keys)]
+            current = [c for c in loaded if c is not None and c.is_current]
+            if current:
+                found[(person_id, course_id)] = current
+        return found
 
     def codes_in_use(self, codes: Collection[VerificationCode]) -> set[str]:
         pending = {c.code.canonical for c in self._uow.pending("certificates")}
@@ -174,26 +194,18 @@ class MemoryCertificateRepository(MemoryKeyedRepository[Certificate]):
             if code.canonical in self._uow.store.certificate_by_code or code.canonical in pending
         }
 
-    def _live(self) -> list[Certificate]:
-        return [c for c in self._uow.store.certificates.values() if c.revocation is None and c.superseded_by_id is None]
+    def _current(self) -> list[Certificate]:
+        return [c for c in self._uow.store.certificates.values() if c.is_current]
 
     def expired_unrecorded(self, today: date, limit: int) -> Sequence[Certificate]:
-        keys = sorted(c.id for c in self._live() if c.expiry_date < today and c.expired_on is None)
-        return [c for c in (self.get(k) for k in keys[:limit]) if c is not None]
+        keys = sorted(c.id for c in self._current() if c.expiry_date < today and c.expired_on is None)
+        return [c for c in (self.get_for_update(k) for k in keys[:limit]) if c is not None]
 
     def entering_window(self, today: date, until: date, limit: int, after: UUID | None) -> Sequence[Certificate]:
-        keys = sorted(c.id for c in self._live() if today <= c.expiry_date <= until and (after is None or c.id > after))
-        return [c for c in (self.get(k) for k in keys[:limit]) if c is not None]
-
-    def current_for(self, person_id: UUID, course_id: UUID) -> Sequence[Certificate]:
-        keys = set(self._uow.store.certificates_by_holder.get((person_id, course_id), set()))
-        keys |= {
-            c.id
-            for c in self._uow.pending("certificates")
-            if c.recipient.person_id == person_id and c.course_id == course_id
-        }
-        loaded = [self.get(key) for key in sorted(keys)]
-        return [c for c in loaded if c is not None and c.revocation is None and c.superseded_by_id is None]
+        keys = sorted(
+            c.id for c in self._current() if today <= c.expiry_date <= until and (after is None or c.id > after)
+        )
+        return [c for c in (self.get_for_update(k) for k in keys[:limit]) if c is not None]
 
 
 class MemoryReferenceRepository:
@@ -248,14 +260,14 @@ class MemoryProfileRepository(MemoryKeyedRepository[UserProfile]):
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         super().__init__(uow, "profiles")
 
-    def read(self, user_id: UUID) -> UserProfile | None:
+    def find(self, user_id: UUID) -> UserProfile | None:
         stored = self._uow.store.profiles.get(user_id)
         pending = self._uow.pending("profiles")
         own = next((p for p in pending if p.id == user_id), None)
         return own or (copy.deepcopy(stored) if stored is not None else None)
 
-    def read_many(self, user_ids: Collection[UUID]) -> dict[UUID, UserProfile]:
-        found = {i: self.read(i) for i in user_ids}
+    def find_many(self, user_ids: Collection[UUID]) -> dict[UUID, UserProfile]:
+        found = {i: self.find(i) for i in user_ids}
         return {i: p for i, p in found.items() if p is not None}
 
     def students(self, student_ids: Collection[UUID]) -> dict[UUID, StudentProfile]:
@@ -323,10 +335,10 @@ class MemoryBatchRepository(MemoryKeyedRepository[CertificateBatch]):
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         super().__init__(uow, "batches")
 
-    def running_for(self, source_kind: CompletionKind, source_id: UUID) -> CertificateBatch | None:
+    def running_for_update(self, source_kind: CompletionKind, source_id: UUID) -> CertificateBatch | None:
         for batch in self._uow.store.batches.values():
             if (batch.source_kind, batch.source_id, batch.status) == (source_kind, source_id, BatchStatus.RUNNING):
-                return self.get(batch.id)
+                return self.get_for_update(batch.id)
         return None
 
 
@@ -334,18 +346,15 @@ class MemoryNotificationRepository:
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         self._uow = uow
 
-    def add(self, notification: Notification) -> bool:
-        taken = notification.dedupe_key in self._uow.store.notification_keys or any(
-            n.dedupe_key == notification.dedupe_key for n in self._uow.pending("notifications")
-        )
-        if not taken:
+    def add(self, notification: Notification) -> None:
+        if not self.existing([notification.dedupe_key]):
             self._uow.put("notifications", notification.id, notification)
-        return not taken
 
-    def queue(self, notification: Notification) -> None:
-        self.add(notification)
+    def existing(self, dedupe_keys: Collection[str]) -> set[str]:
+        pending = {n.dedupe_key for n in self._uow.pending("notifications")}
+        return {k for k in dedupe_keys if k in self._uow.store.notification_keys or k in pending}
 
-    def get(self, notification_id: UUID) -> Notification | None:
+    def get_for_update(self, notification_id: UUID) -> Notification | None:
         found: Notification | None = self._uow.load("notifications", notification_id)
         return found
 
@@ -353,7 +362,7 @@ class MemoryNotificationRepository:
         keys = sorted(
             n.id for n in self._uow.store.notifications.values() if n.may_send and (after is None or n.id > after)
         )
-        return [n for n in (self.get(k) for k in keys[:limit]) if n is not None]
+        return [n for n in (self.get_for_update(k) for k in keys[:limit]) if n is not None]
 
     def add_email_batch(self, batch: EmailBatch) -> None:
         self._uow.put("email_batches", batch.id, batch)

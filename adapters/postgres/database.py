@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.resources import files
@@ -51,6 +52,36 @@ def masked(url: URL | str) -> str:
     return parsed.set(drivername="postgresql").render_as_string(hide_password=True)
 
 
+# advisory-lock class (first key) of "this transaction may write to the change log"; the second key is the schema's
+FEED_WRITER_CLASS = 0x61726363  # "arcc"
+
+
+def feed_horizon() -> str:
+    """SQL for the change feed's horizon: the lowest transaction id that may still add change-log rows.
+
+    Only rows below it are released to readers, so a transaction that commits after a later one is never skipped.
+    It is the lowest of the snapshot's ``xmax`` and of every transaction still running at the snapshot — except
+    those seen running without the change-log writers' lock: every arccm unit of work takes that lock before it
+    writes anything (so before it has a transaction id), hence a transaction holding an id but not the lock is not
+    one of ours and cannot add change-log rows (another database, a ``pg_dump``, an idle-in-transaction client).
+    A transaction that ended between the snapshot and the look at ``pg_locks`` still counts (it may have
+    committed rows the snapshot does not show), so nothing is ever released early.  The lock table is read once
+    (``pg_locks`` is a function: two references would be two looks, and a writer committing between them would
+    seem to hold its transaction id without the writers' lock).  Parameters: ``:feed_class``,
+    ``:feed_key``."""
+    return (
+        "(WITH l AS MATERIALIZED (SELECT pid, locktype, transactionid, classid, objid, objsubid, mode, granted"
+        " FROM pg_locks WHERE granted AND locktype IN ('transactionid', 'advisory')),"  # ONE look at the lock table
+        " s AS (SELECT pg_current_snapshot() AS snap)"
+        " SELECT LEAST(pg_snapshot_xmax(s.snap), (SELECT min(x) FROM pg_snapshot_xip(s.snap) AS x"
+        " WHERE NOT EXISTS (SELECT 1 FROM l t WHERE t.locktype = 'transactionid' AND t.mode = 'ExclusiveLock'"
+        " AND t.transactionid = x::xid AND NOT EXISTS (SELECT 1 FROM l w WHERE w.locktype = 'advisory'"
+        " AND w.pid = t.pid AND w.objsubid = 2"
+        " AND w.classid = CAST(:feed_class AS bigint)::oid AND w.objid = CAST(:feed_key AS bigint)::oid))))"
+        " FROM s)"
+    )
+
+
 @attrs.define
 class Counters:
     committed: int = 0
@@ -77,6 +108,11 @@ class Database:
     @property
     def app_url(self) -> URL:
         return self.owner_url.set(username=self.app_role, password=self.app_password)
+
+    @property
+    def feed_key(self) -> int:
+        """This schema's key for the change-log writers' advisory lock (``FEED_WRITER_CLASS``, key)."""
+        return zlib.crc32(self.schema.encode()) & 0x7FFFFFFF
 
     @property
     def application_name(self) -> str:
@@ -171,8 +207,11 @@ class Database:
     # --- transactions -------------------------------------------------------------
 
     @contextmanager
-    def transaction(self, actor: Actor | None) -> Iterator[Connection]:
-        """A connection in one transaction, acting as ``actor``; rolled back unless committed inside."""
+    def transaction(self, actor: Actor | None, writer: bool = False) -> Iterator[Connection]:
+        """A connection in one transaction, acting as ``actor``; rolled back unless committed inside.
+
+        ``writer``: the transaction may write to the change log, and says so before it writes anything (a shared
+        advisory lock the change feed looks for, see ``feed_horizon``)."""
         self._enter()
         try:
             with self.engine.connect() as connection:
@@ -182,11 +221,14 @@ class Database:
                         " set_config('arccm.user_id', :user_id, true), set_config('arccm.role', :role, true),"
                         # short statements: starting parallel workers costs more than it saves here
                         " set_config('max_parallel_workers_per_gather', '0', true)"
+                        + (", pg_advisory_xact_lock_shared(:feed_class, :feed_key)" if writer else "")
                     ),
                     {
                         "schema": f'"{self.schema}"',
                         "user_id": str(actor.user_id) if actor else "",
                         "role": actor.role.value if actor else "system",
+                        "feed_class": FEED_WRITER_CLASS,
+                        "feed_key": self.feed_key,
                     },
                 )
                 try:

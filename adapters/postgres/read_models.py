@@ -18,8 +18,9 @@ import attrs
 from sqlalchemy import text
 
 from arccm.adapters.events_codec import decode, decode_scope
-from arccm.adapters.postgres.database import Database
+from arccm.adapters.postgres.database import FEED_WRITER_CLASS, Database, feed_horizon
 from arccm.application.ports.change_feed import Change, ChangeBatch, Cursor
+from arccm.application.ports.clock import Clock
 from arccm.application.ports.read_models import (
     Analytics,
     AnalyticsRow,
@@ -32,6 +33,7 @@ from arccm.application.ports.read_models import (
     SessionMetrics,
     SessionSummary,
 )
+from arccm.application.validation import checked_query
 from arccm.domain.access import ADMINS, LEAD_INSTRUCTORS, Actor, Role
 from arccm.domain.verification_code import VerificationCode
 
@@ -138,28 +140,40 @@ def change_scope(actor: Actor, c: str = "c") -> str:
     if actor.role in ADMINS:
         return "TRUE"
     reference = f"{c}.kind = 'reference'"
+    addressed = f"({c}.kind = 'notification' AND {c}.subject_id = :me)"
     if actor.role is Role.AP:
-        return f"({reference} OR {_ap(f'{c}.location_id', f'{c}.provider_id', f'{c}.created_by')})"
+        ap = _ap(f"{c}.location_id", f"{c}.provider_id", f"{c}.created_by")
+        return f"({reference} OR {addressed} OR ({c}.kind <> 'notification' AND {ap}))"
     if actor.role in LEAD_INSTRUCTORS:
         return (
             f"({reference} OR (:me = ANY({c}.instructor_ids) AND {c}.kind IN ('session','enrollment','certificate','roster'))"
-            f" OR ({c}.kind = 'session' AND :me = ANY({c}.learner_ids)) OR {c}.subject_id = :me)"
+            f" OR ({c}.kind = 'session' AND :me = ANY({c}.learner_ids)) OR ({c}.subject_id = :me AND {c}.kind <> 'team'))"
         )
     return (
         f"({reference} OR ({c}.kind = 'session' AND (:me = ANY({c}.learner_ids) OR :me = ANY({c}.instructor_ids)))"
-        f" OR ({c}.subject_id = :me AND {c}.kind <> 'roster'))"
+        f" OR ({c}.subject_id = :me AND {c}.kind NOT IN ('roster', 'team')))"
     )
 
 
-_STATUS = (
-    "CASE WHEN c.revoked_at IS NOT NULL THEN 'revoked' WHEN c.superseded_by_id IS NOT NULL THEN 'superseded'"
-    " WHEN c.expiry_date < :today THEN 'expired' ELSE 'active' END"
-)
+def certificate_status(c: str = "c") -> str:
+    """SQL for ``Certificate.status(today)`` (``:today``): the one place SQL says what a status is."""
+    return (
+        f"CASE WHEN {c}.revoked_at IS NOT NULL THEN 'revoked' WHEN {c}.superseded_by_id IS NOT NULL THEN 'superseded'"
+        f" WHEN {c}.expiry_date < :today THEN 'expired' ELSE 'active' END"
+    )
+
+
+def certificate_active(c: str = "c") -> str:
+    """SQL for ``Certificate.status(today) is ACTIVE``: current and not past its expiry date."""
+    return f"({c}.revoked_at IS NULL AND {c}.superseded_by_id IS NULL AND {c}.expiry_date >= :today)"
+
+
+_STATUS = certificate_status()
 
 
 def dashboard_query(actor: Actor, today: date) -> tuple[str, dict[str, Any]]:
     """One statement for every figure of the dashboard."""
-    live = "c.revoked_at IS NULL AND c.superseded_by_id IS NULL AND c.expiry_date >= :today"
+    live = certificate_active()
     sql = f"""
     SELECT s.*, c.*, p.*, t.*
     FROM (
@@ -209,6 +223,7 @@ class PostgresReadModels:
         with self.database.transaction(actor) as connection:
             return list(connection.execute(text(sql), params).mappings())
 
+    @checked_query
     def sessions(self, actor: Actor) -> Sequence[SessionSummary]:
         found = self._rows(
             actor,
@@ -219,6 +234,7 @@ class PostgresReadModels:
         )
         return [SessionSummary(**dict(row)) for row in found]
 
+    @checked_query
     def enrollments(self, actor: Actor) -> Sequence[EnrollmentSummary]:
         found = self._rows(
             actor,
@@ -230,6 +246,7 @@ class PostgresReadModels:
         )
         return [EnrollmentSummary(**dict(row)) for row in found]
 
+    @checked_query
     def certificates(self, actor: Actor, today: date) -> Sequence[CertificateSummary]:
         found = self._rows(
             actor,
@@ -239,6 +256,7 @@ class PostgresReadModels:
         )
         return [CertificateSummary(**{**dict(row), "code": VerificationCode(row["code"]).display}) for row in found]
 
+    @checked_query
     def notifications(self, actor: Actor) -> Sequence[NotificationSummary]:
         mine = "TRUE" if actor.role in ADMINS else "(n.user_id = :me OR n.student_id = :me)"
         found = self._rows(
@@ -249,6 +267,7 @@ class PostgresReadModels:
         )
         return [NotificationSummary(**dict(row)) for row in found]
 
+    @checked_query
     def open_sessions(
         self, course_id: UUID, location_ids: frozenset[UUID], after: datetime, limit: int = 5
     ) -> Sequence[SessionSummary]:
@@ -262,6 +281,7 @@ class PostgresReadModels:
         )
         return [SessionSummary(**dict(row)) for row in found]
 
+    @checked_query
     def lookup(self, code: VerificationCode, today: date) -> tuple[PublicCertificate, str] | None:
         found = self.database.read_public(*lookup_query(code, today, self.database.schema))
         if not found:
@@ -274,6 +294,7 @@ class PostgresReadModels:
         )  # fmt: skip
         return public, row["recipient_name"]
 
+    @checked_query
     def dashboard(self, actor: Actor, today: date) -> Dashboard:
         """One round trip: every figure from one statement."""
         row = self._rows(actor, *dashboard_query(actor, today))[0]
@@ -285,7 +306,7 @@ _GROUPS = {
     "location": ("s.location_id", "c.location_id", "(SELECT name FROM locations WHERE id = g.gkey)"),
     "instructor": (
         "s.lead_instructor_id",
-        "c.instructor_ids[1]",
+        "c.lead_instructor_id",
         "(SELECT display_name FROM profiles WHERE id = g.gkey)",
     ),
     "course": ("s.course_id", "c.course_id", "(SELECT name FROM course_templates WHERE id = g.gkey)"),
@@ -309,6 +330,7 @@ class PostgresScheduleQueries:
         with self.database.transaction(actor) as connection:
             return list(connection.execute(text(sql), params).mappings())
 
+    @checked_query
     def calendar(self, actor: Actor, start: date, end: date, viewer_timezone: str) -> Sequence[CalendarEntry]:
         zone = ZoneInfo(viewer_timezone)
         found = self._rows(
@@ -329,6 +351,7 @@ class PostgresScheduleQueries:
             for r in found
         ]
 
+    @checked_query
     def analytics(self, actor: Actor, start: date, end: date, today: date, group_by: str | None = None) -> Analytics:
         session_key, certificate_key, label = _GROUPS[group_by]
         sql = f"""
@@ -344,7 +367,7 @@ class PostgresScheduleQueries:
             WHERE s.starts_at >= :from AND s.starts_at < :to AND {session_scope(actor)} GROUP BY 1
         ), cg AS (
             SELECT {certificate_key} AS key, count(*) AS certificates,
-                   count(*) FILTER (WHERE c.revoked_at IS NULL AND c.superseded_by_id IS NULL AND c.expiry_date >= :today) AS active
+                   count(*) FILTER (WHERE {certificate_active()}) AS active
             FROM certificates c WHERE c.issue_date >= :start AND c.issue_date < :end AND {certificate_scope(actor)}
             GROUP BY 1
         ), g AS (
@@ -387,6 +410,7 @@ class PostgresScheduleQueries:
         ]  # fmt: skip
         return Analytics(rows, per_day)
 
+    @checked_query
     def session_metrics(
         self, actor: Actor, start: date, end: date, course_id: UUID | None = None
     ) -> Sequence[SessionMetrics]:
@@ -411,22 +435,26 @@ class PostgresScheduleQueries:
 class PostgresChangeFeed:
     """Committed events in (txid, id) order, scoped in SQL.
 
-    Only rows whose transaction id is below the snapshot's xmin are read, so a
-    transaction that commits after a later one is never skipped ([5] builds the
-    live subscription on this).
+    Only rows below the feed's horizon are read (``database.feed_horizon``): a
+    transaction that commits after a later one is never skipped, and only
+    transactions that can still write to the change log hold readers back.
     """
 
     database: Database
+    clock: Clock
 
+    @property
+    def _horizon_params(self) -> dict[str, Any]:
+        return {"feed_class": FEED_WRITER_CLASS, "feed_key": self.database.feed_key, "today": self.clock.now().date()}
+
+    @checked_query
     def read(self, actor: Actor, since: Cursor, limit: int = 1000, topics: frozenset[str] | None = None) -> ChangeBatch:
         topic_filter = "AND c.topic = ANY(:topics)" if topics is not None else ""
         sql = (
             "SELECT c.id, c.txid::text::bigint AS txid, c.event, c.payload, c.occurred_at,"
             " s.title AS session_title, s.starts_at AS session_starts_at, l.name AS location_name,"
             " p.display_name AS learner_name, cert.course_name,"
-            " CASE WHEN cert.id IS NULL THEN NULL WHEN cert.revoked_at IS NOT NULL THEN 'revoked'"
-            " WHEN cert.superseded_by_id IS NOT NULL THEN 'superseded' WHEN cert.expiry_date < CURRENT_DATE THEN 'expired'"
-            " ELSE 'active' END AS certificate_status"
+            f" CASE WHEN cert.id IS NULL THEN NULL ELSE {certificate_status('cert')} END AS certificate_status"
             " FROM change_log c"
             " LEFT JOIN training_sessions s ON c.topic = 'enrollments' AND s.id = CAST(c.payload->'fields'->>'session_id' AS uuid)"
             " LEFT JOIN locations l ON l.id = s.location_id"
@@ -434,11 +462,12 @@ class PostgresChangeFeed:
             " LEFT JOIN certificates cert ON c.topic = 'certificates'"
             " AND cert.id = CAST(c.payload->'fields'->>'certificate_id' AS uuid)"
             " WHERE (c.txid, c.id) > (CAST(:txid AS text)::xid8, :id)"
-            " AND c.txid < pg_snapshot_xmin(pg_current_snapshot())"
+            f" AND c.txid < {feed_horizon()}"
             f" AND {change_scope(actor)} {topic_filter} ORDER BY c.txid, c.id LIMIT :limit"
         )
         params = {
             **scope_params(actor),
+            **self._horizon_params,
             "txid": str(since.txid),
             "id": since.id,
             "limit": limit,
@@ -470,8 +499,15 @@ class PostgresChangeFeed:
         ]
         return ChangeBatch(changes, changes[-1].cursor if changes else since)
 
+    @checked_query
     def backlog(self, actor: Actor, since: Cursor, topics: frozenset[str] | None = None) -> int:
-        params = {**scope_params(actor), "txid": str(since.txid), "id": since.id, "topics": sorted(topics or ())}
+        params = {
+            **scope_params(actor),
+            **self._horizon_params,
+            "txid": str(since.txid),
+            "id": since.id,
+            "topics": sorted(topics or ()),
+        }
         with self.database.transaction(actor) as connection:
             return int(connection.execute(text(_backlog_sql(actor, topics)), params).scalar_one())
 
@@ -480,7 +516,7 @@ def _backlog_sql(actor: Actor, topics: frozenset[str] | None) -> str:
     topic_filter = "AND c.topic = ANY(:topics)" if topics is not None else ""
     return (
         "SELECT count(*) FROM change_log c WHERE (c.txid, c.id) > (CAST(:txid AS text)::xid8, :id)"
-        f" AND c.txid < pg_snapshot_xmin(pg_current_snapshot()) AND {change_scope(actor)} {topic_filter}"
+        f" AND c.txid < {feed_horizon()} AND {change_scope(actor)} {topic_filter}"
     )
 
 

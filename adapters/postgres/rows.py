@@ -9,8 +9,6 @@ every read model is set-based SQL anyway. One way, not two (STYLE.md).
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
@@ -35,7 +33,7 @@ from arccm.domain.team import Team, TeamMember, TeamRole
 from arccm.domain.training_session import SessionStatus, TrainingSession
 from arccm.domain.verification_code import VerificationCode
 
-Row = Mapping[str, Any]
+Row = Any  # a result row: SQLAlchemy's RowMapping, or any mapping of column names
 
 
 def _ids(values: list[UUID] | None) -> frozenset[UUID]:
@@ -78,8 +76,16 @@ def location(row: Row) -> Location:
     return Location(row["id"], row["name"], row["timezone"])
 
 
+def location_params(place: Location) -> dict[str, Any]:
+    return {"id": place.id, "name": place.name, "timezone": place.timezone}
+
+
 def provider(row: Row) -> AuthorizedProvider:
     return AuthorizedProvider(row["id"], row["name"], _ids(row["location_ids"]))
+
+
+def provider_params(p: AuthorizedProvider) -> dict[str, Any]:
+    return {"id": p.id, "name": p.name}
 
 
 # --- people --------------------------------------------------------------------------
@@ -125,10 +131,31 @@ def instructor(row: Row) -> InstructorProfile:
     )
 
 
+def instructor_params(q: InstructorProfile) -> dict[str, Any]:
+    return {
+        "id": q.user_id,
+        "specialties": sorted(q.specialties),
+        "max_students_per_session": q.max_students_per_session,
+        "credential_expires_on": q.credential_expires_on,
+        "is_active": q.is_active,
+    }
+
+
 def student(row: Row) -> StudentProfile:
     return StudentProfile(
         row["id"], row["first_name"], row["last_name"], row["email"], row["phone"], row["location_id"]
     )
+
+
+def student_params(s: StudentProfile) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "first_name": s.first_name,
+        "last_name": s.last_name,
+        "email": s.email,
+        "phone": s.phone,
+        "location_id": s.location_id,
+    }
 
 
 def metric(row: Row) -> ComplianceMetric:
@@ -142,16 +169,48 @@ def metric(row: Row) -> ComplianceMetric:
     )
 
 
+def metric_params(m: ComplianceMetric) -> dict[str, Any]:
+    return {
+        "id": m.id,
+        "name": m.name,
+        "weight": m.weight,
+        "roles": sorted(r.value for r in m.roles),
+        "required_for_basic": m.required_for_basic,
+        "required_for_robust": m.required_for_robust,
+    }
+
+
 def record(row: Row) -> ComplianceRecord:
     return ComplianceRecord(
         row["user_id"], row["metric_id"], RecordStatus(row["status"]), row["recorded_on"], row["expires_on"]
     )
 
 
+def record_params(r: ComplianceRecord) -> dict[str, Any]:
+    return {
+        "user_id": r.user_id,
+        "metric_id": r.metric_id,
+        "status": r.status.value,
+        "recorded_on": r.recorded_on,
+        "expires_on": r.expires_on,
+    }
+
+
 def booking(row: Row) -> AvailabilityBooking:
     return AvailabilityBooking(
         row["id"], row["user_id"], row["starts_at"], row["ends_at"], BookingKind(row["booking_type"]), row["title"]
     )
+
+
+def booking_params(b: AvailabilityBooking) -> dict[str, Any]:
+    return {
+        "id": b.id,
+        "user_id": b.instructor_id,
+        "starts_at": b.starts_at,
+        "ends_at": b.ends_at,
+        "booking_type": b.kind.value,
+        "title": b.title,
+    }
 
 
 # --- sessions and enrollments ------------------------------------------------------------
@@ -257,6 +316,7 @@ def certificate(row: Row) -> Certificate:
         roster_id=row["roster_id"],
         instructor_ids=_ids(row["instructor_ids"]),
         instructor_name=row["instructor_name"],
+        lead_instructor_id=row["lead_instructor_id"],
         batch_id=row["batch_id"],
         revocation=revocation,
         supersedes_id=row["supersedes_id"],
@@ -284,6 +344,7 @@ def certificate_params(c: Certificate) -> dict[str, Any]:
         "roster_id": c.roster_id,
         "instructor_ids": sorted(c.instructor_ids),
         "instructor_name": c.instructor_name,
+        "lead_instructor_id": c.lead_instructor_id,
         "issued_by": c.issued_by,
         "issue_date": c.issue_date,
         "expiry_date": c.expiry_date,
@@ -313,6 +374,19 @@ def roster(row: Row, members: list[RosterMember]) -> Roster:
         created_by=row["created_by"],
         members=members,
     )
+
+
+def roster_params(r: Roster) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "roster_name": r.name,
+        "course_id": r.course_id,
+        "location_id": r.location_id,
+        "provider_id": r.provider_id,
+        "instructor_id": r.instructor_id,
+        "max_capacity": r.max_capacity,
+        "created_by": r.created_by,
+    }
 
 
 def roster_member(row: Row) -> RosterMember:
@@ -355,8 +429,22 @@ def team(row: Row, members: list[TeamMember]) -> Team:
     )
 
 
+def team_params(team: Team) -> dict[str, Any]:
+    return {
+        "id": team.id,
+        "name": team.name,
+        "provider_id": team.provider_id,
+        "location_id": team.location_id,
+        "created_by": team.created_by,
+    }
+
+
 def team_member(row: Row) -> TeamMember:
     return TeamMember(row["user_id"], TeamRole(row["role"]), row["added_at"])
+
+
+def team_member_params(team_id: UUID, m: TeamMember) -> dict[str, Any]:
+    return {"team_id": team_id, "user_id": m.user_id, "role": m.role.value, "added_at": m.added_at}
 
 
 # --- batches, notifications -------------------------------------------------------------
@@ -433,7 +521,7 @@ def notification_params(n: Notification) -> dict[str, Any]:
         "student_id": n.student_id,
         "email": n.email,
         "location_id": n.location_id,
-        "metadata": json.dumps(n.context, sort_keys=True),
+        "metadata": dict(n.context),
         "email_status": n.email_status.value,
         "email_attempts": n.email_attempts,
         "email_error": n.email_error,

@@ -9,6 +9,7 @@ every row had gone through arccm.
 
 from __future__ import annotations
 
+import itertools
 import random
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -244,9 +245,12 @@ class Generator:
                     lead,
                     day,
                     add_months(day, months),
+                    lead,
+                    None,
+                    None,
                 )
             )
-        tables["certificates"] = certificates
+        tables["certificates"] = _supersede_older(certificates)
 
     def teams(self, tables: dict[str, list[tuple[Any, ...]]]) -> None:
         rows, members = [], []
@@ -271,11 +275,26 @@ COLUMNS = {
     "instructor_profiles": "id, specialties, max_students_per_session, credential_expires_on",
     "training_sessions": "id, course_id, title, location_id, provider_id, lead_instructor_id, starts_at, ends_at, max_capacity, status",
     "session_enrollments": "id, session_id, learner_id, status, waitlist_position, attendance_status, completion_status, practical_score, written_score, enrolled_at, cancelled_at",
-    "certificates": "id, verification_code, completion_kind, completion_id, recipient_name, recipient_user_id, course_id, course_name, location_id, provider_id, session_id, instructor_ids, instructor_name, issued_by, issue_date, expiry_date",
+    "certificates": "id, verification_code, completion_kind, completion_id, recipient_name, recipient_user_id, course_id, course_name, location_id, provider_id, session_id, instructor_ids, instructor_name, issued_by, issue_date, expiry_date, lead_instructor_id, supersedes_id, superseded_by_id",
     "teams": "id, name, provider_id, location_id, created_by",
     "team_members": "team_id, user_id, role, added_at",
 }
 ORDER = list(COLUMNS)
+
+
+def _supersede_older(certificates: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """One current certificate per learner and course (the database holds this): each learner's older certificates
+    for a course are superseded by the next one issued."""
+    by_holder: dict[tuple[Any, Any], list[int]] = {}
+    for index, row in enumerate(certificates):
+        by_holder.setdefault((row[5], row[6]), []).append(index)  # (recipient_user_id, course_id)
+    out = list(certificates)
+    for indexes in by_holder.values():
+        ordered = sorted(indexes, key=lambda i: (certificates[i][14], str(certificates[i][0])))  # issue date, id
+        for older, newer in itertools.pairwise(ordered):
+            out[older] = (*out[older][:-1], certificates[newer][0])
+            out[newer] = (*out[newer][:-2], certificates[older][0], out[newer][-1])
+    return out
 
 
 def generate(scale: Scale, seed: int, today: date) -> dict[str, list[tuple[Any, ...]]]:

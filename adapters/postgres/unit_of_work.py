@@ -1,64 +1,78 @@
-"""PostgreSQL unit of work and repositories: one transaction per use case.
+"""The PostgreSQL unit of work: one transaction, an identity map with snapshots, and one write at commit.
 
-Concurrency: loading a session (or a certificate, roster or team) takes its row
-lock (``SELECT … FOR UPDATE``), so every change to one session — enrolment,
-cancellation and promotion, capacity — is serialized on that row, whatever the
-interleaving. Scheduling locks the instructors' rows first (in id order, so two
-schedulers cannot deadlock) so two sessions cannot claim the same instructor's
-time concurrently. The database's own constraints (seat CHECK kept by trigger,
-partial unique indexes) back this up for writes that bypass arccm.
+Reading for change holds the row (``SELECT … FOR UPDATE``) and tracks the
+aggregate next to a snapshot; at commit each aggregate's mapping writes back only
+what changed.  New aggregates are inserted at once (so foreign keys see them),
+except those whose mapping writes in bulk (certificates, notifications), which go
+in with the commit, many rows in one statement.  Order at commit: changes to held
+rows, then the bulk inserts, then the domain events of everything the unit
+touched into ``change_log`` — all in the same transaction.
 
-Added aggregates are inserted at once (so foreign keys see them); loaded ones
-are compared with a snapshot at commit and only what changed is written. Domain
-events raised by every aggregate the unit touched are written to ``change_log``
-in the same transaction, just before it commits.
+Driver errors are translated here, at the adapter's edge, into the port's own:
+a deadlock or serialization failure is ``Retryable``; a unique violation of one of
+the invariants that a race can hit is ``InvariantConflict``.  The repositories
+live in ``adapters/postgres/repositories/``, one module per aggregate.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Sequence
-from datetime import date, datetime
+from collections.abc import Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
-from uuid import UUID, uuid4
+from typing import TYPE_CHECKING, Any, Self, TypeVar
+from uuid import UUID
 
 import attrs
-from sqlalchemy import Connection, text
+import psycopg
+from psycopg.types.json import Jsonb
+from sqlalchemy import Connection, Executable, Result, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql import ColumnElement
 
 from arccm.adapters.events_codec import encode, encode_scope
 from arccm.adapters.postgres import rows
 from arccm.adapters.postgres.database import Database
-from arccm.application.ports.unit_of_work import UnitOfWorkFactory
+from arccm.adapters.postgres.mapping import AggregateMapping, Row
+from arccm.adapters.postgres.repositories.availability import PostgresAvailabilityRepository
+from arccm.adapters.postgres.repositories.batches import PostgresBatchRepository
+from arccm.adapters.postgres.repositories.certificates import PostgresCertificateRepository
+from arccm.adapters.postgres.repositories.compliance import PostgresComplianceRepository
+from arccm.adapters.postgres.repositories.notifications import PostgresNotificationRepository
+from arccm.adapters.postgres.repositories.people import PostgresProfileRepository
+from arccm.adapters.postgres.repositories.reference import PostgresReferenceRepository
+from arccm.adapters.postgres.repositories.rosters import PostgresRosterRepository
+from arccm.adapters.postgres.repositories.sessions import PostgresSessionRepository
+from arccm.adapters.postgres.repositories.teams import PostgresTeamRepository
+from arccm.application.ports.unit_of_work import InvariantConflict, Retryable, UnitOfWorkFactory
 from arccm.domain.access import Actor
-from arccm.domain.batch import CertificateBatch
-from arccm.domain.certificate import Certificate, CompletionKind, CompletionRef
-from arccm.domain.compliance import ComplianceMetric, ComplianceRecord
-from arccm.domain.course import Course
-from arccm.domain.enrollment import Enrollment, EnrollmentStatus
 from arccm.domain.events import DomainEvent
-from arccm.domain.notification import MAX_EMAIL_ATTEMPTS, EmailBatch, Notification
-from arccm.domain.people import AuthorizedProvider, InstructorProfile, Location, StudentProfile, UserProfile
-from arccm.domain.roster import Roster
-from arccm.domain.scheduling import AvailabilityBooking
-from arccm.domain.team import Team
-from arccm.domain.templates import CertificateLayout, EmailTemplate
-from arccm.domain.training_session import TrainingSession
-from arccm.domain.verification_code import VerificationCode
 
+T = TypeVar("T")
 COPY_FROM = 64  # rows; below this a single INSERT is quicker
+# unique indexes a race between two units of work can hit; anything else violated is a bug and raises as it is
+RACE_INVARIANTS = frozenset(
+    {
+        "one_live_certificate_per_completion",
+        "one_current_certificate_per_holder",
+        "one_running_batch_per_source",
+        "one_active_enrollment",
+        "notifications_dedupe_key_key",
+    }
+)
+_CHANGE_LOG = ("topic", "event", "payload", "occurred_at", "kind", "location_id", "provider_id", "created_by",
+               "instructor_ids", "subject_id", "learner_ids", "actor_id")  # fmt: skip
 
 
-class ConcurrentUpdate(RuntimeError):
-    """A row changed under a unit of work that held no lock on it: a bug, not a business outcome."""
-
-
-def _columns(params: dict[str, Any]) -> tuple[str, str]:
-    return ", ".join(params), ", ".join(f":{name}" for name in params)
-
-
-def _sets(params: dict[str, Any], skip: Collection[str] = ("id",)) -> str:
-    return ", ".join(f"{name} = :{name}" for name in params if name not in skip)
+def translate(error: DBAPIError | psycopg.Error) -> Exception | None:
+    """The port's error for a driver error a race can cause, or None when it is a fault or a bug."""
+    cause: Any = error.orig if isinstance(error, DBAPIError) else error
+    if isinstance(cause, psycopg.errors.DeadlockDetected | psycopg.errors.SerializationFailure):
+        return Retryable(type(cause).__name__)
+    if isinstance(cause, psycopg.errors.UniqueViolation):
+        name = cause.diag.constraint_name or ""
+        if name in RACE_INVARIANTS:
+            return InvariantConflict(name)
+    return None
 
 
 class PostgresUnitOfWork:
@@ -67,10 +81,8 @@ class PostgresUnitOfWork:
         self._database = database
         self._transaction: Any = None
         self._connection: Connection | None = None
-        self._identity: dict[tuple[str, UUID], Any] = {}
-        self._snapshots: dict[tuple[str, UUID], Any] = {}
-        # rows written with the commit, in bulk, before any tracked change is flushed
-        self.deferred: dict[str, list[Any]] = {"certificate": [], "notification": []}
+        self._held: dict[tuple[str, UUID], tuple[AggregateMapping[Any], Any, Any]] = {}
+        self._bulk: dict[str, list[Any]] = {}  # new rows written with the commit, per mapping kind
         self.sessions = PostgresSessionRepository(self)
         self.certificates = PostgresCertificateRepository(self)
         self.reference = PostgresReferenceRepository(self)
@@ -82,7 +94,7 @@ class PostgresUnitOfWork:
         self.batches = PostgresBatchRepository(self)
         self.notifications = PostgresNotificationRepository(self)
 
-    # --- connection -----------------------------------------------------------------
+    # --- connection ---------------------------------------------------------------
 
     @property
     def connection(self) -> Connection:
@@ -90,53 +102,112 @@ class PostgresUnitOfWork:
             raise RuntimeError("unit of work used outside its with-block")
         return self._connection
 
-    def run(self, sql: str, params: dict[str, Any] | None = None) -> Any:
+    def run(self, sql: str, params: dict[str, Any] | None = None) -> Result[Any]:
         return self.connection.execute(text(sql), params or {})
 
+    def execute(self, statement: Executable) -> Result[Any]:
+        return self.connection.execute(statement)
+
     def __enter__(self) -> Self:
-        self._transaction = self._database.transaction(self.actor)
+        self._transaction = self._database.transaction(self.actor, writer=True)
         self._connection = self._transaction.__enter__()
         return self
 
     def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         try:
             self._transaction.__exit__(exc_type, exc, tb)
         finally:
-            self._connection, self._identity, self._snapshots = None, {}, {}
-            self.deferred = {"certificate": [], "notification": []}
-            self.certificates.forget()
+            self._connection, self._held, self._bulk = None, {}, {}
+        if isinstance(exc, DBAPIError | psycopg.Error):  # COPY goes through the driver: its errors come unwrapped
+            translated = translate(exc)
+            if translated is not None:
+                raise translated from exc
 
-    # --- identity map and snapshots --------------------------------------------------------
+    # --- identity map ------------------------------------------------------------------
 
-    def known(self, kind: str, key: UUID) -> Any:
-        return self._identity.get((kind, key))
+    def held(self, mapping: AggregateMapping[T], key: UUID) -> T | None:
+        entry = self._held.get((mapping.kind, key))
+        return None if entry is None else entry[1]
 
-    def track(self, kind: str, key: UUID, value: Any, snapshot: Any) -> Any:
-        self._identity[(kind, key)] = value
-        self._snapshots[(kind, key)] = snapshot
+    def hold(self, mapping: AggregateMapping[T], value: T) -> T:
+        """Track ``value`` for change: what differs from now is written at commit."""
+        self._held[(mapping.kind, mapping.key(value))] = (mapping, value, mapping.snapshot(value))
         return value
 
-    def snapshot_of(self, kind: str, key: UUID) -> Any:
-        return self._snapshots.get((kind, key))
+    def add(self, mapping: AggregateMapping[T], value: T) -> None:
+        if mapping.bulk:
+            self._bulk.setdefault(mapping.kind, []).append(value)
+        else:
+            mapping.insert(self, value)
+        self.hold(mapping, value)
+
+    def pending(self, mapping: AggregateMapping[T]) -> list[T]:
+        """New aggregates of this kind not written yet (they go in with the commit)."""
+        return list(self._bulk.get(mapping.kind, []))
+
+    def load(
+        self,
+        mapping: AggregateMapping[T],
+        where: ColumnElement[bool],
+        *,
+        for_update: bool,
+        order_by: Sequence[Any] = (),
+        limit: int | None = None,
+        skip_locked: bool = False,
+    ) -> list[T]:
+        """Aggregates whose root row matches ``where``; what this unit already holds is returned as held.
+
+        ``for_update`` holds the rows until the unit ends and tracks the aggregates for change; otherwise they
+        are only looked at (changes to them are not saved)."""
+        statement = select(mapping.table).where(where).order_by(*order_by).limit(limit)
+        if for_update:  # FOR NO KEY UPDATE: holds the row against change, yet lets foreign keys point at it
+            statement = statement.with_for_update(key_share=True, skip_locked=skip_locked)
+        found = list(self.execute(statement).mappings())
+        return self.adopt(mapping, found, for_update)
+
+    def adopt(self, mapping: AggregateMapping[T], found: Sequence[Row], for_update: bool) -> list[T]:
+        fresh = [row for row in found if (mapping.kind, row["id"]) not in self._held]
+        built = {mapping.key(value): value for value in mapping.build(self, fresh)}
+        out: list[T] = []
+        for row in found:
+            known = self.held(mapping, row["id"])
+            if known is None:
+                known = built[row["id"]]
+                if for_update:
+                    self.hold(mapping, known)
+            out.append(known)
+        return out
+
+    def get_for_update(self, mapping: AggregateMapping[T], key: UUID) -> T | None:
+        known = self.held(mapping, key)
+        if known is not None:
+            return known
+        loaded = self.load(mapping, mapping.table.c.id == key, for_update=True)
+        return loaded[0] if loaded else None
+
+    def find(self, mapping: AggregateMapping[T], key: UUID) -> T | None:
+        known = self.held(mapping, key)
+        if known is not None:
+            return known
+        loaded = self.load(mapping, mapping.table.c.id == key, for_update=False)
+        return loaded[0] if loaded else None
 
     # --- commit -------------------------------------------------------------------------
 
     def commit(self) -> None:
-        self._write_deferred()
         events: list[DomainEvent] = []
-        for (kind, key), value in list(self._identity.items()):
-            flush = _FLUSH.get(kind)
-            if flush is not None:
-                self._snapshots[(kind, key)] = flush(self, value, self._snapshots[(kind, key)])
+        waiting = {id(value) for values in self._bulk.values() for value in values}
+        for key, (mapping, value, before) in list(self._held.items()):
+            if id(value) not in waiting:  # a new bulk row is written whole, with its latest state, below
+                mapping.flush(self, value, before)
+                self._held[key] = (mapping, value, mapping.snapshot(value))
             raised = getattr(value, "events", None)
             if raised:
                 events.extend(raised)
                 raised.clear()
+        self._write_bulk()
         self._write_events(events)
         self.connection.commit()
         self._database.committed()
@@ -145,11 +216,25 @@ class PostgresUnitOfWork:
         if self._connection is not None and self._connection.in_transaction():
             self._connection.rollback()
 
-    def _copy(self, table: str, columns: Sequence[str], values: Sequence[Sequence[Any]]) -> None:
+    def _write_bulk(self) -> None:
+        certificates = self._bulk.pop("certificate", [])
+        self.copy("certificates", [rows.certificate_params(c) for c in certificates])
+        notices = _one_per_key([rows.notification_params(n) for n in self._bulk.pop("notification", [])])
+        if len(notices) >= COPY_FROM:  # COPY knows no ON CONFLICT: leave out the keys already stored
+            existing = self.notifications.existing([n["dedupe_key"] for n in notices])
+            self.copy("notifications", [n for n in notices if n["dedupe_key"] not in existing])
+        else:
+            self.copy("notifications", notices, on_conflict="ON CONFLICT (dedupe_key) DO NOTHING")
+        if self._bulk:
+            raise RuntimeError(f"no bulk writer for {sorted(self._bulk)}")
+
+    def copy(self, table: str, params: Sequence[dict[str, Any]], on_conflict: str = "") -> None:
         """Write rows through this unit of work's own transaction: COPY for many (the fastest way in),
         one multi-row INSERT for a few (COPY costs more round trips than it saves there)."""
-        if not values:
+        if not params:
             return
+        columns = list(params[0])
+        values = [[p[c] for c in columns] for p in params]
         driver: Any = self.connection.connection.driver_connection
         names = ", ".join(columns)
         with driver.cursor() as cursor:
@@ -160,731 +245,33 @@ class PostgresUnitOfWork:
                 return
             row_marks = "(" + ", ".join(["%s"] * len(columns)) + ")"
             cursor.execute(
-                f"INSERT INTO {table} ({names}) VALUES {', '.join([row_marks] * len(values))}",
+                f"INSERT INTO {table} ({names}) VALUES {', '.join([row_marks] * len(values))} {on_conflict}",
                 [value for row in values for value in row],
             )
 
-    def _write_deferred(self) -> None:
-        certificates = [rows.certificate_params(c) for c in self.deferred["certificate"]]
-        if certificates:
-            self._copy("certificates", list(certificates[0]), [list(p.values()) for p in certificates])
-        notifications = [rows.notification_params(n) for n in self.deferred["notification"]]
-        if notifications:
-            self._copy("notifications", list(notifications[0]), [list(p.values()) for p in notifications])
-        self.deferred = {"certificate": [], "notification": []}
-
     def _write_events(self, events: list[DomainEvent]) -> None:
         actor = self.actor.user_id if self.actor else None
-        self._copy(
+        self.copy(
             "change_log",
-            ("topic", "event", "payload", "occurred_at", "kind", "location_id", "provider_id", "created_by",
-             "instructor_ids", "subject_id", "learner_ids", "actor_id"),
             [
-                (e.topic, e.name, json.dumps({"fields": encode(e), "scope": encode_scope(e.scope)}), e.occurred_at,
-                 e.scope.kind.value, e.scope.location_id, e.scope.provider_id, e.scope.created_by,
-                 sorted(e.scope.instructors), e.scope.subject_id, sorted(e.scope.learners), actor)
+                dict(zip(_CHANGE_LOG, (
+                    e.topic, e.name, json.dumps({"fields": encode(e), "scope": encode_scope(e.scope)}), e.occurred_at,
+                    e.scope.kind.value, e.scope.location_id, e.scope.provider_id, e.scope.created_by,
+                    sorted(e.scope.instructors), e.scope.subject_id, sorted(e.scope.learners), actor), strict=True))
                 for e in events
             ],
         )  # fmt: skip
 
 
-# --- sessions ---------------------------------------------------------------------------
-
-_SESSION = "SELECT * FROM training_sessions WHERE id = :id"
-
-
-def _session_snapshot(s: TrainingSession) -> tuple[dict[str, Any], dict[UUID, dict[str, Any]]]:
-    return rows.session_params(s), {e.id: rows.enrollment_params(e) for e in s.enrollments}
-
-
-class PostgresSessionRepository:
-    def __init__(self, uow: PostgresUnitOfWork) -> None:
-        self._uow = uow
-
-    def get(self, session_id: UUID) -> TrainingSession | None:
-        known: TrainingSession | None = self._uow.known("session", session_id)
-        if known is not None:
-            return known
-        row = self._uow.run(_SESSION + " FOR UPDATE", {"id": session_id}).mappings().first()
-        if row is None:
-            return None
-        return self._load(row)
-
-    def _load(self, row: Any) -> TrainingSession:
-        enrollments = [
-            rows.enrollment(r)
-            for r in self._uow.run(
-                "SELECT * FROM session_enrollments WHERE session_id = :id ORDER BY enrolled_at, id", {"id": row["id"]}
-            ).mappings()
-        ]
-        loaded = rows.session(row, enrollments)
-        return self._uow.track("session", loaded.id, loaded, _session_snapshot(loaded))  # type: ignore[no-any-return]
-
-    def add(self, session: TrainingSession) -> None:
-        params = rows.session_params(session)
-        names, values = _columns(params)
-        self._uow.run(f"INSERT INTO training_sessions ({names}) VALUES ({values})", params)
-        for enrollment in session.enrollments:
-            _insert_enrollment(self._uow, enrollment)
-        self._uow.track("session", session.id, session, _session_snapshot(session))
-
-    def taught_by(
-        self, instructor_ids: Collection[UUID], starts_at: datetime, ends_at: datetime
-    ) -> Sequence[TrainingSession]:
-        ids = sorted(instructor_ids)
-        self._uow.run("SELECT id FROM instructor_profiles WHERE id = ANY(:ids) ORDER BY id FOR UPDATE", {"ids": ids})
-        found = self._uow.run(
-            "SELECT * FROM training_sessions WHERE (lead_instructor_id = ANY(:ids) OR assistant_ids && CAST(:ids AS uuid[]))"
-            " AND starts_at < :ends AND ends_at > :starts AND status <> 'cancelled'",
-            {"ids": ids, "starts": starts_at, "ends": ends_at},
-        ).mappings()
-        out = []
-        for row in found:
-            known = self._uow.known("session", row["id"])
-            out.append(known if known is not None else self._load(row))
-        return out
-
-
-def _insert_enrollment(uow: PostgresUnitOfWork, enrollment: Enrollment) -> None:
-    params = rows.enrollment_params(enrollment)
-    names, values = _columns(params)
-    uow.run(f"INSERT INTO session_enrollments ({names}) VALUES ({values})", params)
-
-
-def _flush_session(uow: PostgresUnitOfWork, session: TrainingSession, snapshot: Any) -> Any:
-    before, enrollments_before = snapshot
-    params = rows.session_params(session)
-    if params != before:
-        changed = uow.run(
-            f"UPDATE training_sessions SET {_sets(params)}, updated_at = now() WHERE id = :id AND version = :old_version",
-            {**params, "old_version": before["version"]},
-        )
-        if changed.rowcount != 1:
-            raise ConcurrentUpdate(f"session {session.id} changed under a unit of work holding its lock")
-    # seats are freed before they are taken, so the seat CHECK holds after every statement
-    ordered = sorted(session.enrollments, key=lambda e: e.status is EnrollmentStatus.ENROLLED)
-    written = {}
-    for enrollment in ordered:
-        old = enrollments_before.get(enrollment.id)
-        current = written[enrollment.id] = rows.enrollment_params(enrollment)
-        if old is None:
-            _insert_enrollment(uow, enrollment)
-        elif current != old:
-            uow.run(
-                f"UPDATE session_enrollments SET {_sets(current, ('id', 'session_id', 'learner_id'))} WHERE id = :id",
-                current,
-            )
-    return params, written
-
-
-# --- certificates ----------------------------------------------------------------------
-
-
-class PostgresCertificateRepository:
-    def __init__(self, uow: PostgresUnitOfWork) -> None:
-        self._uow = uow
-        self._by_completion: dict[CompletionRef, Certificate | None] = {}
-        self._current: dict[tuple[UUID, UUID], list[Certificate]] = {}
-
-    def forget(self) -> None:
-        self._by_completion, self._current = {}, {}
-
-    def preload(self, completions: Collection[CompletionRef], holders: Collection[tuple[UUID, UUID]]) -> None:
-        wanted = [ref for ref in completions if ref not in self._by_completion]
-        if wanted:
-            found = self._uow.run(
-                "SELECT * FROM certificates WHERE revoked_at IS NULL AND (completion_kind, completion_id) IN"
-                " (SELECT * FROM unnest(CAST(:kinds AS text[]), CAST(:ids AS uuid[]))) ORDER BY id FOR UPDATE",
-                {"kinds": [r.kind.value for r in wanted], "ids": [r.id for r in wanted]},
-            ).mappings()
-            for ref in wanted:
-                self._by_completion[ref] = None
-            for row in found:
-                certificate = self._mapped(row)
-                self._by_completion[certificate.completion] = certificate
-        pairs = [pair for pair in holders if pair not in self._current]
-        if pairs:
-            found = self._uow.run(
-                "SELECT * FROM certificates WHERE (recipient_user_id = ANY(:people) OR recipient_student_id = ANY(:people))"
-                " AND course_id = ANY(:courses) AND revoked_at IS NULL AND superseded_by_id IS NULL ORDER BY id FOR UPDATE",
-                {"people": sorted({p for p, _ in pairs}), "courses": sorted({c for _, c in pairs})},
-            ).mappings()
-            for pair in pairs:
-                self._current[pair] = []
-            for row in found:
-                certificate = self._mapped(row)
-                person = certificate.recipient.person_id
-                if person is not None and (person, certificate.course_id) in self._current:
-                    self._current[(person, certificate.course_id)].append(certificate)
-
-    def codes_in_use(self, codes: Collection[VerificationCode]) -> set[str]:
-        wanted = [code.canonical for code in codes]
-        found = self._uow.run(
-            "SELECT verification_code FROM certificates WHERE verification_code = ANY(:codes)", {"codes": wanted}
-        )
-        pending = {c.code.canonical for c in self._uow.deferred["certificate"]}
-        return {row[0] for row in found} | (pending & set(wanted))
-
-    def _one(self, where: str, params: dict[str, Any]) -> Certificate | None:
-        row = self._uow.run(f"SELECT * FROM certificates WHERE {where} FOR UPDATE", params).mappings().first()
-        return None if row is None else self._mapped(row)
-
-    def _mapped(self, row: Any) -> Certificate:
-        known: Certificate | None = self._uow.known("certificate", row["id"])
-        if known is not None:
-            return known
-        loaded = rows.certificate(row)
-        return self._uow.track("certificate", loaded.id, loaded, rows.certificate_params(loaded))  # type: ignore[no-any-return]
-
-    def get(self, certificate_id: UUID) -> Certificate | None:
-        known: Certificate | None = self._uow.known("certificate", certificate_id)
-        return known if known is not None else self._one("id = :id", {"id": certificate_id})
-
-    def by_code(self, code: VerificationCode) -> Certificate | None:
-        pending = next((c for c in self._uow.deferred["certificate"] if c.code == code), None)
-        return pending or self._one("verification_code = :code", {"code": code.canonical})
-
-    def for_completion(self, completion: CompletionRef) -> Certificate | None:
-        if completion in self._by_completion:
-            cached = self._by_completion[completion]
-            return cached if cached is not None and cached.revocation is None else None
-        found = self._one(
-            "completion_kind = :kind AND completion_id = :id AND revoked_at IS NULL",
-            {"kind": completion.kind.value, "id": completion.id},
-        )
-        return found if found is not None and found.revocation is None else None
-
-    def current_for(self, person_id: UUID, course_id: UUID) -> Sequence[Certificate]:
-        if (person_id, course_id) in self._current:
-            cached = self._current[(person_id, course_id)]
-            return [c for c in cached if c.revocation is None and c.superseded_by_id is None]
-        found = self._uow.run(
-            "SELECT * FROM certificates WHERE (recipient_user_id = :p OR recipient_student_id = :p)"
-            " AND course_id = :c AND revoked_at IS NULL AND superseded_by_id IS NULL ORDER BY id FOR UPDATE",
-            {"p": person_id, "c": course_id},
-        ).mappings()
-        loaded = [self._mapped(row) for row in found]
-        return [c for c in loaded if c.revocation is None and c.superseded_by_id is None]
-
-    _LIVE = "revoked_at IS NULL AND superseded_by_id IS NULL"
-
-    def expired_unrecorded(self, today: date, limit: int) -> Sequence[Certificate]:
-        found = self._uow.run(
-            f"SELECT * FROM certificates WHERE expiry_date < :today AND expired_on IS NULL AND {self._LIVE}"
-            " ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED",
-            {"today": today, "limit": limit},
-        ).mappings()
-        return [self._mapped(row) for row in found]
-
-    def entering_window(self, today: date, until: date, limit: int, after: UUID | None) -> Sequence[Certificate]:
-        found = self._uow.run(
-            f"SELECT * FROM certificates WHERE expiry_date BETWEEN :today AND :until AND {self._LIVE}"
-            " AND (CAST(:after AS uuid) IS NULL OR id > :after) ORDER BY id LIMIT :limit",
-            {"today": today, "until": until, "after": after, "limit": limit},
-        ).mappings()
-        return [self._mapped(row) for row in found]
-
-    def add(self, certificate: Certificate) -> None:
-        """Written with the commit, with every other certificate of this unit of work, in one statement."""
-        self._uow.deferred["certificate"].append(certificate)
-        self._uow.track("certificate", certificate.id, certificate, rows.certificate_params(certificate))
-        self._by_completion[certificate.completion] = certificate
-        person = certificate.recipient.person_id
-        if person is not None and (person, certificate.course_id) in self._current:
-            self._current[(person, certificate.course_id)].append(certificate)
-
-
-def _row_flush(
-    table: str, params_of: Callable[[Any], dict[str, Any]], columns: Collection[str] | None = None, touch: bool = True
-) -> Callable[[PostgresUnitOfWork, Any, Any], dict[str, Any]]:
-    """Write one row back when it differs from what was loaded; returns what the row now holds."""
-
-    def flush(uow: PostgresUnitOfWork, value: Any, before: Any) -> dict[str, Any]:
-        params = params_of(value)
-        if params != before:
-            changed = {k: v for k, v in params.items() if columns is None or k in columns or k == "id"}
-            stamp = ", updated_at = now()" if touch else ""
-            uow.run(f"UPDATE {table} SET {_sets(changed)}{stamp} WHERE id = :id", params)
-        return params
-
-    return flush
-
-
-# --- reference, people ------------------------------------------------------------------
-
-
-class PostgresReferenceRepository:
-    def __init__(self, uow: PostgresUnitOfWork) -> None:
-        self._uow = uow
-
-    def course(self, course_id: UUID) -> Course | None:
-        row = self._uow.run("SELECT * FROM course_templates WHERE id = :id", {"id": course_id}).mappings().first()
-        return None if row is None else rows.course(row)
-
-    def location(self, location_id: UUID) -> Location | None:
-        row = self._uow.run("SELECT * FROM locations WHERE id = :id", {"id": location_id}).mappings().first()
-        return None if row is None else rows.location(row)
-
-    _PROVIDER = (
-        "SELECT p.id, p.name, array_remove(array_agg(pl.location_id), NULL) AS location_ids"
-        " FROM authorized_providers p LEFT JOIN provider_locations pl ON pl.provider_id = p.id"
-    )
-
-    def provider(self, provider_id: UUID) -> AuthorizedProvider | None:
-        row = self._uow.run(self._PROVIDER + " WHERE p.id = :id GROUP BY p.id", {"id": provider_id}).mappings().first()
-        return None if row is None else rows.provider(row)
-
-    def provider_of_location(self, location_id: UUID) -> AuthorizedProvider | None:
-        row = self._uow.run(
-            "SELECT provider_id FROM provider_locations WHERE location_id = :id", {"id": location_id}
-        ).first()
-        return None if row is None else self.provider(row[0])
-
-    def add_course(self, course: Course) -> None:
-        params = rows.course_params(course)
-        names, values = _columns(params)
-        self._uow.run(f"INSERT INTO course_templates ({names}) VALUES ({values})", params)
-
-    def add_location(self, location: Location) -> None:
-        self._uow.run(
-            "INSERT INTO locations (id, name, timezone) VALUES (:id, :name, :tz)",
-            {"id": location.id, "name": location.name, "tz": location.timezone},
-        )
-
-    def certificate_layout(self, location_id: UUID) -> CertificateLayout | None:
-        return _certificate_layout(self._uow, location_id)
-
-    def email_template(self, location_id: UUID, name: str) -> EmailTemplate | None:
-        return _email_template(self._uow, location_id, name)
-
-    def set_certificate_layout(self, location_id: UUID, layout: CertificateLayout) -> None:
-        _set_certificate_layout(self._uow, location_id, layout)
-
-    def add_email_template(self, template: EmailTemplate) -> None:
-        _add_email_template(self._uow, template)
-
-    def add_provider(self, provider: AuthorizedProvider) -> None:
-        self._uow.run(
-            "INSERT INTO authorized_providers (id, name) VALUES (:id, :name)",
-            {"id": provider.id, "name": provider.name},
-        )
-        for location_id in sorted(provider.location_ids):
-            self._uow.run(
-                "INSERT INTO provider_locations (provider_id, location_id) VALUES (:p, :l)",
-                {"p": provider.id, "l": location_id},
-            )
-
-
-def _certificate_layout(uow: PostgresUnitOfWork, location_id: UUID) -> CertificateLayout | None:
-    row = uow.run(
-        "SELECT t.body FROM location_templates lt JOIN certificate_templates t ON t.id = lt.template_id"
-        " WHERE lt.location_id = :l AND lt.is_primary",
-        {"l": location_id},
-    ).first()
-    return None if row is None else CertificateLayout(**row[0])
-
-
-def _email_template(uow: PostgresUnitOfWork, location_id: UUID, name: str) -> EmailTemplate | None:
-    row = uow.run(
-        "SELECT name, subject_template, body_template, location_id FROM location_email_templates"
-        " WHERE location_id = :l AND name = :n ORDER BY is_default DESC, created_at DESC LIMIT 1",
-        {"l": location_id, "n": name},
-    ).first()
-    return None if row is None else EmailTemplate(row[0], row[1], row[2], row[3])
-
-
-def _set_certificate_layout(uow: PostgresUnitOfWork, location_id: UUID, layout: CertificateLayout) -> None:
-    template_id = uuid4()
-    uow.run(
-        "INSERT INTO certificate_templates (id, name, version, body) VALUES (:id, :n, '1', CAST(:b AS jsonb))",
-        {"id": template_id, "n": layout.title, "b": json.dumps(attrs.asdict(layout))},
-    )
-    uow.run("UPDATE location_templates SET is_primary = false WHERE location_id = :l", {"l": location_id})
-    uow.run(
-        "INSERT INTO location_templates (id, location_id, template_id, is_primary) VALUES (:id, :l, :t, true)",
-        {"id": uuid4(), "l": location_id, "t": template_id},
-    )
-
-
-def _add_email_template(uow: PostgresUnitOfWork, template: EmailTemplate) -> None:
-    if template.location_id is None:
-        raise ValueError("an e-mail template belongs to a location")
-    uow.run("UPDATE location_email_templates SET is_default = false WHERE location_id = :l AND name = :n",
-            {"l": template.location_id, "n": template.name})  # fmt: skip
-    uow.run(
-        "INSERT INTO location_email_templates (id, location_id, name, subject_template, body_template, is_default)"
-        " VALUES (:id, :l, :n, :s, :b, true)",
-        {"id": uuid4(), "l": template.location_id, "n": template.name, "s": template.subject, "b": template.body},
-    )
-
-
-class PostgresProfileRepository:
-    def __init__(self, uow: PostgresUnitOfWork) -> None:
-        self._uow = uow
-
-    def get(self, user_id: UUID) -> UserProfile | None:
-        known: UserProfile | None = self._uow.known("profile", user_id)
-        if known is not None:
-            return known
-        row = self._uow.run("SELECT * FROM profiles WHERE id = :id FOR UPDATE", {"id": user_id}).mappings().first()
-        if row is None:
-            return None
-        loaded = rows.profile(row)
-        return self._uow.track("profile", user_id, loaded, rows.profile_params(loaded))  # type: ignore[no-any-return]
-
-    def read(self, user_id: UUID) -> UserProfile | None:
-        known: UserProfile | None = self._uow.known("profile", user_id)
-        if known is not None:
-            return known
-        row = self._uow.run("SELECT * FROM profiles WHERE id = :id", {"id": user_id}).mappings().first()
-        return None if row is None else rows.profile(row)
-
-    def add(self, profile: UserProfile) -> None:
-        params = rows.profile_params(profile)
-        names, values = _columns(params)
-        self._uow.run(f"INSERT INTO profiles ({names}) VALUES ({values})", params)
-        self._uow.track("profile", profile.id, profile, params)
-
-    def read_many(self, user_ids: Collection[UUID]) -> dict[UUID, UserProfile]:
-        found = self._uow.run("SELECT * FROM profiles WHERE id = ANY(:ids)", {"ids": list(user_ids)}).mappings()
-        loaded = {row["id"]: rows.profile(row) for row in found}
-        for user_id in user_ids:  # what this unit of work already holds wins
-            known = self._uow.known("profile", user_id)
-            if known is not None:
-                loaded[user_id] = known
-        return loaded
-
-    def students(self, student_ids: Collection[UUID]) -> dict[UUID, StudentProfile]:
-        found = self._uow.run(
-            "SELECT * FROM student_enrollment_profiles WHERE id = ANY(:ids)", {"ids": list(student_ids)}
-        ).mappings()
-        return {row["id"]: rows.student(row) for row in found}
-
-    def instructor(self, user_id: UUID) -> InstructorProfile | None:
-        row = self._uow.run("SELECT * FROM instructor_profiles WHERE id = :id", {"id": user_id}).mappings().first()
-        return None if row is None else rows.instructor(row)
-
-    def put_instructor(self, qualification: InstructorProfile) -> None:
-        self._uow.run(
-            "INSERT INTO instructor_profiles (id, specialties, max_students_per_session, credential_expires_on, is_active)"
-            " VALUES (:id, :s, :m, :c, :a) ON CONFLICT (id) DO UPDATE SET specialties = :s,"
-            " max_students_per_session = :m, credential_expires_on = :c, is_active = :a, updated_at = now()",
-            {
-                "id": qualification.user_id,
-                "s": sorted(qualification.specialties),
-                "m": qualification.max_students_per_session,
-                "c": qualification.credential_expires_on,
-                "a": qualification.is_active,
-            },
-        )
-
-    def student(self, student_id: UUID) -> StudentProfile | None:
-        row = (
-            self._uow.run("SELECT * FROM student_enrollment_profiles WHERE id = :id", {"id": student_id})
-            .mappings()
-            .first()
-        )
-        return None if row is None else rows.student(row)
-
-    def add_student(self, student: StudentProfile) -> None:
-        self._uow.run(
-            "INSERT INTO student_enrollment_profiles (id, first_name, last_name, email, phone, location_id)"
-            " VALUES (:id, :f, :l, :e, :p, :loc)",
-            {
-                "id": student.id,
-                "f": student.first_name,
-                "l": student.last_name,
-                "e": student.email,
-                "p": student.phone,
-                "loc": student.location_id,
-            },
-        )
-
-
-# --- rosters, teams -------------------------------------------------------------------------
-
-
-def _roster_snapshot(r: Roster) -> dict[UUID, dict[str, Any]]:
-    return {m.id: rows.roster_member_params(r.id, m) for m in r.members}
-
-
-class PostgresRosterRepository:
-    def __init__(self, uow: PostgresUnitOfWork) -> None:
-        self._uow = uow
-
-    def get(self, roster_id: UUID) -> Roster | None:
-        known: Roster | None = self._uow.known("roster", roster_id)
-        if known is not None:
-            return known
-        row = (
-            self._uow.run("SELECT * FROM student_rosters WHERE id = :id FOR UPDATE", {"id": roster_id})
-            .mappings()
-            .first()
-        )
-        if row is None:
-            return None
-        members = [
-            rows.roster_member(m)
-            for m in self._uow.run(
-                "SELECT * FROM student_roster_members WHERE roster_id = :id ORDER BY enrolled_at, id", {"id": roster_id}
-            ).mappings()
-        ]
-        loaded = rows.roster(row, members)
-        return self._uow.track("roster", roster_id, loaded, _roster_snapshot(loaded))  # type: ignore[no-any-return]
-
-    def add(self, roster: Roster) -> None:
-        self._uow.run(
-            "INSERT INTO student_rosters (id, roster_name, course_id, location_id, provider_id, instructor_id,"
-            " max_capacity, created_by) VALUES (:id, :name, :course, :location, :provider, :instructor, :cap, :by)",
-            {
-                "id": roster.id,
-                "name": roster.name,
-                "course": roster.course_id,
-                "location": roster.location_id,
-                "provider": roster.provider_id,
-                "instructor": roster.instructor_id,
-                "cap": roster.max_capacity,
-                "by": roster.created_by,
-            },
-        )
-        self._uow.track("roster", roster.id, roster, {})
-
-
-def _flush_roster(uow: PostgresUnitOfWork, roster: Roster, before: Any) -> dict[UUID, dict[str, Any]]:
-    written = {}
-    for member in roster.members:
-        params = written[member.id] = rows.roster_member_params(roster.id, member)
-        old = before.get(member.id)
-        if old is None:
-            names, values = _columns(params)
-            uow.run(f"INSERT INTO student_roster_members ({names}) VALUES ({values})", params)
-        elif old != params:
-            uow.run(f"UPDATE student_roster_members SET {_sets(params, ('id', 'roster_id'))} WHERE id = :id", params)
-    return written
-
-
-class PostgresTeamRepository:
-    def __init__(self, uow: PostgresUnitOfWork) -> None:
-        self._uow = uow
-
-    def get(self, team_id: UUID) -> Team | None:
-        known: Team | None = self._uow.known("team", team_id)
-        if known is not None:
-            return known
-        row = self._uow.run("SELECT * FROM teams WHERE id = :id FOR UPDATE", {"id": team_id}).mappings().first()
-        if row is None:
-            return None
-        members = [
-            rows.team_member(m)
-            for m in self._uow.run(
-                "SELECT * FROM team_members WHERE team_id = :id ORDER BY added_at, user_id", {"id": team_id}
-            ).mappings()
-        ]
-        loaded = rows.team(row, members)
-        return self._uow.track("team", team_id, loaded, loaded.member_ids())  # type: ignore[no-any-return]
-
-    def add(self, team: Team) -> None:
-        self._uow.run(
-            "INSERT INTO teams (id, name, provider_id, location_id, created_by) VALUES (:id, :n, :p, :l, :b)",
-            {"id": team.id, "n": team.name, "p": team.provider_id, "l": team.location_id, "b": team.created_by},
-        )
-        self._uow.track("team", team.id, team, frozenset())
-
-
-def _flush_team(uow: PostgresUnitOfWork, team: Team, before: Any) -> frozenset[UUID]:
-    current = {m.user_id: m for m in team.members}
-    for user_id in sorted(before - current.keys()):
-        uow.run("DELETE FROM team_members WHERE team_id = :t AND user_id = :u", {"t": team.id, "u": user_id})
-    for user_id in sorted(current.keys() - before):
-        member = current[user_id]
-        uow.run(
-            "INSERT INTO team_members (team_id, user_id, role, added_at) VALUES (:t, :u, :r, :a)",
-            {"t": team.id, "u": user_id, "r": member.role.value, "a": member.added_at},
-        )
-    return frozenset(current)
-
-
-class PostgresBatchRepository:
-    def __init__(self, uow: PostgresUnitOfWork) -> None:
-        self._uow = uow
-
-    def _one(self, where: str, params: dict[str, Any]) -> CertificateBatch | None:
-        row = self._uow.run(f"SELECT * FROM rosters WHERE {where} FOR UPDATE", params).mappings().first()
-        if row is None:
-            return None
-        known: CertificateBatch | None = self._uow.known("batch", row["id"])
-        if known is not None:
-            return known
-        loaded = rows.batch(row)
-        return self._uow.track("batch", loaded.id, loaded, rows.batch_params(loaded))  # type: ignore[no-any-return]
-
-    def get(self, batch_id: UUID) -> CertificateBatch | None:
-        known: CertificateBatch | None = self._uow.known("batch", batch_id)
-        return known if known is not None else self._one("id = :id", {"id": batch_id})
-
-    def running_for(self, source_kind: CompletionKind, source_id: UUID) -> CertificateBatch | None:
-        return self._one(
-            "source_kind = :k AND source_id = :s AND status = 'running'", {"k": source_kind.value, "s": source_id}
-        )
-
-    def add(self, batch: CertificateBatch) -> None:
-        params = rows.batch_params(batch)
-        names, values = _columns(params)
-        self._uow.run(f"INSERT INTO rosters ({names}) VALUES ({values})", params)
-        self._uow.track("batch", batch.id, batch, params)
-
-
-class PostgresNotificationRepository:
-    def __init__(self, uow: PostgresUnitOfWork) -> None:
-        self._uow = uow
-
-    def add(self, notification: Notification) -> bool:
-        params = rows.notification_params(notification)
-        names, values = _columns(params)
-        values = values.replace(":metadata", "CAST(:metadata AS jsonb)")
-        inserted = self._uow.run(
-            f"INSERT INTO notifications ({names}) VALUES ({values}) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
-            params,
-        ).first()
-        if inserted is None:
-            return False
-        self._uow.track("notification", notification.id, notification, params)
-        return True
-
-    def queue(self, notification: Notification) -> None:
-        self._uow.deferred["notification"].append(notification)
-        self._uow.track("notification", notification.id, notification, rows.notification_params(notification))
-
-    def _mapped(self, row: Any) -> Notification:
-        known: Notification | None = self._uow.known("notification", row["id"])
-        if known is not None:
-            return known
-        loaded = rows.notification(row)
-        return self._uow.track("notification", loaded.id, loaded, rows.notification_params(loaded))  # type: ignore[no-any-return]
-
-    def get(self, notification_id: UUID) -> Notification | None:
-        known: Notification | None = self._uow.known("notification", notification_id)
-        if known is not None:
-            return known
-        row = self._uow.run("SELECT * FROM notifications WHERE id = :id FOR UPDATE", {"id": notification_id})
-        found = row.mappings().first()
-        return None if found is None else self._mapped(found)
-
-    def awaiting_email(self, limit: int, after: UUID | None = None) -> Sequence[Notification]:
-        found = self._uow.run(
-            "SELECT * FROM notifications WHERE (email_status = 'pending' OR (email_status = 'failed' AND email_attempts < :max))"
-            " AND (CAST(:after AS uuid) IS NULL OR id > :after) ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED",
-            {"max": MAX_EMAIL_ATTEMPTS, "after": after, "limit": limit},
-        ).mappings()
-        return [self._mapped(row) for row in found]
-
-    def add_email_batch(self, batch: EmailBatch) -> None:
-        params = rows.email_batch_params(batch)
-        names, values = _columns(params)
-        self._uow.run(f"INSERT INTO email_batch_operations ({names}) VALUES ({values})", params)
-        self._uow.track("email_batch", batch.id, batch, params)
-
-    def email_batch(self, batch_id: UUID) -> EmailBatch | None:
-        known: EmailBatch | None = self._uow.known("email_batch", batch_id)
-        if known is not None:
-            return known
-        row = self._uow.run("SELECT * FROM email_batch_operations WHERE id = :id FOR UPDATE", {"id": batch_id})
-        found = row.mappings().first()
-        if found is None:
-            return None
-        loaded = rows.email_batch(found)
-        return self._uow.track("email_batch", batch_id, loaded, rows.email_batch_params(loaded))  # type: ignore[no-any-return]
-
-
-_EMAIL_STATE = ("email_status", "email_attempts", "email_error", "emailed_at")
-# each writes back what changed since the snapshot and returns the new snapshot
-_FLUSH: dict[str, Any] = {
-    "session": _flush_session,
-    "certificate": _row_flush("certificates", rows.certificate_params),
-    "profile": _row_flush("profiles", rows.profile_params),
-    "roster": _flush_roster,
-    "team": _flush_team,
-    "batch": _row_flush("rosters", rows.batch_params),
-    "notification": _row_flush("notifications", rows.notification_params, _EMAIL_STATE, touch=False),
-    "email_batch": _row_flush("email_batch_operations", rows.email_batch_params, touch=False),
-}
-
-
-# --- compliance, availability ------------------------------------------------------------
-
-
-class PostgresComplianceRepository:
-    def __init__(self, uow: PostgresUnitOfWork) -> None:
-        self._uow = uow
-
-    def metrics(self) -> Sequence[ComplianceMetric]:
-        return [
-            rows.metric(r)
-            for r in self._uow.run("SELECT * FROM compliance_metrics WHERE is_active ORDER BY id").mappings()
-        ]
-
-    def metric(self, metric_id: UUID) -> ComplianceMetric | None:
-        row = self._uow.run("SELECT * FROM compliance_metrics WHERE id = :id", {"id": metric_id}).mappings().first()
-        return None if row is None else rows.metric(row)
-
-    def add_metric(self, metric: ComplianceMetric) -> None:
-        self._uow.run(
-            "INSERT INTO compliance_metrics (id, name, weight, roles, required_for_basic, required_for_robust)"
-            " VALUES (:id, :n, :w, :r, :b, :rb)",
-            {
-                "id": metric.id,
-                "n": metric.name,
-                "w": metric.weight,
-                "r": sorted(r.value for r in metric.roles),
-                "b": metric.required_for_basic,
-                "rb": metric.required_for_robust,
-            },
-        )
-
-    def records_for(self, user_id: UUID) -> Sequence[ComplianceRecord]:
-        found = self._uow.run("SELECT * FROM user_compliance_records WHERE user_id = :u ORDER BY id", {"u": user_id})
-        return [rows.record(r) for r in found.mappings()]
-
-    def add_record(self, record: ComplianceRecord) -> None:
-        self._uow.run(
-            "INSERT INTO user_compliance_records (user_id, metric_id, status, recorded_on, expires_on)"
-            " VALUES (:u, :m, :s, :r, :e)",
-            {
-                "u": record.user_id,
-                "m": record.metric_id,
-                "s": record.status.value,
-                "r": record.recorded_on,
-                "e": record.expires_on,
-            },
-        )
-
-
-class PostgresAvailabilityRepository:
-    def __init__(self, uow: PostgresUnitOfWork) -> None:
-        self._uow = uow
-
-    def overlapping(
-        self, instructor_ids: Collection[UUID], starts_at: datetime, ends_at: datetime
-    ) -> Sequence[AvailabilityBooking]:
-        found = self._uow.run(
-            "SELECT * FROM availability_bookings WHERE user_id = ANY(:ids) AND starts_at < :e AND ends_at > :s ORDER BY id",
-            {"ids": sorted(instructor_ids), "s": starts_at, "e": ends_at},
-        )
-        return [rows.booking(r) for r in found.mappings()]
-
-    def add(self, booking: AvailabilityBooking) -> None:
-        self._uow.run(
-            "INSERT INTO availability_bookings (id, user_id, starts_at, ends_at, booking_type, title)"
-            " VALUES (:id, :u, :s, :e, :k, :t)",
-            {
-                "id": booking.id,
-                "u": booking.instructor_id,
-                "s": booking.starts_at,
-                "e": booking.ends_at,
-                "k": booking.kind.value,
-                "t": booking.title,
-            },
-        )
+def _one_per_key(notices: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """At most one notice per dedupe key, with its JSON context adapted for the driver."""
+    seen: set[str] = set()
+    out = []
+    for notice in notices:
+        if notice["dedupe_key"] not in seen:
+            seen.add(notice["dedupe_key"])
+            out.append({**notice, "metadata": Jsonb(notice["metadata"])})
+    return out
 
 
 @attrs.frozen

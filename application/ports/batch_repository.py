@@ -6,12 +6,13 @@ from arccm.domain.certificate import CompletionKind
 
 
 class CertificateBatchRepository(Protocol):
-    def get(self, batch_id: UUID) -> CertificateBatch | None:
-        """Load a batch record, reserved for change in this unit of work."""
+    def get_for_update(self, batch_id: UUID) -> CertificateBatch | None:
+        """A batch record, held for change until the unit of work ends."""
         ...
 
     def add(self, batch: CertificateBatch) -> None: ...
 
-    def running_for(self, source_kind: CompletionKind, source_id: UUID) -> CertificateBatch | None:
-        """The unfinished batch for this session or roster, if one was interrupted."""
+    def running_for_update(self, source_kind: CompletionKind, source_id: UUID) -> CertificateBatch | None:
+        """The unfinished batch for this session or roster, if any — and the right to start one: two units of work
+        asking for the same source take turns, so a source never has two running batches."""
         ...

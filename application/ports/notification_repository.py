@@ -1,4 +1,4 @@
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Protocol
 from uuid import UUID
 
@@ -6,16 +6,16 @@ from arccm.domain.notification import EmailBatch, Notification
 
 
 class NotificationRepository(Protocol):
-    def add(self, notification: Notification) -> bool:
-        """Store a new notification; False (and nothing stored) when its dedupe key already exists."""
+    def add(self, notification: Notification) -> None:
+        """Store a new notification with the commit — unless one with its dedupe key exists by then, in which
+        case nothing is stored (a notice is never sent twice)."""
         ...
 
-    def queue(self, notification: Notification) -> None:
-        """Store a notification whose dedupe key names something new in this unit of work (it cannot exist
-        yet); it may be written with the commit rather than at once."""
+    def existing(self, dedupe_keys: Collection[str]) -> set[str]:
+        """Which of these dedupe keys some stored notification carries."""
         ...
 
-    def get(self, notification_id: UUID) -> Notification | None: ...
+    def get_for_update(self, notification_id: UUID) -> Notification | None: ...
 
     def awaiting_email(self, limit: int, after: UUID | None = None) -> Sequence[Notification]:
         """Notifications whose e-mail may be sent now, in id order after ``after``, reserved for this

@@ -8,12 +8,12 @@ from arccm.domain.people import InstructorProfile, StudentProfile, UserProfile
 class ProfileRepository(Protocol):
     """Users with a login, their instructor qualifications, and external learners."""
 
-    def get(self, user_id: UUID) -> UserProfile | None:
-        """Load a profile, reserved for change in this unit of work."""
+    def get_for_update(self, user_id: UUID) -> UserProfile | None:
+        """A profile, held for change until the unit of work ends."""
         ...
 
-    def read(self, user_id: UUID) -> UserProfile | None:
-        """A profile to look at, without reserving it (changes to it are not saved)."""
+    def find(self, user_id: UUID) -> UserProfile | None:
+        """A profile to look at, holding nothing (changes to it are not saved)."""
         ...
 
     def add(self, profile: UserProfile) -> None: ...
@@ -26,7 +26,7 @@ class ProfileRepository(Protocol):
 
     def add_student(self, student: StudentProfile) -> None: ...
 
-    def read_many(self, user_ids: Collection[UUID]) -> Mapping[UUID, UserProfile]:
+    def find_many(self, user_ids: Collection[UUID]) -> Mapping[UUID, UserProfile]:
         """Profiles to look at, by id (missing ids are left out)."""
         ...
 

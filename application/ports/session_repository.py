@@ -7,14 +7,19 @@ from arccm.domain.training_session import TrainingSession
 
 
 class SessionRepository(Protocol):
-    def get(self, session_id: UUID) -> TrainingSession | None:
-        """Load a session with its enrollments, reserved for change in this unit of work."""
+    def get_for_update(self, session_id: UUID) -> TrainingSession | None:
+        """A session with its enrollments, held for change until the unit of work ends."""
+        ...
+
+    def find(self, session_id: UUID) -> TrainingSession | None:
+        """A session with its enrollments to look at, holding nothing (changes to it are not saved)."""
         ...
 
     def add(self, session: TrainingSession) -> None: ...
 
-    def taught_by(
+    def taught_by_for_update(
         self, instructor_ids: Collection[UUID], starts_at: datetime, ends_at: datetime
     ) -> Sequence[TrainingSession]:
-        """Sessions any of these instructors staff that overlap the window."""
+        """Sessions any of these instructors staff that overlap the window; holds the instructors, so two units of
+        work cannot claim the same instructor's time at once."""
         ...

@@ -10,8 +10,9 @@ import attrs
 
 from arccm.application.ports.change_feed import Change, Cursor
 from arccm.domain.access import Actor
+from arccm.domain.events import TOPICS  # every topic the feed carries is subscribable
 
-TOPICS = frozenset({"sessions", "enrollments", "certificates", "teams", "compliance", "notifications"})
+__all__ = ["TOPICS", "Subscription", "SubscriptionHealth", "SubscriptionState", "Subscriptions"]
 
 
 class SubscriptionState(enum.Enum):

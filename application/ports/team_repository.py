@@ -5,6 +5,8 @@ from arccm.domain.team import Team
 
 
 class TeamRepository(Protocol):
-    def get(self, team_id: UUID) -> Team | None: ...
+    def get_for_update(self, team_id: UUID) -> Team | None:
+        """A team with its members, held for change until the unit of work ends."""
+        ...
 
     def add(self, team: Team) -> None: ...

@@ -14,6 +14,20 @@ from arccm.application.ports.team_repository import TeamRepository
 from arccm.domain.access import Actor
 
 
+class Retryable(Exception):
+    """The unit of work lost a race the database resolved by aborting it (deadlock, serialization failure); running
+    it again from the start is the right answer.  Adapters raise it in place of their driver's error."""
+
+
+class InvariantConflict(Exception):
+    """A concurrent unit of work committed first and this one would break an invariant the database holds (one live
+    certificate per completion, …): the loser re-reads and decides again.  ``rule`` names the invariant."""
+
+    def __init__(self, rule: str) -> None:
+        super().__init__(rule)
+        self.rule = rule
+
+
 class UnitOfWork(Protocol):
     """One database transaction.  Leaving the block without ``commit()`` rolls back.
 

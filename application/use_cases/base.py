@@ -11,9 +11,9 @@ from returns.result import Failure, Result, Success
 from arccm.application.ports.clock import Clock
 from arccm.application.ports.codes import CodeSource
 from arccm.application.ports.identifiers import IdSource
-from arccm.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from arccm.application.ports.unit_of_work import InvariantConflict, Retryable, UnitOfWork, UnitOfWorkFactory
 from arccm.domain.access import Actor
-from arccm.domain.errors import DomainError, NotFound
+from arccm.domain.errors import Conflict, DomainError, NotFound
 
 T = TypeVar("T")
 Outcome = Result[T, DomainError]
@@ -37,12 +37,28 @@ def found(value: T | None, kind: str, key: object) -> Result[T, DomainError]:
     return Success(value)
 
 
+ATTEMPTS = 5
+
+
 def in_transaction(
     ctx: Context, actor: Actor | None, work: Callable[[UnitOfWork], Result[T, DomainError]]
 ) -> Result[T, DomainError]:
-    """Run ``work`` in one unit of work acting as ``actor``; commit once when it succeeds, roll back otherwise."""
-    with ctx.uow(actor) as uow:
-        outcome = work(uow)
-        if isinstance(outcome, Success):
-            uow.commit()
-        return outcome
+    """Run ``work`` in one unit of work acting as ``actor``; commit once when it succeeds, roll back otherwise.
+
+    A race the database settled against this unit (``Retryable``, ``InvariantConflict``) runs ``work`` again from
+    the start — it re-reads, so it sees what the winner committed; a race still lost after ``ATTEMPTS`` is a
+    ``Conflict`` failure, never a driver error."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            with ctx.uow(actor) as uow:
+                outcome = work(uow)
+                if isinstance(outcome, Success):
+                    uow.commit()
+                return outcome
+        except Retryable as error:
+            if attempt == ATTEMPTS:
+                return Failure(Conflict(f"gave up after {ATTEMPTS} attempts ({error})"))
+        except InvariantConflict as error:
+            if attempt == ATTEMPTS:
+                return Failure(Conflict(error.rule))
+    raise AssertionError("unreachable")

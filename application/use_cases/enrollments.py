@@ -12,6 +12,7 @@ from arccm.application import commands
 from arccm.application.ports.unit_of_work import UnitOfWork
 from arccm.application.use_cases.base import Context, found, in_transaction
 from arccm.application.use_cases.sessions import load_session
+from arccm.application.validation import boundary
 from arccm.domain.access import Action, Actor, may
 from arccm.domain.enrollment import Enrollment
 from arccm.domain.errors import DomainError
@@ -41,11 +42,12 @@ def _on_enrollment(
 class EnrollLearnerHandler:
     ctx: Context
 
+    @boundary
     def __call__(self, actor: Actor, cmd: commands.EnrollLearner) -> Result[Enrollment, DomainError]:
         return in_transaction(self.ctx, actor, lambda uow: self._enroll(uow, actor, cmd))
 
     def _enroll(self, uow: UnitOfWork, actor: Actor, cmd: commands.EnrollLearner) -> Result[Enrollment, DomainError]:
-        return found(uow.profiles.read(cmd.learner_id), "learner", cmd.learner_id).bind(
+        return found(uow.profiles.find(cmd.learner_id), "learner", cmd.learner_id).bind(
             lambda _: load_session(uow, cmd.session_id).bind(
                 lambda s: may(actor, Action.ENROLL, s.resource()).bind(
                     lambda _: s.enroll(
@@ -64,6 +66,7 @@ class EnrollLearnerHandler:
 class CancelEnrollmentHandler:
     ctx: Context
 
+    @boundary
     def __call__(self, actor: Actor, cmd: commands.CancelEnrollment) -> Result[Enrollment, DomainError]:
         return _on_enrollment(
             self.ctx,
@@ -79,6 +82,7 @@ class CancelEnrollmentHandler:
 class RecordAttendanceHandler:
     ctx: Context
 
+    @boundary
     def __call__(self, actor: Actor, cmd: commands.RecordAttendance) -> Result[Enrollment, DomainError]:
         return _on_enrollment(
             self.ctx,
@@ -94,6 +98,7 @@ class RecordAttendanceHandler:
 class RecordAssessmentHandler:
     ctx: Context
 
+    @boundary
     def __call__(self, actor: Actor, cmd: commands.RecordAssessment) -> Result[Enrollment, DomainError]:
         return _on_enrollment(
             self.ctx,
@@ -113,6 +118,7 @@ class CompleteEnrollmentHandler:
 
     ctx: Context
 
+    @boundary
     def __call__(self, actor: Actor, cmd: commands.CompleteEnrollment) -> Result[Enrollment, DomainError]:
         def decide(uow: UnitOfWork, session: TrainingSession) -> Result[Enrollment, DomainError]:
             return found(uow.reference.course(session.course_id), "course", session.course_id).bind(

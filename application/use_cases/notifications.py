@@ -13,21 +13,15 @@ from arccm.application.ports.mailer import Mailer, MailError, OutgoingEmail
 from arccm.application.ports.read_models import UpcomingSessions
 from arccm.application.ports.unit_of_work import UnitOfWork
 from arccm.application.use_cases.base import Context, in_transaction
-from arccm.application.use_cases.certificates import holder_contact, notify
-from arccm.domain.access import ADMINS, Actor
+from arccm.application.use_cases.certificates.notices import holder_contact, notice
+from arccm.application.validation import boundary
+from arccm.domain.access import Actor, may_run_upkeep
 from arccm.domain.certificate import Certificate, record_expiry
-from arccm.domain.errors import DomainError, Forbidden, InvalidValue
+from arccm.domain.errors import DomainError, InvalidValue
 from arccm.domain.notification import Category, EmailBatch, Notification
 from arccm.domain.templates import DEFAULT_EMAILS, EmailTemplate
 
 PAGE = 500
-
-
-def _system_job(actor: Actor | None, what: str) -> Result[None, DomainError]:
-    """Upkeep runs as the system (``None``) or by an administrator."""
-    if actor is None or actor.role in ADMINS:
-        return Success(None)
-    return Failure(Forbidden(what, "only SA and AD run certificate upkeep"))
 
 
 @attrs.frozen
@@ -36,8 +30,9 @@ class ExpireCertificatesHandler:
 
     ctx: Context
 
+    @boundary
     def __call__(self, actor: Actor | None, today: date | None = None) -> Result[int, DomainError]:
-        allowed = _system_job(actor, "expire certificates")
+        allowed = may_run_upkeep(actor, "expire certificates")
         if isinstance(allowed, Failure):
             return Failure(allowed.failure())
         day = today or self.ctx.clock.now().date()
@@ -72,10 +67,11 @@ class RemindRecertificationHandler:
     ctx: Context
     upcoming: UpcomingSessions
 
+    @boundary
     def __call__(
         self, actor: Actor | None, within_days: int, today: date | None = None
     ) -> Result[ReminderReport, DomainError]:
-        allowed = _system_job(actor, "send recertification reminders")
+        allowed = may_run_upkeep(actor, "send recertification reminders")
         if isinstance(allowed, Failure):
             return Failure(allowed.failure())
         if not 1 <= within_days <= 366:
@@ -95,10 +91,14 @@ class RemindRecertificationHandler:
         self, uow: UnitOfWork, today: date, within: int, after: UUID | None
     ) -> Result[tuple[int, int, UUID | None], DomainError]:
         certificates = uow.certificates.entering_window(today, today + timedelta(days=within), PAGE, after)
-        made = sum(self._remind(uow, c) for c in certificates)
-        return Success((made, len(certificates), certificates[-1].id if certificates else None))
+        reminders = [self._reminder(uow, c) for c in certificates]
+        sent = uow.notifications.existing([r.dedupe_key for r in reminders])
+        fresh = [r for r in reminders if r.dedupe_key not in sent]
+        for reminder in fresh:
+            uow.notifications.add(reminder)
+        return Success((len(fresh), len(certificates), certificates[-1].id if certificates else None))
 
-    def _remind(self, uow: UnitOfWork, certificate: Certificate) -> bool:
+    def _reminder(self, uow: UnitOfWork, certificate: Certificate) -> Notification:
         now = self.ctx.clock.now()
         holder = holder_contact(uow, certificate)
         places = frozenset({certificate.location_id} | ({holder.location_id} if holder.location_id else set()))
@@ -108,16 +108,7 @@ class RemindRecertificationHandler:
             for s in sessions
         )
         extra = {"sessions": listing or "none scheduled yet", "occasion": certificate.expiry_date.isoformat()}
-        return notify(
-            self.ctx,
-            uow,
-            certificate,
-            Category.RECERTIFICATION_REMINDER,
-            holder.email,
-            holder.location_id,
-            now,
-            extra,
-        )
+        return notice(self.ctx, certificate, Category.RECERTIFICATION_REMINDER, holder, now, extra)
 
 
 @attrs.frozen
@@ -142,8 +133,9 @@ class SendNotificationEmailsHandler:
     mailer: Mailer
     page: int = 100
 
+    @boundary
     def __call__(self, actor: Actor | None, name: str = "notifications") -> Result[SendReport, DomainError]:
-        allowed = _system_job(actor, "send notification e-mails")
+        allowed = may_run_upkeep(actor, "send notification e-mails")
         if isinstance(allowed, Failure):
             return Failure(allowed.failure())
         batch = EmailBatch(self.ctx.ids.new_id(), name, 0, self.ctx.clock.now())
@@ -191,7 +183,7 @@ class SendNotificationEmailsHandler:
         assert batch is not None, "the batch was committed before any message was claimed"
         now = self.ctx.clock.now()
         for notification_id, error in outcomes:
-            notification = uow.notifications.get(notification_id)
+            notification = uow.notifications.get_for_update(notification_id)
             assert notification is not None
             batch.total += 1
             if error is None:

@@ -10,6 +10,7 @@ from returns.result import Failure, Result, Success
 from arccm.application import commands
 from arccm.application.ports.unit_of_work import UnitOfWork
 from arccm.application.use_cases.base import Context, found, in_transaction
+from arccm.application.validation import boundary
 from arccm.domain.access import Action, Actor, may
 from arccm.domain.compliance import ComplianceRecord, ComplianceStanding, standing
 from arccm.domain.errors import DomainError, InvalidValue
@@ -22,6 +23,7 @@ class RecordComplianceItemHandler:
 
     ctx: Context
 
+    @boundary
     def __call__(self, actor: Actor, cmd: commands.RecordComplianceItem) -> Result[ComplianceStanding, DomainError]:
         return in_transaction(self.ctx, actor, lambda uow: self._record(uow, actor, cmd))
 
@@ -30,7 +32,7 @@ class RecordComplianceItemHandler:
     ) -> Result[ComplianceStanding, DomainError]:
         if cmd.expires_on is not None and cmd.expires_on < cmd.recorded_on:
             return Failure(InvalidValue("expires_on", "must not be before recorded_on"))
-        profile = found(uow.profiles.get(cmd.user_id), "user", cmd.user_id)
+        profile = found(uow.profiles.get_for_update(cmd.user_id), "user", cmd.user_id)
         metric = found(uow.compliance.metric(cmd.metric_id), "compliance metric", cmd.metric_id)
         if isinstance(metric, Failure):
             return Failure(metric.failure())
@@ -51,9 +53,10 @@ class RecordComplianceItemHandler:
 class ChangeUserRoleHandler:
     ctx: Context
 
+    @boundary
     def __call__(self, actor: Actor, cmd: commands.ChangeUserRole) -> Result[UserProfile, DomainError]:
         def work(uow: UnitOfWork) -> Result[UserProfile, DomainError]:
-            return found(uow.profiles.get(cmd.user_id), "user", cmd.user_id).bind(
+            return found(uow.profiles.get_for_update(cmd.user_id), "user", cmd.user_id).bind(
                 lambda p: may(actor, Action.MANAGE_USER, attrs.evolve(p.resource(), granted_role=cmd.role)).bind(
                     lambda _: Success(self._change(uow, actor, p, cmd))
                 )
@@ -77,9 +80,10 @@ class ResolveActorHandler:
 
     ctx: Context
 
+    @boundary
     def __call__(self, user_id: UUID) -> Result[Actor, DomainError]:
         with self.ctx.uow(None) as uow:
-            profile = uow.profiles.read(user_id)
+            profile = uow.profiles.find(user_id)
             if profile is None:
                 return found(None, "user", user_id)
             provider = uow.reference.provider(profile.provider_id) if profile.provider_id else None

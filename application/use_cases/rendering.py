@@ -8,7 +8,8 @@ from returns.result import Failure, Result, Success
 from arccm.application.ports.certificate_renderer import CertificateDocument, CertificateRenderer
 from arccm.application.ports.unit_of_work import UnitOfWork
 from arccm.application.use_cases.base import Context, in_transaction
-from arccm.application.use_cases.certificates import issuer_name
+from arccm.application.use_cases.certificates.notices import issuer_name
+from arccm.application.validation import boundary
 from arccm.domain.access import Actor, can_read
 from arccm.domain.errors import DomainError, Forbidden, UnknownCode
 from arccm.domain.templates import CertificateLayout
@@ -29,6 +30,7 @@ class RenderCertificateHandler:
     ctx: Context
     renderer: CertificateRenderer
 
+    @boundary
     def __call__(self, actor: Actor | None, code: str) -> Result[RenderedCertificate, DomainError]:
         return parse(code).bind(lambda c: in_transaction(self.ctx, actor, lambda uow: self._render(uow, actor, c)))
 

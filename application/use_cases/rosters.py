@@ -8,6 +8,7 @@ from returns.result import Failure, Result, Success
 from arccm.application import commands
 from arccm.application.ports.unit_of_work import UnitOfWork
 from arccm.application.use_cases.base import Context, found, in_transaction
+from arccm.application.validation import boundary
 from arccm.domain.access import Action, Actor, may
 from arccm.domain.errors import DomainError
 from arccm.domain.roster import Roster, RosterMember
@@ -17,6 +18,7 @@ from arccm.domain.roster import Roster, RosterMember
 class CreateRosterHandler:
     ctx: Context
 
+    @boundary
     def __call__(self, actor: Actor, cmd: commands.CreateRoster) -> Result[Roster, DomainError]:
         return in_transaction(self.ctx, actor, lambda uow: self._create(uow, actor, cmd))
 
@@ -51,12 +53,13 @@ class CreateRosterHandler:
 class AddRosterMemberHandler:
     ctx: Context
 
+    @boundary
     def __call__(self, actor: Actor, cmd: commands.AddRosterMember) -> Result[RosterMember, DomainError]:
         return in_transaction(
             self.ctx,
             actor,
             lambda uow: found(uow.profiles.student(cmd.student_id), "student", cmd.student_id).bind(
-                lambda _: found(uow.rosters.get(cmd.roster_id), "roster", cmd.roster_id).bind(
+                lambda _: found(uow.rosters.get_for_update(cmd.roster_id), "roster", cmd.roster_id).bind(
                     lambda r: may(actor, Action.MANAGE_ROSTER, r.resource()).bind(
                         lambda _: r.add(self.ctx.ids.new_id(), cmd.student_id, self.ctx.clock.now())
                     )
@@ -71,9 +74,10 @@ class AssessRosterMemberHandler:
 
     ctx: Context
 
+    @boundary
     def __call__(self, actor: Actor, cmd: commands.AssessRosterMember) -> Result[RosterMember, DomainError]:
         def work(uow: UnitOfWork) -> Result[RosterMember, DomainError]:
-            return found(uow.rosters.get(cmd.roster_id), "roster", cmd.roster_id).bind(
+            return found(uow.rosters.get_for_update(cmd.roster_id), "roster", cmd.roster_id).bind(
                 lambda r: may(actor, Action.RECORD_ASSESSMENT, r.resource()).bind(
                     lambda _: found(uow.reference.course(r.course_id), "course", r.course_id).bind(
                         lambda course: r.assess(

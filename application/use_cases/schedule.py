@@ -5,15 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from uuid import UUID
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 from returns.result import Failure, Result, Success
 
 from arccm.application.ports.clock import Clock
 from arccm.application.ports.read_models import Analytics, CalendarEntry, ScheduleQueries, SessionMetrics
+from arccm.application.validation import boundary
 from arccm.domain.access import Actor
 from arccm.domain.errors import DomainError, InvalidValue
+from arccm.domain.text import time_zone
 
 MAX_DAYS = 400
 GROUPS = (None, "location", "instructor", "course")
@@ -27,18 +28,15 @@ def _range(start: date, end: date) -> Result[None, DomainError]:
     return Success(None)
 
 
-def _zone(name: str) -> Result[None, DomainError]:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return Failure(InvalidValue("timezone", f"not an IANA time zone: {name!r}"))
-    return Success(None)
+def _zone(name: str) -> Result[str, DomainError]:
+    return time_zone("timezone", name)
 
 
 @attrs.frozen
 class ViewCalendarHandler:
     queries: ScheduleQueries
 
+    @boundary
     def __call__(
         self, actor: Actor, start: date, end: date, timezone: str
     ) -> Result[Sequence[CalendarEntry], DomainError]:
@@ -54,6 +52,7 @@ class ViewAnalyticsHandler:
     queries: ScheduleQueries
     clock: Clock
 
+    @boundary
     def __call__(
         self, actor: Actor, start: date, end: date, group_by: str | None = None
     ) -> Result[Analytics, DomainError]:
@@ -67,6 +66,7 @@ class ViewAnalyticsHandler:
 class ViewSessionMetricsHandler:
     queries: ScheduleQueries
 
+    @boundary
     def __call__(
         self, actor: Actor, start: date, end: date, course_id: UUID | None = None
     ) -> Result[Sequence[SessionMetrics], DomainError]:

@@ -12,6 +12,7 @@ from returns.result import Failure, Result, Success
 from arccm.application import commands
 from arccm.application.ports.unit_of_work import UnitOfWork
 from arccm.application.use_cases.base import Context, found, in_transaction
+from arccm.application.validation import boundary
 from arccm.domain.access import Action, Actor, may
 from arccm.domain.course import Course
 from arccm.domain.errors import DomainError, ExceedsInstructorMaximum
@@ -20,7 +21,7 @@ from arccm.domain.training_session import TrainingSession
 
 
 def load_staff(uow: UnitOfWork, user_id: UUID) -> Result[Staff, DomainError]:
-    profile = uow.profiles.read(user_id)
+    profile = uow.profiles.find(user_id)
     qualification = uow.profiles.instructor(user_id)
     if profile is None or qualification is None:
         return found(None, "instructor", user_id)
@@ -28,7 +29,7 @@ def load_staff(uow: UnitOfWork, user_id: UUID) -> Result[Staff, DomainError]:
 
 
 def load_session(uow: UnitOfWork, session_id: UUID) -> Result[TrainingSession, DomainError]:
-    return found(uow.sessions.get(session_id), "session", session_id)
+    return found(uow.sessions.get_for_update(session_id), "session", session_id)
 
 
 def check_plan(
@@ -53,7 +54,7 @@ def check_plan(
     staff_ids = {lead_id, *assistant_ids}
     return check_staffing(
         plan,
-        uow.sessions.taught_by(staff_ids, window[0], window[1]),
+        uow.sessions.taught_by_for_update(staff_ids, window[0], window[1]),
         uow.availability.overlapping(staff_ids, window[0], window[1]),
     )
 
@@ -62,6 +63,7 @@ def check_plan(
 class ScheduleSessionHandler:
     ctx: Context
 
+    @boundary
     def __call__(self, actor: Actor, cmd: commands.ScheduleSession) -> Result[TrainingSession, DomainError]:
         return in_transaction(self.ctx, actor, lambda uow: self._schedule(uow, actor, cmd))
 
@@ -120,6 +122,7 @@ def _editable(
 class RescheduleSessionHandler:
     ctx: Context
 
+    @boundary
     def __call__(self, actor: Actor, cmd: commands.RescheduleSession) -> Result[TrainingSession, DomainError]:
         return in_transaction(self.ctx, actor, lambda uow: self._reschedule(uow, actor, cmd))
 
@@ -142,6 +145,7 @@ class RescheduleSessionHandler:
 class ChangeCapacityHandler:
     ctx: Context
 
+    @boundary
     def __call__(self, actor: Actor, cmd: commands.ChangeCapacity) -> Result[TrainingSession, DomainError]:
         return in_transaction(self.ctx, actor, lambda uow: self._change(uow, actor, cmd))
 
@@ -162,6 +166,7 @@ class ChangeCapacityHandler:
 class CancelSessionHandler:
     ctx: Context
 
+    @boundary
     def __call__(self, actor: Actor, cmd: commands.CancelSession) -> Result[TrainingSession, DomainError]:
         return in_transaction(
             self.ctx,
@@ -178,6 +183,7 @@ class StartSessionHandler:
 
     ctx: Context
 
+    @boundary
     def __call__(self, actor: Actor, cmd: commands.StartSession) -> Result[TrainingSession, DomainError]:
         return in_transaction(
             self.ctx,
@@ -192,6 +198,7 @@ class StartSessionHandler:
 class CompleteSessionHandler:
     ctx: Context
 
+    @boundary
     def __call__(self, actor: Actor, cmd: commands.CompleteSession) -> Result[TrainingSession, DomainError]:
         return in_transaction(
             self.ctx,

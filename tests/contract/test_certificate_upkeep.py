@@ -64,6 +64,52 @@ def test_the_holder_is_notified_on_issue_and_revocation(world: World) -> None:
     assert world.container.read_models().notifications(ap) == []  # addressed to the holder only
 
 
+def test_the_feed_and_the_read_models_agree_on_who_reads_a_notice(world: World) -> None:
+    """Notices are personal: the holder and SA/AD read them, in the feed as in ``notifications()`` — the AP at the
+    location read neither way once this was decided (issue 10: the feed showed the AP NotificationCreated events
+    ``notifications()`` did not)."""
+    certificate, ap = certify(world, email="jane@example.org")
+    ok(world.container.revoke_certificate()(ap, c.RevokeCertificate(certificate.id, "wrong person")))
+    holder = learner_of(world, certificate)
+    feed = world.container.change_feed()
+    for reader in (ap, holder, world.admin):
+        seen = [ch.event for ch in feed.read(reader, Cursor.origin(), limit=10_000).changes]
+        notices = {e.notification_id for e in seen if e.name == "NotificationCreated"}
+        assert notices == {n.id for n in world.container.read_models().notifications(reader)}
+    assert {n.id for n in world.container.read_models().notifications(holder)}  # the holder has some
+
+
+def test_a_holder_does_not_learn_who_revoked_their_certificate_from_the_feed(world: World) -> None:
+    certificate, ap = certify(world)
+    ok(world.container.revoke_certificate()(ap, c.RevokeCertificate(certificate.id, "wrong person")))
+    holder = learner_of(world, certificate)
+    from arccm.adapters.events_codec import encode
+
+    seen = world.container.change_feed().read(holder, Cursor.origin(), limit=10_000).changes
+    revoked = [ch for ch in seen if ch.event.name == "CertificateRevoked"]
+    assert len(revoked) == 1
+    assert str(ap.user_id) not in str(encode(revoked[0].event))
+
+
+def test_learners_do_not_read_team_membership_events(world: World) -> None:
+    """docs/access.md lists no teams among IT/IN (or IC/IP) reads, and the read models show them none; the feed
+    sent them their own TeamMemberAdded (issue 10)."""
+    provider = world.provider()
+    ap = world.user(Role.AP, provider)
+    team = ok(
+        world.container.create_team()(world.admin, c.CreateTeam("Responders", provider.id, world.locations[-1].id))
+    )
+    members = [world.user(role, provider) for role in (Role.IN, Role.IT, Role.IC)]
+    for member in members:
+        ok(world.container.add_team_member()(ap, c.AddTeamMember(team.id, member.user_id)))
+    feed = world.container.change_feed()
+    for member in members:
+        assert [
+            ch for ch in feed.read(member, Cursor.origin(), limit=10_000).changes if ch.event.topic == "teams"
+        ] == []
+    assert len([ch for ch in feed.read(ap, Cursor.origin()).changes if ch.event.topic == "teams"]) == 4
+
+
 def test_expiry_is_recorded_once_with_an_event(world: World) -> None:
     certificate, _ = certify(world, issue_date=date(2020, 1, 1))  # 24 months: expired in 2022
     expire = world.container.expire_certificates()

@@ -115,6 +115,30 @@ def test_analytics_over_a_range_and_grouped(world: World) -> None:
     assert (mine.sessions, mine.enrollments) == (1, 3)
 
 
+def test_certificates_count_under_the_sessions_lead_instructor(world: World) -> None:
+    """A session led by Lee with Ava assisting: its sessions and its certificates are both Lee's, whichever of the
+    two has the smaller id (issue 10: certificates went to the smallest instructor id)."""
+    provider = world.provider()
+    ap = world.user(Role.AP, provider)
+    lead = world.user(Role.IC, provider)
+    assistant = world.user(Role.IT, provider)
+    while assistant.user_id > lead.user_id:  # the case that went wrong: the assistant's id sorts first
+        assistant = world.user(Role.IT, provider)
+    session = world.session(ap, lead, assistants=frozenset({assistant.user_id}))
+    learner = world.user(Role.IN)
+    seat = ok(world.container.enroll_learner()(ap, c.EnrollLearner(session.id, learner.user_id)))
+    world.run_class(session, {seat.id: (95, 95)})
+    ok(
+        world.container.issue_certificate()(
+            ap, c.IssueCertificate(CompletionKind.SESSION_ENROLLMENT, session.id, seat.id)
+        )
+    )
+    start, end = world.clock.now().date() - timedelta(days=30), world.clock.now().date() + timedelta(days=30)
+    rows = {r.key: r for r in ok(world.container.view_analytics()(ap, start, end, "instructor")).rows}
+    assert set(rows) == {lead.user_id}
+    assert (rows[lead.user_id].sessions, rows[lead.user_id].certificates) == (1, 1)
+
+
 def test_enrollment_metrics_per_session_and_course(world: World) -> None:
     ap, _, (past, future) = _run(world)
     start, end = world.clock.now().date() - timedelta(days=30), world.clock.now().date() + timedelta(days=30)

@@ -25,6 +25,7 @@ from arccm.domain.errors import (
     AlreadyEnrolled,
     AlreadyMember,
     CapacityBelowSeatsTaken,
+    CompletionAlreadyCertified,
     Forbidden,
     InvalidValue,
     MistypedCode,
@@ -537,3 +538,43 @@ def test_text_round_trips_byte_identical_and_nul_is_a_clear_refusal(org: Org, na
     assert w.container.schedule_session()(org.ap, titled) == Failure(
         InvalidValue("title", "must not contain control characters")
     )
+
+
+def test_reinstating_after_the_completion_was_certified_again_is_a_typed_failure(org: Org) -> None:
+    """Issue → revoke → issue again → reinstate the first: refused by name, nothing half-written (issue 10)."""
+    w = org.world
+    session, (enrollment,) = completed_session(org)
+    command = c.IssueCertificate(CompletionKind.SESSION_ENROLLMENT, session.id, enrollment.id)
+    first = ok(w.container.issue_certificate()(org.ap, command))
+    ok(w.container.revoke_certificate()(org.ap, c.RevokeCertificate(first.id, "issued in error")))
+    second = ok(w.container.issue_certificate()(org.ap, command))
+    assert second.id != first.id
+    outcome = w.container.reinstate_certificate()(w.admin, c.ReinstateCertificate(first.id))
+    assert outcome == Failure(CompletionAlreadyCertified(first.id, second.id))
+    statuses = {s.id: s.status for s in w.container.read_models().certificates(w.admin, w.clock.now().date())}
+    assert statuses == {first.id: "revoked", second.id: "active"}
+
+
+def test_reinstating_keeps_one_current_certificate_for_the_holder(org: Org) -> None:
+    """Revoke a learner's certificate, certify them again from another session, reinstate the first: the newer
+    certificate stays current and the reinstated one is superseded by it."""
+    w = org.world
+    session, (enrollment,) = completed_session(org)
+    older = ok(
+        w.container.issue_certificate()(
+            org.ap, c.IssueCertificate(CompletionKind.SESSION_ENROLLMENT, session.id, enrollment.id)
+        )
+    )
+    ok(w.container.revoke_certificate()(org.ap, c.RevokeCertificate(older.id, "pending review")))
+    later = w.session(org.ap, org.ic, starts_in=timedelta(days=30))
+    seat = ok(enroll(org, later.id, 0))
+    w.run_class(later, {seat.id: (95, 95)})
+    newer = ok(
+        w.container.issue_certificate()(
+            org.ap, c.IssueCertificate(CompletionKind.SESSION_ENROLLMENT, later.id, seat.id)
+        )
+    )
+    reinstated = ok(w.container.reinstate_certificate()(w.admin, c.ReinstateCertificate(older.id)))
+    assert (reinstated.revocation, reinstated.superseded_by_id) == (None, newer.id)
+    statuses = {s.id: s.status for s in w.container.read_models().certificates(w.admin, w.clock.now().date())}
+    assert statuses == {older.id: "superseded", newer.id: "active"}

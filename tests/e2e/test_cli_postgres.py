@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 pytestmark = pytest.mark.needs_postgres
-HEAD = "0006"  # the newest revision; bump with each migration
+HEAD = "0007"  # the newest revision; bump with each migration
 ARCCM = str(Path(sys.executable).parent / "arccm")
 
 
@@ -137,6 +137,49 @@ def test_events_tail_prints_the_users_own_feed(pg_url: str) -> None:
     )
     assert json.loads(resumed.stdout)["event"] == "AttendanceRecorded"
     assert arccm(env, "events", "tail", "--as", str(lee), "--topics", "gossip").returncode == 2
+
+
+def test_events_tail_prints_every_topic_the_feed_carries(pg_url: str) -> None:
+    """All of the feed by default — roster events too — and every topic the feed carries is subscribable (issue 10:
+    28 events in the feed, 23 printed; ``--topics rosters`` refused)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    from arccm.adapters.container import on_postgres
+    from arccm.adapters.postgres.database import normalize_url
+    from arccm.application import commands as c
+
+    schema = f"t_cli_{uuid.uuid4().hex[:10]}"
+    env = {"ARCCM_DATABASE_URL": pg_url, "ARCCM_DB_SCHEMA": schema}
+    assert arccm(env, "demo").returncode == 0
+    engine = create_engine(normalize_url(pg_url), poolclass=NullPool)
+    with engine.connect() as connection:
+        ids = connection.execute(
+            text(
+                f"SELECT (SELECT id FROM \"{schema}\".profiles WHERE role = 'SA'),"
+                f' (SELECT id FROM "{schema}".course_templates LIMIT 1), (SELECT id FROM "{schema}".locations LIMIT 1),'
+                f" (SELECT id FROM \"{schema}\".profiles WHERE role = 'IC' LIMIT 1)"
+            )
+        ).one()
+    admin, course, location, instructor = ids
+    container = on_postgres(pg_url, schema=schema)  # a roster too: the demo has none
+    actor = container.resolve_actor()(admin).unwrap()
+    container.create_roster()(actor, c.CreateRoster("Weekend class", course, location, instructor, 10)).unwrap()
+    container.lifecycle().shutdown()
+    with engine.connect() as connection:
+        logged = connection.execute(text(f'SELECT topic, count(*) FROM "{schema}".change_log GROUP BY topic'))
+        per_topic = {row[0]: row[1] for row in logged}
+    engine.dispose()
+    assert "rosters" in per_topic
+    everything = arccm(env, "events", "tail", "--as", str(admin), "--max", str(sum(per_topic.values())))
+    assert everything.returncode == 0, everything.stderr
+    printed = [json.loads(line)["topic"] for line in everything.stdout.splitlines()]
+    assert {topic: printed.count(topic) for topic in set(printed)} == per_topic
+    rosters = arccm(
+        env, "events", "tail", "--as", str(admin), "--topics", "rosters", "--max", str(per_topic["rosters"])
+    )
+    assert rosters.returncode == 0, rosters.stderr
+    assert {json.loads(line)["topic"] for line in rosters.stdout.splitlines()} == {"rosters"}
 
 
 def test_events_prune_then_tail_from_the_start_asks_for_a_resync(pg_url: str) -> None:

@@ -228,3 +228,42 @@ def test_killed_listeners_and_a_server_restart_lose_and_duplicate_nothing(
     assert (kills, restarts) == (18, 1)
     assert health.reconnects == kills + restarts  # one reconnect per fault injected
     assert health.delivered == len(everything)
+
+
+def _other_database(pg_schema: PgSchema) -> str:
+    url = pg_schema.owner.url.set(drivername="postgresql")
+    other = "template1" if url.database == "postgres" else "postgres"
+    return url.set(database=other).render_as_string(hide_password=False)
+
+
+def test_a_transaction_held_open_elsewhere_does_not_stall_the_feed(pg_schema: PgSchema) -> None:
+    """Only transactions that can still write to the change log hold readers back (issue 10): one held open in
+    another database — or in this one by a client that is not an arccm writer — lets events keep flowing."""
+    container = pg_schema.container()
+    feed = container.change_feed()
+    commits = Commits(writers=1)
+    with psycopg.connect(_other_database(pg_schema)) as elsewhere, pg_schema.owner.connect() as bystander:
+        elsewhere.execute("SELECT pg_current_xact_id()")  # holds a transaction id, and so the cluster's xmin
+        bystander.execute(text("SELECT pg_current_xact_id()"))  # the same, in this database, as a non-writer
+        for round_ in range(1, 4):
+            write_teams(container, 2, commits)
+            batch = feed.read(ADMIN, Cursor.origin())
+            assert len(batch.changes) == 2 * round_
+        bystander.rollback()
+        elsewhere.rollback()
+
+
+def test_an_open_writer_still_holds_back_what_committed_after_it(pg_schema: PgSchema) -> None:
+    """The gap-free half of the same rule: a unit of work that has written a change and not committed yet keeps
+    every later transaction's changes unreleased until it ends."""
+    container = pg_schema.container()
+    feed = container.change_feed()
+    commits = Commits(writers=2)
+    with container.unit_of_work()(None) as held:
+        team = Team(uuid.uuid4(), "held")
+        Team.create(team, datetime.now(UTC))
+        held.teams.add(team)
+        write_teams(container, 1, commits)  # a younger transaction commits first
+        assert feed.read(ADMIN, Cursor.origin()).changes == []
+        held.commit()
+    assert len(feed.read(ADMIN, Cursor.origin()).changes) == 2

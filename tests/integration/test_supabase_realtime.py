@@ -94,7 +94,11 @@ def test_a_write_before_the_ready_message_is_gap_filled(rig: Rig) -> None:
     rig.server.hold_ready()
     inbox, subscription = rig.subscribe()
     rig.server.wait_until(lambda s: s.joins == 1)
+    seen = rig.server.rows_seen
     rig.write(3)  # joined, not ready: the server sends nothing for these
+    # wait for the server to have taken them from the database while not ready — on a busy machine it may get
+    # there only after the release below, and would then stream them (the flake of issue 10): wait on that, not time
+    rig.server.wait_until(lambda s: s.rows_seen >= seen + 3)
     assert subscription.health().state is SubscriptionState.CONNECTING
     rig.server.release_ready()
     assert len(inbox.wait_for(3)) == 3

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from returns.result import Failure, Success
+from returns.result import Failure, Result, Success
 
 from arccm.domain.access import Role
 from arccm.domain.certificate import (
@@ -18,6 +18,7 @@ from arccm.domain.certificate import (
     CompletionRef,
     Recipient,
     add_months,
+    keep_one_current,
     mask_name,
     names_match,
 )
@@ -31,7 +32,15 @@ from arccm.domain.compliance import (
 )
 from arccm.domain.course import AssessmentRule
 from arccm.domain.enrollment import Attendance, Completion, evaluate_completion
-from arccm.domain.errors import AlreadyRevoked, AlreadySuperseded, InvalidValue, NotRevoked
+from arccm.domain.errors import (
+    AlreadyRevoked,
+    AlreadySuperseded,
+    CompletionAlreadyCertified,
+    DomainError,
+    InvalidValue,
+    NotRevoked,
+)
+from arccm.domain.events import CertificateIssued
 from arccm.domain.verification_code import encode
 
 scores = st.decimals(min_value=0, max_value=100, places=1)
@@ -127,14 +136,61 @@ def test_status_is_derived_from_the_date(issue: date, months: int, offset: int) 
     assert certificate.status(today) is expected
 
 
-def test_issue_refuses_an_expiry_that_does_not_follow_the_course() -> None:
-    certificate = _certificate(date(2026, 1, 31), 12)
-    assert isinstance(Certificate.issue(certificate, 12, NOW), Success)
-    wrong = _certificate(date(2026, 1, 31), 12)
-    wrong.expiry_date = date(2030, 1, 1)
-    assert Certificate.issue(wrong, 12, NOW) == Failure(
-        InvalidValue("expiry_date", "must be issue_date + the course's validity months")
+def _issued(issue: date, months: int, person: uuid.UUID | None = None) -> Result[Certificate, DomainError]:
+    return Certificate.issue(
+        id=uuid.uuid4(),
+        code=encode(42),
+        completion=CompletionRef(CompletionKind.SESSION_ENROLLMENT, uuid.uuid4()),
+        recipient=Recipient("Jane Doe", user_id=person or uuid.uuid4()),
+        course_id=COURSE,
+        course_name="CPR",
+        validity_months=months,
+        location_id=uuid.uuid4(),
+        issued_by=uuid.uuid4(),
+        issue_date=issue,
+        now=NOW,
     )
+
+
+COURSE = uuid.uuid4()
+
+
+@given(st.dates(min_value=date(2000, 1, 1), max_value=date(2080, 1, 1)), st.integers(-3, 120))
+def test_issue_computes_its_own_expiry_and_refuses_a_validity_below_one_month(issue: date, months: int) -> None:
+    outcome = _issued(issue, months)
+    if months < 1:
+        assert outcome == Failure(InvalidValue("validity_months", "must be at least 1"))
+        return
+    certificate = outcome.unwrap()
+    assert certificate.expiry_date == add_months(issue, months)
+    assert [type(e) for e in certificate.events] == [CertificateIssued]
+
+
+@given(st.lists(st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 1, 1)), min_size=1, max_size=6))
+def test_one_current_certificate_per_holder_and_course_the_newest(issue_dates: list[date]) -> None:
+    person, held = uuid.uuid4(), []
+    for day in issue_dates:
+        certificate = _issued(day, 24, person).unwrap()
+        assert isinstance(keep_one_current(certificate, held, NOW), Success)
+        held.append(certificate)
+        current = [c for c in held if c.is_current]
+        assert len(current) == 1
+        newest = max(c.issue_date for c in held)
+        assert current[0].issue_date == newest
+        by_id = {c.id: c for c in held}
+        for older in (c for c in held if c is not current[0]):  # superseded by one at least as new
+            assert by_id[older.superseded_by_id].issue_date >= older.issue_date
+
+
+def test_reinstating_a_certificate_whose_completion_was_certified_again_is_refused() -> None:
+    first = _issued(date(2026, 1, 1), 24).unwrap()
+    first.revoke("mistake", uuid.uuid4(), NOW)
+    again = _issued(date(2026, 1, 2), 24).unwrap()
+    assert first.reinstate(uuid.uuid4(), NOW, live_for_completion=again) == Failure(
+        CompletionAlreadyCertified(first.id, again.id)
+    )
+    assert first.revocation is not None
+    assert isinstance(first.reinstate(uuid.uuid4(), NOW, live_for_completion=None), Success)
 
 
 @given(st.lists(st.sampled_from(["revoke", "reinstate", "supersede"]), max_size=12))

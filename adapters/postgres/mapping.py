@@ -1,0 +1,113 @@
+"""One typed mapping per aggregate: its table, how rows become the aggregate, how it is snapshot, how it is written.
+
+A unit of work keeps what it loaded for change next to a snapshot; at commit each
+mapping writes back only what differs from the snapshot.  Single-row aggregates
+share ``RowMapping``; aggregates with children (a session and its enrollments, a
+roster and its members, a team and its members) have their own mapping in
+``adapters/postgres/mappings.py``.  Row ↔ object translation lives in
+``adapters/postgres/rows.py``, one pair of functions per table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from uuid import UUID
+
+import attrs
+from sqlalchemy import Table, func, insert, update
+
+if TYPE_CHECKING:
+    from arccm.adapters.postgres.unit_of_work import PostgresUnitOfWork
+
+T = TypeVar("T")
+Row = Any  # a result row (SQLAlchemy's RowMapping)
+
+
+class ConcurrentUpdate(RuntimeError):
+    """A row changed under a unit of work that held its lock: a bug, not a business outcome."""
+
+
+class AggregateMapping(Protocol[T]):
+    """How one aggregate is stored."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def table(self) -> Table: ...
+
+    @property
+    def bulk(self) -> bool:
+        """True: new ones are written with the commit, many in one statement; False: inserted at once."""
+        ...
+
+    def key(self, value: T) -> UUID: ...
+
+    def build(self, uow: PostgresUnitOfWork, rows: Sequence[Row]) -> list[T]:
+        """Aggregates from rows of the root table (children fetched for all of them at once)."""
+        ...
+
+    def snapshot(self, value: T) -> Any: ...
+
+    def insert(self, uow: PostgresUnitOfWork, value: T) -> None: ...
+
+    def flush(self, uow: PostgresUnitOfWork, value: T, before: Any) -> None:
+        """Write back what changed since ``before`` (a snapshot)."""
+        ...
+
+
+def insert_row(uow: PostgresUnitOfWork, table: Table, params: dict[str, Any]) -> None:
+    uow.execute(insert(table).values(params))
+
+
+def update_row(
+    uow: PostgresUnitOfWork,
+    table: Table,
+    params: dict[str, Any],
+    before: dict[str, Any],
+    keys: Collection[str] = ("id",),
+    touch: bool = True,
+    versioned: bool = False,
+) -> None:
+    """Update one row's changed columns (``keys`` identify it).  ``versioned``: the row must still carry the version
+    it was loaded with — it is held, so anything else is a bug."""
+    changed = {k: v for k, v in params.items() if k not in keys and before.get(k) != v}
+    if not changed:
+        return
+    where = [table.c[k] == params[k] for k in keys]
+    if versioned:
+        where.append(table.c.version == before["version"])
+    values: dict[str, Any] = {**changed, **({"updated_at": func.now()} if touch else {})}
+    result = uow.execute(update(table).where(*where).values(values))
+    if versioned and result.rowcount != 1:  # type: ignore[attr-defined]
+        raise ConcurrentUpdate(f"{table.name} {params['id']} changed under a unit of work holding its lock")
+
+
+@attrs.frozen
+class RowMapping(Generic[T]):
+    """An aggregate that is one row: ``load`` maps a row to it, ``params`` back to the row's columns."""
+
+    kind: str
+    table: Table
+    load: Callable[[Row], T]
+    params: Callable[[T], dict[str, Any]]
+    bulk: bool = False
+    touch: bool = True  # stamp updated_at on every update
+    versioned: bool = False
+
+    def key(self, value: T) -> UUID:
+        key: UUID = self.params(value)["id"]
+        return key
+
+    def build(self, uow: PostgresUnitOfWork, rows: Sequence[Row]) -> list[T]:
+        return [self.load(row) for row in rows]
+
+    def snapshot(self, value: T) -> dict[str, Any]:
+        return self.params(value)
+
+    def insert(self, uow: PostgresUnitOfWork, value: T) -> None:
+        insert_row(uow, self.table, self.params(value))
+
+    def flush(self, uow: PostgresUnitOfWork, value: T, before: Any) -> None:
+        update_row(uow, self.table, self.params(value), before, touch=self.touch, versioned=self.versioned)

@@ -1,0 +1,158 @@
+"""Every aggregate's mapping, in one place (see ``mapping.py`` for what a mapping is)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+import attrs
+from sqlalchemy import Table, delete, select
+
+from arccm.adapters.postgres import rows
+from arccm.adapters.postgres import tables as t
+from arccm.adapters.postgres.mapping import Row, RowMapping, insert_row, update_row
+from arccm.domain.batch import CertificateBatch
+from arccm.domain.certificate import Certificate
+from arccm.domain.enrollment import EnrollmentStatus
+from arccm.domain.notification import EmailBatch, Notification
+from arccm.domain.people import UserProfile
+from arccm.domain.roster import Roster
+from arccm.domain.team import Team
+from arccm.domain.training_session import TrainingSession
+
+if TYPE_CHECKING:
+    from arccm.adapters.postgres.unit_of_work import PostgresUnitOfWork
+
+CERTIFICATES = RowMapping[Certificate](
+    "certificate", t.t_certificates, rows.certificate, rows.certificate_params, bulk=True
+)
+PROFILES = RowMapping[UserProfile]("profile", t.t_profiles, rows.profile, rows.profile_params)
+BATCHES = RowMapping[CertificateBatch]("batch", t.t_rosters, rows.batch, rows.batch_params)
+NOTIFICATIONS = RowMapping[Notification](
+    "notification", t.t_notifications, rows.notification, rows.notification_params, bulk=True, touch=False
+)
+EMAIL_BATCHES = RowMapping[EmailBatch](
+    "email_batch", t.t_email_batch_operations, rows.email_batch, rows.email_batch_params, touch=False
+)
+
+
+def _children(uow: PostgresUnitOfWork, table: Table, parent: str, ids: Sequence[UUID], *order: str) -> list[Row]:
+    found = uow.execute(
+        select(table).where(table.c[parent].in_(ids)).order_by(*(table.c[name] for name in order))
+    ).mappings()
+    return list(found)
+
+
+def _by_parent(children: list[Row], parent: str) -> dict[UUID, list[Row]]:
+    grouped: dict[UUID, list[Row]] = {}
+    for row in children:
+        grouped.setdefault(row[parent], []).append(row)
+    return grouped
+
+
+@attrs.frozen
+class SessionMapping:
+    """A session row and its enrollments; seats are freed before they are taken, so the seat CHECK holds after
+    every statement."""
+
+    kind: str = "session"
+    table: Table = t.t_training_sessions
+    bulk: bool = False
+
+    def key(self, value: TrainingSession) -> UUID:
+        return value.id
+
+    def build(self, uow: PostgresUnitOfWork, found: Sequence[Row]) -> list[TrainingSession]:
+        ids = [row["id"] for row in found]
+        children = t.t_session_enrollments
+        enrollments = _by_parent(_children(uow, children, "session_id", ids, "enrolled_at", "id"), "session_id")
+        return [rows.session(row, [rows.enrollment(e) for e in enrollments.get(row["id"], [])]) for row in found]
+
+    def snapshot(self, value: TrainingSession) -> tuple[dict[str, Any], dict[UUID, dict[str, Any]]]:
+        return rows.session_params(value), {e.id: rows.enrollment_params(e) for e in value.enrollments}
+
+    def insert(self, uow: PostgresUnitOfWork, value: TrainingSession) -> None:
+        insert_row(uow, self.table, rows.session_params(value))
+        for enrollment in value.enrollments:
+            insert_row(uow, t.t_session_enrollments, rows.enrollment_params(enrollment))
+
+    def flush(self, uow: PostgresUnitOfWork, value: TrainingSession, before: Any) -> None:
+        session_before, enrollments_before = before
+        update_row(uow, self.table, rows.session_params(value), session_before, versioned=True)
+        for enrollment in sorted(value.enrollments, key=lambda e: e.status is EnrollmentStatus.ENROLLED):
+            params, old = rows.enrollment_params(enrollment), enrollments_before.get(enrollment.id)
+            if old is None:
+                insert_row(uow, t.t_session_enrollments, params)
+            else:
+                update_row(uow, t.t_session_enrollments, params, old, touch=False)
+
+
+@attrs.frozen
+class RosterMapping:
+    """A roster (``student_rosters``) and its members."""
+
+    kind: str = "roster"
+    table: Table = t.t_student_rosters
+    bulk: bool = False
+
+    def key(self, value: Roster) -> UUID:
+        return value.id
+
+    def build(self, uow: PostgresUnitOfWork, found: Sequence[Row]) -> list[Roster]:
+        ids = [row["id"] for row in found]
+        children = t.t_student_roster_members
+        members = _by_parent(_children(uow, children, "roster_id", ids, "enrolled_at", "id"), "roster_id")
+        return [rows.roster(row, [rows.roster_member(m) for m in members.get(row["id"], [])]) for row in found]
+
+    def snapshot(self, value: Roster) -> dict[UUID, dict[str, Any]]:
+        return {m.id: rows.roster_member_params(value.id, m) for m in value.members}
+
+    def insert(self, uow: PostgresUnitOfWork, value: Roster) -> None:
+        insert_row(uow, self.table, rows.roster_params(value))
+        self.flush(uow, value, {})
+
+    def flush(self, uow: PostgresUnitOfWork, value: Roster, before: Any) -> None:
+        for member in value.members:
+            params, old = rows.roster_member_params(value.id, member), before.get(member.id)
+            if old is None:
+                insert_row(uow, t.t_student_roster_members, params)
+            else:
+                update_row(uow, t.t_student_roster_members, params, old, touch=False)
+
+
+@attrs.frozen
+class TeamMapping:
+    """A team and its members (a membership is added or removed, never changed)."""
+
+    kind: str = "team"
+    table: Table = t.t_teams
+    bulk: bool = False
+
+    def key(self, value: Team) -> UUID:
+        return value.id
+
+    def build(self, uow: PostgresUnitOfWork, found: Sequence[Row]) -> list[Team]:
+        ids = [row["id"] for row in found]
+        members = _by_parent(_children(uow, t.t_team_members, "team_id", ids, "added_at", "user_id"), "team_id")
+        return [rows.team(row, [rows.team_member(m) for m in members.get(row["id"], [])]) for row in found]
+
+    def snapshot(self, value: Team) -> frozenset[UUID]:
+        return value.member_ids()
+
+    def insert(self, uow: PostgresUnitOfWork, value: Team) -> None:
+        insert_row(uow, self.table, rows.team_params(value))
+        self.flush(uow, value, frozenset())
+
+    def flush(self, uow: PostgresUnitOfWork, value: Team, before: Any) -> None:
+        members = t.t_team_members
+        current = {m.user_id: m for m in value.members}
+        for user_id in sorted(before - current.keys()):
+            uow.execute(delete(members).where(members.c.team_id == value.id, members.c.user_id == user_id))
+        for user_id in sorted(current.keys() - before):
+            insert_row(uow, members, rows.team_member_params(value.id, current[user_id]))
+
+
+SESSIONS = SessionMapping()
+ROSTERS = RosterMapping()
+TEAMS = TeamMapping()

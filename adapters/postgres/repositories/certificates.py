@@ -1,0 +1,97 @@
+"""Certificates: held per completion and per (holder, course) while issuing, written in bulk with the commit."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import date
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, and_, or_, select, tuple_
+
+from arccm.adapters.postgres import tables as t
+from arccm.adapters.postgres.locks import hold_keys
+from arccm.adapters.postgres.mappings import CERTIFICATES
+from arccm.domain.certificate import Certificate, CompletionRef
+from arccm.domain.verification_code import VerificationCode
+
+if TYPE_CHECKING:
+    from arccm.adapters.postgres.unit_of_work import PostgresUnitOfWork
+
+c = t.t_certificates
+
+
+def is_live() -> ColumnElement[bool]:
+    """SQL for ``Certificate.is_live``."""
+    return c.c.revoked_at.is_(None)
+
+
+def is_current() -> ColumnElement[bool]:
+    """SQL for ``Certificate.is_current``."""
+    return and_(c.c.revoked_at.is_(None), c.c.superseded_by_id.is_(None))
+
+
+class PostgresCertificateRepository:
+    def __init__(self, uow: PostgresUnitOfWork) -> None:
+        self._uow = uow
+
+    def find(self, certificate_id: UUID) -> Certificate | None:
+        return self._uow.find(CERTIFICATES, certificate_id)
+
+    def get_for_update(self, certificate_id: UUID) -> Certificate | None:
+        return self._uow.get_for_update(CERTIFICATES, certificate_id)
+
+    def by_code(self, code: VerificationCode) -> Certificate | None:
+        pending = next((p for p in self._uow.pending(CERTIFICATES) if p.code == code), None)
+        if pending is not None:
+            return pending
+        found = self._uow.load(CERTIFICATES, c.c.verification_code == code.canonical, for_update=False)
+        return found[0] if found else None
+
+    def live_for_update(self, completions: Collection[CompletionRef]) -> dict[CompletionRef, Certificate]:
+        wanted = set(completions)
+        out = {p.completion: p for p in self._uow.pending(CERTIFICATES) if p.is_live and p.completion in wanted}
+        asked = [(ref.kind.value, ref.id) for ref in wanted - out.keys()]
+        if asked:
+            where = and_(tuple_(c.c.completion_kind, c.c.completion_id).in_(asked), is_live())
+            for certificate in self._uow.load(CERTIFICATES, where, for_update=True, order_by=[c.c.id]):
+                if certificate.is_live:
+                    out[certificate.completion] = certificate
+        return out
+
+    def current_for_update(self, holders: Collection[tuple[UUID, UUID]]) -> dict[tuple[UUID, UUID], list[Certificate]]:
+        wanted = set(holders)
+        hold_keys(self._uow, "certificate holder", [f"{person}:{course}" for person, course in wanted])
+        out: dict[tuple[UUID, UUID], list[Certificate]] = {}
+        if not wanted:
+            return out
+        people, courses = sorted({p for p, _ in wanted}), sorted({k for _, k in wanted})
+        where = and_(
+            or_(c.c.recipient_user_id.in_(people), c.c.recipient_student_id.in_(people)),
+            c.c.course_id.in_(courses),
+            is_current(),
+        )
+        loaded = self._uow.load(CERTIFICATES, where, for_update=True, order_by=[c.c.id])
+        for certificate in [*loaded, *self._uow.pending(CERTIFICATES)]:
+            holder = (certificate.recipient.person_id, certificate.course_id)
+            if holder in wanted and certificate.is_current and certificate not in out.get(holder, []):
+                out.setdefault(holder, []).append(certificate)
+        return out
+
+    def codes_in_use(self, codes: Collection[VerificationCode]) -> set[str]:
+        wanted = [code.canonical for code in codes]
+        found = self._uow.execute(select(c.c.verification_code).where(c.c.verification_code.in_(wanted))).scalars()
+        pending = {p.code.canonical for p in self._uow.pending(CERTIFICATES)}
+        return set(found) | (pending & set(wanted))
+
+    def expired_unrecorded(self, today: date, limit: int) -> Sequence[Certificate]:
+        where = and_(c.c.expiry_date < today, c.c.expired_on.is_(None), is_current())
+        return self._uow.load(CERTIFICATES, where, for_update=True, order_by=[c.c.id], limit=limit, skip_locked=True)
+
+    def entering_window(self, today: date, until: date, limit: int, after: UUID | None) -> Sequence[Certificate]:
+        where = and_(c.c.expiry_date.between(today, until), is_current(), *([c.c.id > after] if after else []))
+        return self._uow.load(CERTIFICATES, where, for_update=False, order_by=[c.c.id], limit=limit)
+
+    def add(self, certificate: Certificate) -> None:
+        """Written with the commit, with every other certificate of this unit of work, in one statement."""
+        self._uow.add(CERTIFICATES, certificate)

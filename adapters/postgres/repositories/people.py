@@ -1,0 +1,64 @@
+"""Users (``profiles``), their instructor qualifications, and external learners."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+
+from arccm.adapters.postgres import rows
+from arccm.adapters.postgres import tables as t
+from arccm.adapters.postgres.mapping import insert_row
+from arccm.adapters.postgres.mappings import PROFILES
+from arccm.domain.people import InstructorProfile, StudentProfile, UserProfile
+
+if TYPE_CHECKING:
+    from arccm.adapters.postgres.unit_of_work import PostgresUnitOfWork
+
+
+class PostgresProfileRepository:
+    def __init__(self, uow: PostgresUnitOfWork) -> None:
+        self._uow = uow
+
+    def get_for_update(self, user_id: UUID) -> UserProfile | None:
+        return self._uow.get_for_update(PROFILES, user_id)
+
+    def find(self, user_id: UUID) -> UserProfile | None:
+        return self._uow.find(PROFILES, user_id)
+
+    def find_many(self, user_ids: Collection[UUID]) -> dict[UUID, UserProfile]:
+        if not user_ids:
+            return {}
+        return {p.id: p for p in self._uow.load(PROFILES, t.t_profiles.c.id.in_(list(user_ids)), for_update=False)}
+
+    def add(self, profile: UserProfile) -> None:
+        self._uow.add(PROFILES, profile)
+
+    def instructor(self, user_id: UUID) -> InstructorProfile | None:
+        table = t.t_instructor_profiles
+        row = self._uow.execute(select(table).where(table.c.id == user_id)).mappings().first()
+        return None if row is None else rows.instructor(row)
+
+    def put_instructor(self, qualification: InstructorProfile) -> None:
+        params = rows.instructor_params(qualification)
+        statement = insert(t.t_instructor_profiles).values(params)
+        changed = {k: statement.excluded[k] for k in params if k != "id"}
+        self._uow.execute(
+            statement.on_conflict_do_update(index_elements=["id"], set_={**changed, "updated_at": func.now()})
+        )
+
+    def student(self, student_id: UUID) -> StudentProfile | None:
+        return self.students([student_id]).get(student_id)
+
+    def students(self, student_ids: Collection[UUID]) -> dict[UUID, StudentProfile]:
+        if not student_ids:
+            return {}
+        table = t.t_student_enrollment_profiles
+        found = self._uow.execute(select(table).where(table.c.id.in_(list(student_ids)))).mappings()
+        return {row["id"]: rows.student(row) for row in found}
+
+    def add_student(self, student: StudentProfile) -> None:
+        insert_row(self._uow, t.t_student_enrollment_profiles, rows.student_params(student))
