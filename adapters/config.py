@@ -9,7 +9,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import attrs
-import platformdirs
 
 from arccm.adapters.postgres.database import normalize_url
 
@@ -20,10 +19,19 @@ class ConfigError(ValueError):
     """Names the variable and the rule it broke."""
 
 
+def default_data_dir() -> Path:
+    """The user's data directory (platformdirs, with the embedded extra), else ``~/.local/share/arccm``."""
+    try:
+        import platformdirs
+    except ModuleNotFoundError:
+        return Path.home() / ".local" / "share" / "arccm"
+    return Path(platformdirs.user_data_dir("arccm"))
+
+
 @attrs.frozen
 class Settings:
     database_url: str | None = None
-    data_dir: Path = attrs.field(factory=lambda: Path(platformdirs.user_data_dir("arccm")))
+    data_dir: Path = attrs.field(factory=default_data_dir)
     schema: str = "public"
     app_role: str = "arccm_app"
     app_password: str | None = None

@@ -1,28 +1,23 @@
 """The composition root: one container wires ports to adapters and use cases to ports.
 
-``Container()`` runs on the in-memory store. ``configured(settings)`` (or
-``from_env()``) runs on PostgreSQL: the configured server, or an embedded one
-when no URL is set.
+``Container()`` runs on the in-memory store and needs nothing beyond the core (``pip install arccm``).
+``on_postgres(url, …)`` (or ``runtime.from_env()``) runs on PostgreSQL. Every optional adapter is imported when it
+is first wired (``adapters/extras.py``): a missing extra fails then, in one line naming the extra to install.
 """
 
 from __future__ import annotations
 
 from dependency_injector import containers, providers
 
-from arccm.adapters.certificates.pdf import PdfCertificateRenderer
 from arccm.adapters.email.smtp import SmtpMailer
-from arccm.adapters.lifecycle import Lifecycle
-from arccm.adapters.memory.outbox import MemoryMailer, TextCertificateRenderer
+from arccm.adapters.extras import lazy, need
+from arccm.adapters.lifecycle import MemoryLifecycle
+from arccm.adapters.memory.outbox import MemoryMailer
 from arccm.adapters.memory.read_models import MemoryChangeFeed, MemoryReadModels, MemoryScheduleQueries
 from arccm.adapters.memory.store import MemoryStore
 from arccm.adapters.memory.unit_of_work import MemoryUnitOfWorkFactory
-from arccm.adapters.postgres.database import Database
-from arccm.adapters.postgres.read_models import PostgresChangeFeed, PostgresReadModels, PostgresScheduleQueries
-from arccm.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from arccm.adapters.realtime.memory import MemoryWakeups
-from arccm.adapters.realtime.postgres import PostgresWakeups
 from arccm.adapters.realtime.pump import FeedPump
-from arccm.adapters.realtime.supabase import SupabaseWakeups
 from arccm.adapters.system import RandomIds, SecureCodes, SystemClock
 from arccm.application.use_cases import (
     certificates,
@@ -37,6 +32,8 @@ from arccm.application.use_cases import (
 )
 from arccm.application.use_cases.base import Context
 from arccm.application.use_cases.bootstrap import Bootstrap
+
+_PG = "arccm.adapters.postgres"
 
 
 def make_mailer(smtp_url: str | None) -> MemoryMailer | SmtpMailer:
@@ -70,7 +67,7 @@ class Container(containers.DeclarativeContainer):
     # --- persistence ---
     memory_store = providers.Singleton(MemoryStore)
     database = providers.Singleton(
-        Database,
+        lazy("postgres", f"{_PG}.database", "Database"),
         owner_url=config.database.url,
         schema=config.database.schema,
         app_role=config.database.app_role,
@@ -79,22 +76,22 @@ class Container(containers.DeclarativeContainer):
     unit_of_work = providers.Selector(
         config.backend,
         memory=providers.Singleton(MemoryUnitOfWorkFactory, store=memory_store),
-        postgres=providers.Singleton(PostgresUnitOfWorkFactory, database=database),
+        postgres=providers.Singleton(lazy("postgres", f"{_PG}.unit_of_work", "PostgresUnitOfWorkFactory"), database),
     )
     read_models = providers.Selector(
         config.backend,
         memory=providers.Singleton(MemoryReadModels, store=memory_store),
-        postgres=providers.Singleton(PostgresReadModels, database=database),
+        postgres=providers.Singleton(lazy("postgres", f"{_PG}.read_models", "PostgresReadModels"), database),
     )
     change_feed = providers.Selector(
         config.backend,
         memory=providers.Singleton(MemoryChangeFeed, store=memory_store, clock=clock),
-        postgres=providers.Singleton(PostgresChangeFeed, database=database, clock=clock),
+        postgres=providers.Singleton(lazy("postgres", f"{_PG}.read_models", "PostgresChangeFeed"), database, clock),
     )
     schedule_queries = providers.Selector(
         config.backend,
         memory=providers.Singleton(MemoryScheduleQueries, store=memory_store),
-        postgres=providers.Singleton(PostgresScheduleQueries, database=database),
+        postgres=providers.Singleton(lazy("postgres", f"{_PG}.read_models", "PostgresScheduleQueries"), database),
     )
     subscriptions = providers.Singleton(
         FeedPump,
@@ -104,10 +101,12 @@ class Container(containers.DeclarativeContainer):
             native=providers.Selector(
                 config.backend,
                 memory=providers.Singleton(MemoryWakeups, store=memory_store),
-                postgres=providers.Singleton(PostgresWakeups, database=database),
+                postgres=providers.Singleton(
+                    lazy("postgres", "arccm.adapters.realtime.postgres", "PostgresWakeups"), database
+                ),
             ),
             supabase=providers.Singleton(
-                SupabaseWakeups,
+                lazy("supabase", "arccm.adapters.realtime.supabase", "SupabaseWakeups"),
                 url=config.supabase.url,
                 token=providers.Callable(supabase_token, config.supabase.key).provider,
                 schema=config.database.schema,
@@ -116,21 +115,18 @@ class Container(containers.DeclarativeContainer):
         ),
         poll_seconds=config.feed_poll_seconds,
     )
-    lifecycle = providers.Singleton(
-        Lifecycle,
-        backend=config.backend,
-        database=providers.Selector(config.backend, memory=providers.Object(None), postgres=database),
-        store=memory_store,
+    lifecycle = providers.Selector(
+        config.backend,
+        memory=providers.Singleton(MemoryLifecycle, store=memory_store),
+        postgres=providers.Singleton(lazy("postgres", "arccm.adapters.lifecycle", "PostgresLifecycle"), database),
     )
     mailer = providers.Singleton(make_mailer, smtp_url=config.smtp_url)
-    renderer = providers.Singleton(PdfCertificateRenderer)
-    text_renderer = providers.Singleton(TextCertificateRenderer)
+    renderer = providers.Singleton(lazy("pdf", "arccm.adapters.certificates.pdf", "PdfCertificateRenderer"))
 
     context = providers.Factory(
         Context, uow=unit_of_work, clock=clock, ids=ids, codes=codes, public_url=config.public_url
     )
     bootstrap = providers.Factory(Bootstrap, ctx=context)
-
     # --- use cases ---
     schedule_session = providers.Factory(sessions.ScheduleSessionHandler, ctx=context)
     reschedule_session = providers.Factory(sessions.RescheduleSessionHandler, ctx=context)
@@ -185,8 +181,7 @@ def on_postgres(
 
     With ``supabase_url`` and ``supabase_key`` the change feed wakes on Supabase Realtime messages instead of
     LISTEN/NOTIFY (the feed itself is read from the database either way)."""
-    from arccm.adapters.postgres.database import normalize_url
-
+    normalize_url = need("postgres", f"{_PG}.database").normalize_url
     container = Container()
     container.config.from_dict(
         {

@@ -25,7 +25,7 @@ def need(extra: str, module: str) -> ModuleType:
         if error.name is not None and error.name.split(".")[0] == "arccm":
             raise
         raise MissingExtra(
-            f"{module.rsplit('.', 2)[-2]} needs {error.name!r}, which is not installed: pip install 'arccm[{extra}]'"
+            f"{module} needs {error.name!r}, which is not installed: pip install 'arccm[{extra}]'"
         ) from None
 
 

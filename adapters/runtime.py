@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from arccm.adapters.config import Settings
 from arccm.adapters.container import Container, on_postgres
 
 
+def server_url(configured: str | None, data_dir: Path) -> str:
+    """The one rule for every entry point (CLI, tests, benchmarks): the configured server's URL, else an embedded
+    server's under ``data_dir`` (started, or reused if already running)."""
+    if configured:
+        return configured
+    from arccm.adapters.extras import need
+
+    return str(need("embedded", "arccm.adapters.embedded.server").EmbeddedServer.start(data_dir).url)
+
+
 def database_url(settings: Settings) -> str:
-    """The configured server's URL, or an embedded server's (started, or reused if already running)."""
-    if settings.database_url is not None:
-        return settings.database_url
-    from arccm.adapters.embedded.server import EmbeddedServer
-
-    return EmbeddedServer.start(settings.data_dir).url
+    return server_url(settings.database_url, settings.data_dir)
 
 
-def from_env(settings: Settings | None = None, migrate: bool = True) -> Container:
-    """A container on PostgreSQL, checked reachable and (by default) migrated to head."""
+def configured(settings: Settings | None = None) -> Container:
+    """A container on the configured (or embedded) PostgreSQL, not yet checked or migrated."""
     settings = settings or Settings.from_env()
-    container = on_postgres(
+    return on_postgres(
         database_url(settings),
         settings.schema,
         settings.app_role,
@@ -28,5 +35,10 @@ def from_env(settings: Settings | None = None, migrate: bool = True) -> Containe
         supabase_url=settings.supabase_url,
         supabase_key=settings.supabase_key,
     )
+
+
+def from_env(settings: Settings | None = None, migrate: bool = True) -> Container:
+    """A container on PostgreSQL, checked reachable and (by default) migrated to head."""
+    container = configured(settings)
     container.lifecycle().init(migrate=migrate)
     return container

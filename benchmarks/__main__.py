@@ -21,16 +21,13 @@ from sqlalchemy import text
 
 from arccm.adapters.postgres.database import Database, normalize_url
 from arccm.adapters.postgres.seed import seed
+from arccm.adapters.runtime import server_url
 from benchmarks.suite import SUITE, Bench
 
 
 def database_url() -> str:
-    url = os.environ.get("ARCCM_BENCH_DATABASE_URL") or os.environ.get("ARCCM_DATABASE_URL")
-    if url:
-        return url
-    from arccm.adapters.embedded.server import EmbeddedServer
-
-    return EmbeddedServer.start(Path(tempfile.gettempdir()) / "arccm-bench").url
+    configured = os.environ.get("ARCCM_BENCH_DATABASE_URL") or os.environ.get("ARCCM_DATABASE_URL")
+    return server_url(configured, Path(tempfile.gettempdir()) / "arccm-bench")
 
 
 def main() -> int:

@@ -36,13 +36,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def pg_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = os.environ.get("ARCCM_TEST_DATABASE_URL")
-    if url:
-        return url
-    from arccm.adapters.embedded.server import EmbeddedServer
+    from arccm.adapters.runtime import server_url
 
     data_dir = Path(os.environ.get("ARCCM_TEST_EMBEDDED_DIR") or tmp_path_factory.mktemp("embedded"))
-    return EmbeddedServer.start(data_dir).url
+    return server_url(os.environ.get("ARCCM_TEST_DATABASE_URL"), data_dir)
 
 
 class PgSchema:

@@ -79,16 +79,13 @@ def prune(
     import re
     from datetime import UTC, datetime, timedelta
 
-    from arccm.adapters.config import Settings
-    from arccm.adapters.postgres.database import Database, normalize_url
     from arccm.adapters.postgres.read_models import prune_change_log
-    from arccm.adapters.runtime import database_url
+    from arccm.adapters.runtime import configured
 
     match = re.fullmatch(r"(\d+)d?", older_than.strip())
     if match is None:
         typer.echo(f"arccm: --older-than: expected a number of days like 30d, got {older_than!r}", err=True)
         raise typer.Exit(2)
-    settings = Settings.from_env()
-    database = Database(normalize_url(database_url(settings)), settings.schema, settings.app_role)
+    database = configured().database()
     cutoff = datetime.now(UTC) - timedelta(days=int(match.group(1)))
     typer.echo(f"pruned {prune_change_log(database, cutoff)} changes recorded before {cutoff.isoformat()}")

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import typer
 
-from arccm.adapters.config import ConfigError, Settings
+from arccm.adapters.config import ConfigError
 from arccm.adapters.postgres.database import DatabaseUnavailable
 
 app = typer.Typer(no_args_is_help=True, help="arccm: training sessions, enrollments, certificates.")
@@ -73,13 +73,10 @@ def health() -> None:
 
 
 def _database() -> Any:
-    from arccm.adapters.postgres.database import Database, normalize_url
-    from arccm.adapters.runtime import database_url
+    """The configured (or embedded) database, through the container, checked reachable; migrations run as its owner."""
+    from arccm.adapters.runtime import configured
 
-    settings = Settings.from_env()
-    database = Database(
-        normalize_url(database_url(settings)), settings.schema, settings.app_role, settings.app_password
-    )
+    database = configured().database()
     database.check_reachable()
     return database
 
