@@ -190,3 +190,28 @@ class RecordComplianceItem:
 class ChangeUserRole:
     user_id: UUID
     role: Role
+
+
+# --- upkeep (run as the system, ``actor=None``, or by SA / AD) ---------------------------------
+
+
+@attrs.frozen
+class ExpireCertificates:
+    """Record every certificate past its expiry date (``today``: default the clock's)."""
+
+    today: date | None = None
+
+
+@attrs.frozen
+class RemindRecertification:
+    """Remind holders whose certificates expire within ``within_days`` of ``today``."""
+
+    within_days: int
+    today: date | None = None
+
+
+@attrs.frozen
+class SendNotificationEmails:
+    """E-mail every notification waiting for it; ``name`` labels the run in ``email_batch_operations``."""
+
+    name: str = "notifications"

@@ -35,6 +35,7 @@ from arccm.domain.errors import (
     CapacityBelowSeatsTaken,
     DomainError,
     EnrollmentNotActive,
+    ExceedsInstructorMaximum,
     InvalidTransition,
     InvalidValue,
     NotCompleted,
@@ -58,6 +59,7 @@ from arccm.domain.events import (
     TrainingFailed,
     WaitlistPromoted,
 )
+from arccm.domain.people import InstructorProfile
 from arccm.domain.text import clean_text
 
 
@@ -232,6 +234,7 @@ class TrainingSession:
         return self.enrollment(enrollment_id).bind(lambda e: self._cancel(e, now))
 
     def _cancel(self, enrollment: Enrollment, now: datetime) -> Result[Enrollment, DomainError]:
+        """Free the seat (or the waitlist place) and, while the session is scheduled, promote the waitlist's head."""
         if not enrollment.is_active:
             return Failure(EnrollmentNotActive(enrollment.id))
         freed_seat = enrollment.holds_seat
@@ -289,12 +292,17 @@ class TrainingSession:
             return Failure(StaleVersion(expected, self.version))
         return Success(None)
 
-    def change_capacity(self, max_capacity: int, now: datetime) -> Result[TrainingSession, DomainError]:
+    def change_capacity(
+        self, max_capacity: int, now: datetime, lead: InstructorProfile | None = None
+    ) -> Result[TrainingSession, DomainError]:
+        """``lead``: the lead instructor's qualification — a class never outgrows its lead's maximum."""
         if self.status not in _OPEN:
             return Failure(InvalidTransition("session", self.status.value, "change capacity"))
         invalid = validate_capacity(max_capacity)
         if isinstance(invalid, Failure):
             return Failure(invalid.failure())
+        if lead is not None and max_capacity > lead.max_students_per_session:
+            return Failure(ExceedsInstructorMaximum(lead.user_id, max_capacity, lead.max_students_per_session))
         if max_capacity < self.seats_taken:
             return Failure(CapacityBelowSeatsTaken(max_capacity, self.seats_taken))
         before = self.max_capacity
@@ -336,7 +344,7 @@ class TrainingSession:
         if isinstance(moved, Failure):
             return Failure(moved.failure())
         for waiting in self.waitlist:  # the class has begun: nobody else gets a seat
-            self._cancel_quietly(waiting, now)
+            self._cancel(waiting, now)  # no promotion: _promote only fills a scheduled session
         self.events.append(SessionStarted(occurred_at=now, scope=self.resource(), session_id=self.id))
         return Success(self)
 
@@ -357,26 +365,9 @@ class TrainingSession:
         if isinstance(moved, Failure):
             return Failure(moved.failure())
         for enrollment in [e for e in self.enrollments if e.is_active]:
-            self._cancel_quietly(enrollment, now)
+            self._cancel(enrollment, now)
         self.events.append(SessionCancelled(occurred_at=now, scope=scope, session_id=self.id, reason=reason))
         return Success(self)
-
-    def _cancel_quietly(self, enrollment: Enrollment, now: datetime) -> None:
-        """Cancel without promoting anyone (the session no longer takes learners)."""
-        freed_seat = enrollment.holds_seat
-        enrollment.status = EnrollmentStatus.CANCELLED
-        enrollment.waitlist_position = None
-        enrollment.cancelled_at = now
-        self.events.append(
-            EnrollmentCancelled(
-                occurred_at=now,
-                scope=self.enrollment_resource(enrollment),
-                session_id=self.id,
-                enrollment_id=enrollment.id,
-                learner_id=enrollment.learner_id,
-                freed_seat=freed_seat,
-            )
-        )
 
     # --- attendance, assessment, completion ------------------------------------
 

@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from arccm.adapters.container import Container
 from arccm.application import commands
+from arccm.application.commands import RemindRecertification
 from arccm.application.use_cases.certificates import BatchProgress, BatchReport
 from arccm.domain.access import Actor
 from arccm.domain.certificate import CompletionKind
@@ -169,7 +170,7 @@ def remind(
     """One notification and one e-mail per certificate entering its recertification window; never twice."""
     days = _days(within)
     with running() as container:
-        report = value(container.remind_recertification()(None, days))
+        report = value(container.remind_recertification()(None, RemindRecertification(days)))
         typer.echo(f"reminders: {report.created} new, {report.already_reminded} already sent; " + _send(container))
 
 

@@ -27,12 +27,12 @@ def _on_enrollment(
     """Load the session, check the actor may act on this enrollment, apply the change, commit."""
 
     def work(uow: UnitOfWork) -> Result[Enrollment, DomainError]:
-        return load_session(uow, session_id).bind(
-            lambda s: (
-                s.enrollment(enrollment_id)
-                .bind(lambda e: may(actor, action, s.enrollment_resource(e)))
-                .bind(lambda _: change(uow, s))
-            )
+        return Result.do(
+            changed
+            for session in load_session(uow, session_id)
+            for enrollment in session.enrollment(enrollment_id)
+            for _ in may(actor, action, session.enrollment_resource(enrollment))
+            for changed in change(uow, session)
         )
 
     return in_transaction(ctx, actor, work)
@@ -47,17 +47,14 @@ class EnrollLearnerHandler:
         return in_transaction(self.ctx, actor, lambda uow: self._enroll(uow, actor, cmd))
 
     def _enroll(self, uow: UnitOfWork, actor: Actor, cmd: commands.EnrollLearner) -> Result[Enrollment, DomainError]:
-        return found(uow.profiles.find(cmd.learner_id), "learner", cmd.learner_id).bind(
-            lambda _: load_session(uow, cmd.session_id).bind(
-                lambda s: may(actor, Action.ENROLL, s.resource()).bind(
-                    lambda _: s.enroll(
-                        self.ctx.ids.new_id(),
-                        cmd.learner_id,
-                        self.ctx.clock.now(),
-                        join_waitlist=cmd.join_waitlist,
-                        enrolled_by=actor.user_id,
-                    )
-                )
+        now, new_id = self.ctx.clock.now(), self.ctx.ids.new_id()
+        return Result.do(
+            enrollment
+            for _ in found(uow.profiles.find(cmd.learner_id), "learner", cmd.learner_id)
+            for session in load_session(uow, cmd.session_id)
+            for _ in may(actor, Action.ENROLL, session.resource())
+            for enrollment in session.enroll(
+                new_id, cmd.learner_id, now, join_waitlist=cmd.join_waitlist, enrolled_by=actor.user_id
             )
         )
 
@@ -121,8 +118,10 @@ class CompleteEnrollmentHandler:
     @boundary
     def __call__(self, actor: Actor, cmd: commands.CompleteEnrollment) -> Result[Enrollment, DomainError]:
         def decide(uow: UnitOfWork, session: TrainingSession) -> Result[Enrollment, DomainError]:
-            return found(uow.reference.course(session.course_id), "course", session.course_id).bind(
-                lambda course: session.complete_enrollment(cmd.enrollment_id, course.rule, self.ctx.clock.now())
+            return Result.do(
+                decided
+                for course in found(uow.reference.course(session.course_id), "course", session.course_id)
+                for decided in session.complete_enrollment(cmd.enrollment_id, course.rule, self.ctx.clock.now())
             )
 
         return _on_enrollment(self.ctx, actor, cmd.session_id, cmd.enrollment_id, Action.RECORD_ASSESSMENT, decide)

@@ -9,6 +9,7 @@ from uuid import UUID
 import attrs
 from returns.result import Failure, Result, Success
 
+from arccm.application import commands
 from arccm.application.ports.mailer import Mailer, MailError, OutgoingEmail
 from arccm.application.ports.read_models import UpcomingSessions
 from arccm.application.ports.unit_of_work import UnitOfWork
@@ -31,11 +32,11 @@ class ExpireCertificatesHandler:
     ctx: Context
 
     @boundary
-    def __call__(self, actor: Actor | None, today: date | None = None) -> Result[int, DomainError]:
+    def __call__(self, actor: Actor | None, cmd: commands.ExpireCertificates | None = None) -> Result[int, DomainError]:
         allowed = may_run_upkeep(actor, "expire certificates")
         if isinstance(allowed, Failure):
             return Failure(allowed.failure())
-        day = today or self.ctx.clock.now().date()
+        day = (cmd.today if cmd else None) or self.ctx.clock.now().date()
         recorded = 0
         while True:
             page = in_transaction(self.ctx, actor, lambda uow: Success(self._page(uow, day)))
@@ -68,9 +69,8 @@ class RemindRecertificationHandler:
     upcoming: UpcomingSessions
 
     @boundary
-    def __call__(
-        self, actor: Actor | None, within_days: int, today: date | None = None
-    ) -> Result[ReminderReport, DomainError]:
+    def __call__(self, actor: Actor | None, cmd: commands.RemindRecertification) -> Result[ReminderReport, DomainError]:
+        within_days, today = cmd.within_days, cmd.today
         allowed = may_run_upkeep(actor, "send recertification reminders")
         if isinstance(allowed, Failure):
             return Failure(allowed.failure())
@@ -134,7 +134,10 @@ class SendNotificationEmailsHandler:
     page: int = 100
 
     @boundary
-    def __call__(self, actor: Actor | None, name: str = "notifications") -> Result[SendReport, DomainError]:
+    def __call__(
+        self, actor: Actor | None, cmd: commands.SendNotificationEmails | None = None
+    ) -> Result[SendReport, DomainError]:
+        name = cmd.name if cmd else "notifications"
         allowed = may_run_upkeep(actor, "send notification e-mails")
         if isinstance(allowed, Failure):
             return Failure(allowed.failure())

@@ -32,12 +32,11 @@ class RecordComplianceItemHandler:
     ) -> Result[ComplianceStanding, DomainError]:
         if cmd.expires_on is not None and cmd.expires_on < cmd.recorded_on:
             return Failure(InvalidValue("expires_on", "must not be before recorded_on"))
-        profile = found(uow.profiles.get_for_update(cmd.user_id), "user", cmd.user_id)
-        metric = found(uow.compliance.metric(cmd.metric_id), "compliance metric", cmd.metric_id)
-        if isinstance(metric, Failure):
-            return Failure(metric.failure())
-        return profile.bind(
-            lambda p: may(actor, Action.RECORD_COMPLIANCE, p.resource()).map(lambda _: self._apply(uow, p, cmd))
+        return Result.do(
+            self._apply(uow, profile, cmd)
+            for _ in found(uow.compliance.metric(cmd.metric_id), "compliance metric", cmd.metric_id)
+            for profile in found(uow.profiles.get_for_update(cmd.user_id), "user", cmd.user_id)
+            for _ in may(actor, Action.RECORD_COMPLIANCE, profile.resource())
         )
 
     def _apply(self, uow: UnitOfWork, profile: UserProfile, cmd: commands.RecordComplianceItem) -> ComplianceStanding:
@@ -56,10 +55,10 @@ class ChangeUserRoleHandler:
     @boundary
     def __call__(self, actor: Actor, cmd: commands.ChangeUserRole) -> Result[UserProfile, DomainError]:
         def work(uow: UnitOfWork) -> Result[UserProfile, DomainError]:
-            return found(uow.profiles.get_for_update(cmd.user_id), "user", cmd.user_id).bind(
-                lambda p: may(actor, Action.MANAGE_USER, attrs.evolve(p.resource(), granted_role=cmd.role)).bind(
-                    lambda _: Success(self._change(uow, actor, p, cmd))
-                )
+            return Result.do(
+                self._change(uow, actor, profile, cmd)
+                for profile in found(uow.profiles.get_for_update(cmd.user_id), "user", cmd.user_id)
+                for _ in may(actor, Action.MANAGE_USER, attrs.evolve(profile.resource(), granted_role=cmd.role))
             )
 
         return in_transaction(self.ctx, actor, work)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import attrs
-from returns.result import Failure, Result, Success
+from returns.result import Result, Success
 
 from arccm.application import commands
 from arccm.application.ports.unit_of_work import UnitOfWork
@@ -23,15 +23,19 @@ class CreateRosterHandler:
         return in_transaction(self.ctx, actor, lambda uow: self._create(uow, actor, cmd))
 
     def _create(self, uow: UnitOfWork, actor: Actor, cmd: commands.CreateRoster) -> Result[Roster, DomainError]:
-        checks = (
-            found(uow.reference.course(cmd.course_id), "course", cmd.course_id)
-            .bind(lambda _: found(uow.reference.location(cmd.location_id), "location", cmd.location_id))
-            .bind(lambda _: found(uow.profiles.instructor(cmd.instructor_id), "instructor", cmd.instructor_id))
+        return Result.do(
+            _added(uow, created)
+            for _ in found(uow.reference.course(cmd.course_id), "course", cmd.course_id)
+            for _ in found(uow.reference.location(cmd.location_id), "location", cmd.location_id)
+            for _ in found(uow.profiles.instructor(cmd.instructor_id), "instructor", cmd.instructor_id)
+            for roster in Success(self._roster(uow, actor, cmd))
+            for _ in may(actor, Action.MANAGE_ROSTER, roster.resource())
+            for created in Roster.create(roster, self.ctx.clock.now())
         )
-        if isinstance(checks, Failure):
-            return Failure(checks.failure())
+
+    def _roster(self, uow: UnitOfWork, actor: Actor, cmd: commands.CreateRoster) -> Roster:
         provider = uow.reference.provider_of_location(cmd.location_id)
-        roster = Roster(
+        return Roster(
             id=self.ctx.ids.new_id(),
             name=cmd.name.strip(),
             course_id=cmd.course_id,
@@ -41,12 +45,11 @@ class CreateRosterHandler:
             provider_id=provider.id if provider else None,
             created_by=actor.user_id,
         )
-        outcome = may(actor, Action.MANAGE_ROSTER, roster.resource()).bind(
-            lambda _: Roster.create(roster, self.ctx.clock.now())
-        )
-        if isinstance(outcome, Success):
-            uow.rosters.add(roster)
-        return outcome
+
+
+def _added(uow: UnitOfWork, roster: Roster) -> Roster:
+    uow.rosters.add(roster)
+    return roster
 
 
 @attrs.frozen

@@ -15,7 +15,7 @@ from arccm.application.use_cases.base import Context, found, in_transaction
 from arccm.application.validation import boundary
 from arccm.domain.access import Action, Actor, may
 from arccm.domain.course import Course
-from arccm.domain.errors import DomainError, ExceedsInstructorMaximum
+from arccm.domain.errors import DomainError
 from arccm.domain.scheduling import Staff, StaffingPlan, check_staffing
 from arccm.domain.training_session import TrainingSession
 
@@ -41,22 +41,28 @@ def check_plan(
     max_capacity: int,
     session_id: UUID | None = None,
 ) -> Result[None, DomainError]:
-    lead = load_staff(uow, lead_id)
-    if isinstance(lead, Failure):
-        return Failure(lead.failure())
-    assistants = []
-    for assistant_id in sorted(assistant_ids):
-        assistant = load_staff(uow, assistant_id)
-        if isinstance(assistant, Failure):
-            return Failure(assistant.failure())
-        assistants.append(assistant.unwrap())
-    plan = StaffingPlan(course, lead.unwrap(), assistants, window[0], window[1], max_capacity, session_id)
+    """Staffing rules for a lead, assistants and a window: qualifications, double booking, availability."""
     staff_ids = {lead_id, *assistant_ids}
-    return check_staffing(
-        plan,
-        uow.sessions.taught_by_for_update(staff_ids, window[0], window[1]),
-        uow.availability.overlapping(staff_ids, window[0], window[1]),
+    return Result.do(
+        checked
+        for lead in load_staff(uow, lead_id)
+        for assistants in _all_staff(uow, sorted(assistant_ids))
+        for checked in check_staffing(
+            StaffingPlan(course, lead, assistants, window[0], window[1], max_capacity, session_id),
+            uow.sessions.taught_by_for_update(staff_ids, window[0], window[1]),
+            uow.availability.overlapping(staff_ids, window[0], window[1]),
+        )
     )
+
+
+def _all_staff(uow: UnitOfWork, user_ids: list[UUID]) -> Result[list[Staff], DomainError]:
+    staff: list[Staff] = []
+    for user_id in user_ids:
+        one = load_staff(uow, user_id)
+        if isinstance(one, Failure):
+            return one.map(lambda _: staff)
+        staff.append(one.unwrap())
+    return Success(staff)
 
 
 @attrs.frozen
@@ -70,15 +76,30 @@ class ScheduleSessionHandler:
     def _schedule(
         self, uow: UnitOfWork, actor: Actor, cmd: commands.ScheduleSession
     ) -> Result[TrainingSession, DomainError]:
-        course = found(uow.reference.course(cmd.course_id), "course", cmd.course_id)
-        location = found(uow.reference.location(cmd.location_id), "location", cmd.location_id)
-        if isinstance(course, Failure) or isinstance(location, Failure):
-            return Failure(course.failure() if isinstance(course, Failure) else location.failure())
+        now = self.ctx.clock.now()
+        return Result.do(
+            _added(uow, scheduled)
+            for course in found(uow.reference.course(cmd.course_id), "course", cmd.course_id)
+            for _ in found(uow.reference.location(cmd.location_id), "location", cmd.location_id)
+            for session in Success(self._session(uow, actor, cmd, course))
+            for _ in may(actor, Action.SCHEDULE_SESSION, session.resource())
+            for scheduled in TrainingSession.schedule(session, now)
+            for _ in check_plan(
+                uow,
+                course,
+                session.lead_instructor_id,
+                session.assistant_ids,
+                (session.starts_at, session.ends_at),
+                session.max_capacity,
+            )
+        )
+
+    def _session(self, uow: UnitOfWork, actor: Actor, cmd: commands.ScheduleSession, course: Course) -> TrainingSession:
         provider = uow.reference.provider_of_location(cmd.location_id)
-        session = TrainingSession(
+        return TrainingSession(
             id=self.ctx.ids.new_id(),
             course_id=cmd.course_id,
-            title=cmd.title if cmd.title.strip() else course.unwrap().name,
+            title=cmd.title if cmd.title.strip() else course.name,
             location_id=cmd.location_id,
             lead_instructor_id=cmd.lead_instructor_id,
             starts_at=cmd.starts_at,
@@ -89,32 +110,21 @@ class ScheduleSessionHandler:
             allow_waitlist=cmd.allow_waitlist,
             created_by=actor.user_id,
         )
-        now = self.ctx.clock.now()
-        outcome = (
-            may(actor, Action.SCHEDULE_SESSION, session.resource())
-            .bind(lambda _: TrainingSession.schedule(session, now))
-            .bind(
-                lambda s: check_plan(
-                    uow,
-                    course.unwrap(),
-                    s.lead_instructor_id,
-                    s.assistant_ids,
-                    (s.starts_at, s.ends_at),
-                    s.max_capacity,
-                )
-            )
-        )
-        if isinstance(outcome, Failure):
-            return Failure(outcome.failure())
-        uow.sessions.add(session)
-        return Success(session)
+
+
+def _added(uow: UnitOfWork, session: TrainingSession) -> TrainingSession:
+    uow.sessions.add(session)
+    return session
 
 
 def _editable(
     uow: UnitOfWork, actor: Actor, session_id: UUID, expected_version: int | None, action: Action
 ) -> Result[TrainingSession, DomainError]:
-    return load_session(uow, session_id).bind(
-        lambda s: may(actor, action, s.resource()).bind(lambda _: s.check_version(expected_version)).map(lambda _: s)
+    return Result.do(
+        session
+        for session in load_session(uow, session_id)
+        for _ in may(actor, action, session.resource())
+        for _ in session.check_version(expected_version)
     )
 
 
@@ -129,16 +139,14 @@ class RescheduleSessionHandler:
     def _reschedule(
         self, uow: UnitOfWork, actor: Actor, cmd: commands.RescheduleSession
     ) -> Result[TrainingSession, DomainError]:
-        session = _editable(uow, actor, cmd.session_id, cmd.expected_version, Action.CHANGE_SESSION)
-        if isinstance(session, Failure):
-            return session
-        s = session.unwrap()
-        course = found(uow.reference.course(s.course_id), "course", s.course_id)
-        return course.bind(
-            lambda c: check_plan(
-                uow, c, s.lead_instructor_id, s.assistant_ids, (cmd.starts_at, cmd.ends_at), s.max_capacity, s.id
-            )
-        ).bind(lambda _: s.reschedule(cmd.starts_at, cmd.ends_at, self.ctx.clock.now()))
+        window = (cmd.starts_at, cmd.ends_at)
+        return Result.do(
+            rescheduled
+            for s in _editable(uow, actor, cmd.session_id, cmd.expected_version, Action.CHANGE_SESSION)
+            for course in found(uow.reference.course(s.course_id), "course", s.course_id)
+            for _ in check_plan(uow, course, s.lead_instructor_id, s.assistant_ids, window, s.max_capacity, s.id)
+            for rescheduled in s.reschedule(cmd.starts_at, cmd.ends_at, self.ctx.clock.now())
+        )
 
 
 @attrs.frozen
@@ -152,14 +160,13 @@ class ChangeCapacityHandler:
     def _change(
         self, uow: UnitOfWork, actor: Actor, cmd: commands.ChangeCapacity
     ) -> Result[TrainingSession, DomainError]:
-        session = _editable(uow, actor, cmd.session_id, cmd.expected_version, Action.CHANGE_SESSION)
-        if isinstance(session, Failure):
-            return session
-        s = session.unwrap()
-        lead = uow.profiles.instructor(s.lead_instructor_id)
-        if lead is not None and cmd.max_capacity > lead.max_students_per_session:
-            return Failure(ExceedsInstructorMaximum(lead.user_id, cmd.max_capacity, lead.max_students_per_session))
-        return s.change_capacity(cmd.max_capacity, self.ctx.clock.now())
+        return Result.do(
+            changed
+            for s in _editable(uow, actor, cmd.session_id, cmd.expected_version, Action.CHANGE_SESSION)
+            for changed in s.change_capacity(
+                cmd.max_capacity, self.ctx.clock.now(), uow.profiles.instructor(s.lead_instructor_id)
+            )
+        )
 
 
 @attrs.frozen

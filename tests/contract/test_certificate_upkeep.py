@@ -130,9 +130,9 @@ def test_reminders_list_open_sessions_and_are_never_sent_twice(world: World) -> 
     ic = world.user(Role.IC, world.providers[-1])
     upcoming = world.session(ap, ic, capacity=8, location=world.locations[-1], starts_in=timedelta(days=12))
     remind = world.container.remind_recertification()
-    first = ok(remind(None, 45))
+    first = ok(remind(None, c.RemindRecertification(45)))
     assert (first.created, first.already_reminded) == (1, 0)
-    second = ok(remind(None, 45))
+    second = ok(remind(None, c.RemindRecertification(45)))
     assert (second.created, second.already_reminded) == (0, 1)
     (reminder,) = [
         n for n in world.container.read_models().notifications(world.admin) if n.category == "recertification_reminder"
@@ -234,7 +234,7 @@ def test_smtp_delivery_records_and_retries_a_refused_recipient_never_sending_twi
     server.refuse.add("bounce@example.org")
     send = world.container.send_notification_emails()
 
-    first = ok(send(None, "issue notices"))
+    first = ok(send(None, c.SendNotificationEmails("issue notices")))
     assert (first.sent, first.failed) == (2, 1)
     assert len(server.to("a@example.org")) == len(server.to("b@example.org")) == 1
     assert server.to("bounce@example.org") == []
@@ -243,9 +243,9 @@ def test_smtp_delivery_records_and_retries_a_refused_recipient_never_sending_twi
     assert failed[0].email_attempts == 1
 
     server.refuse.clear()
-    second = ok(send(None, "retry"))
+    second = ok(send(None, c.SendNotificationEmails("retry")))
     assert (second.sent, second.failed) == (1, 0)
-    assert ok(send(None, "nothing left")).sent == 0
+    assert ok(send(None, c.SendNotificationEmails("nothing left"))).sent == 0
     for address in ("a@example.org", "b@example.org", "bounce@example.org"):
         (content,) = server.to(address)
         message = message_from_bytes(content)
