@@ -111,3 +111,21 @@ class RowMapping(Generic[T]):
 
     def flush(self, uow: PostgresUnitOfWork, value: T, before: Any) -> None:
         update_row(uow, self.table, self.params(value), before, touch=self.touch, versioned=self.versioned)
+
+
+class AggregateRepository(Generic[T]):
+    """What every repository of an aggregate does the same way: hold one for change, look at one, add one."""
+
+    mapping: AggregateMapping[T]
+
+    def __init__(self, uow: PostgresUnitOfWork) -> None:
+        self._uow = uow
+
+    def get_for_update(self, key: UUID) -> T | None:
+        return self._uow.get(self.mapping, key, for_update=True)
+
+    def find(self, key: UUID) -> T | None:
+        return self._uow.get(self.mapping, key, for_update=False)
+
+    def add(self, value: T) -> None:
+        self._uow.add(self.mapping, value)

@@ -37,36 +37,50 @@ EMAIL_BATCHES = RowMapping[EmailBatch](
 )
 
 
-def _children(uow: PostgresUnitOfWork, table: Table, parent: str, ids: Sequence[UUID], *order: str) -> list[Row]:
-    found = uow.execute(
-        select(table).where(table.c[parent].in_(ids)).order_by(*(table.c[name] for name in order))
-    ).mappings()
-    return list(found)
-
-
-def _by_parent(children: list[Row], parent: str) -> dict[UUID, list[Row]]:
+def _children(
+    uow: PostgresUnitOfWork, table: Table, parent: str, ids: Sequence[UUID], *order: str
+) -> dict[UUID, list[Row]]:
+    """The child rows of many parents in one query, grouped by parent."""
+    found = uow.execute(select(table).where(table.c[parent].in_(ids)).order_by(*(table.c[name] for name in order)))
     grouped: dict[UUID, list[Row]] = {}
-    for row in children:
+    for row in found.mappings():
         grouped.setdefault(row[parent], []).append(row)
     return grouped
 
 
+def _write_children(
+    uow: PostgresUnitOfWork, table: Table, children: Sequence[dict[str, Any]], before: dict[UUID, dict[str, Any]]
+) -> None:
+    """Insert the new child rows and update the changed ones, in the order given."""
+    for params in children:
+        old = before.get(params["id"])
+        if old is None:
+            insert_row(uow, table, params)
+        else:
+            update_row(uow, table, params, old, touch=False)
+
+
 @attrs.frozen
-class SessionMapping:
+class WithChildren:
+    """An aggregate stored as a row and its child rows: the parts every such mapping shares."""
+
+    kind: str
+    table: Table
+    bulk: bool = False
+
+    def key(self, value: Any) -> UUID:
+        key: UUID = value.id
+        return key
+
+
+@attrs.frozen
+class SessionMapping(WithChildren):
     """A session row and its enrollments; seats are freed before they are taken, so the seat CHECK holds after
     every statement."""
 
-    kind: str = "session"
-    table: Table = t.t_training_sessions
-    bulk: bool = False
-
-    def key(self, value: TrainingSession) -> UUID:
-        return value.id
-
     def build(self, uow: PostgresUnitOfWork, found: Sequence[Row]) -> list[TrainingSession]:
         ids = [row["id"] for row in found]
-        children = t.t_session_enrollments
-        enrollments = _by_parent(_children(uow, children, "session_id", ids, "enrolled_at", "id"), "session_id")
+        enrollments = _children(uow, t.t_session_enrollments, "session_id", ids, "enrolled_at", "id")
         return [rows.session(row, [rows.enrollment(e) for e in enrollments.get(row["id"], [])]) for row in found]
 
     def snapshot(self, value: TrainingSession) -> tuple[dict[str, Any], dict[UUID, dict[str, Any]]]:
@@ -80,29 +94,17 @@ class SessionMapping:
     def flush(self, uow: PostgresUnitOfWork, value: TrainingSession, before: Any) -> None:
         session_before, enrollments_before = before
         update_row(uow, self.table, rows.session_params(value), session_before, versioned=True)
-        for enrollment in sorted(value.enrollments, key=lambda e: e.status is EnrollmentStatus.ENROLLED):
-            params, old = rows.enrollment_params(enrollment), enrollments_before.get(enrollment.id)
-            if old is None:
-                insert_row(uow, t.t_session_enrollments, params)
-            else:
-                update_row(uow, t.t_session_enrollments, params, old, touch=False)
+        ordered = sorted(value.enrollments, key=lambda e: e.status is EnrollmentStatus.ENROLLED)
+        _write_children(uow, t.t_session_enrollments, [rows.enrollment_params(e) for e in ordered], enrollments_before)
 
 
 @attrs.frozen
-class RosterMapping:
+class RosterMapping(WithChildren):
     """A roster (``student_rosters``) and its members."""
-
-    kind: str = "roster"
-    table: Table = t.t_student_rosters
-    bulk: bool = False
-
-    def key(self, value: Roster) -> UUID:
-        return value.id
 
     def build(self, uow: PostgresUnitOfWork, found: Sequence[Row]) -> list[Roster]:
         ids = [row["id"] for row in found]
-        children = t.t_student_roster_members
-        members = _by_parent(_children(uow, children, "roster_id", ids, "enrolled_at", "id"), "roster_id")
+        members = _children(uow, t.t_student_roster_members, "roster_id", ids, "enrolled_at", "id")
         return [rows.roster(row, [rows.roster_member(m) for m in members.get(row["id"], [])]) for row in found]
 
     def snapshot(self, value: Roster) -> dict[UUID, dict[str, Any]]:
@@ -113,28 +115,17 @@ class RosterMapping:
         self.flush(uow, value, {})
 
     def flush(self, uow: PostgresUnitOfWork, value: Roster, before: Any) -> None:
-        for member in value.members:
-            params, old = rows.roster_member_params(value.id, member), before.get(member.id)
-            if old is None:
-                insert_row(uow, t.t_student_roster_members, params)
-            else:
-                update_row(uow, t.t_student_roster_members, params, old, touch=False)
+        members = [rows.roster_member_params(value.id, m) for m in value.members]
+        _write_children(uow, t.t_student_roster_members, members, before)
 
 
 @attrs.frozen
-class TeamMapping:
+class TeamMapping(WithChildren):
     """A team and its members (a membership is added or removed, never changed)."""
-
-    kind: str = "team"
-    table: Table = t.t_teams
-    bulk: bool = False
-
-    def key(self, value: Team) -> UUID:
-        return value.id
 
     def build(self, uow: PostgresUnitOfWork, found: Sequence[Row]) -> list[Team]:
         ids = [row["id"] for row in found]
-        members = _by_parent(_children(uow, t.t_team_members, "team_id", ids, "added_at", "user_id"), "team_id")
+        members = _children(uow, t.t_team_members, "team_id", ids, "added_at", "user_id")
         return [rows.team(row, [rows.team_member(m) for m in members.get(row["id"], [])]) for row in found]
 
     def snapshot(self, value: Team) -> frozenset[UUID]:
@@ -153,6 +144,6 @@ class TeamMapping:
             insert_row(uow, members, rows.team_member_params(value.id, current[user_id]))
 
 
-SESSIONS = SessionMapping()
-ROSTERS = RosterMapping()
-TEAMS = TeamMapping()
+SESSIONS = SessionMapping("session", t.t_training_sessions)
+ROSTERS = RosterMapping("roster", t.t_student_rosters)
+TEAMS = TeamMapping("team", t.t_teams)

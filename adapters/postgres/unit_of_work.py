@@ -180,18 +180,12 @@ class PostgresUnitOfWork:
             out.append(known)
         return out
 
-    def get_for_update(self, mapping: AggregateMapping[T], key: UUID) -> T | None:
+    def get(self, mapping: AggregateMapping[T], key: UUID, for_update: bool) -> T | None:
+        """One aggregate by its key: what this unit holds already, else loaded (and held when ``for_update``)."""
         known = self.held(mapping, key)
         if known is not None:
             return known
-        loaded = self.load(mapping, mapping.table.c.id == key, for_update=True)
-        return loaded[0] if loaded else None
-
-    def find(self, mapping: AggregateMapping[T], key: UUID) -> T | None:
-        known = self.held(mapping, key)
-        if known is not None:
-            return known
-        loaded = self.load(mapping, mapping.table.c.id == key, for_update=False)
+        loaded = self.load(mapping, mapping.table.c.id == key, for_update=for_update)
         return loaded[0] if loaded else None
 
     # --- commit -------------------------------------------------------------------------

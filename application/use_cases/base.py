@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 import attrs
 from returns.result import Failure, Result, Success
@@ -12,10 +12,12 @@ from arccm.application.ports.clock import Clock
 from arccm.application.ports.codes import CodeSource
 from arccm.application.ports.identifiers import IdSource
 from arccm.application.ports.unit_of_work import InvariantConflict, Retryable, UnitOfWork, UnitOfWorkFactory
+from arccm.application.validation import check_arguments
 from arccm.domain.access import Actor
 from arccm.domain.errors import Conflict, DomainError, NotFound
 
 T = TypeVar("T")
+C = TypeVar("C")
 Outcome = Result[T, DomainError]
 
 
@@ -62,3 +64,21 @@ def in_transaction(
             if attempt == ATTEMPTS:
                 return Failure(Conflict(error.rule))
     raise AssertionError("unreachable")
+
+
+class InTransaction(Generic[C, T]):
+    """A use case that runs in one unit of work.  Subclasses are attrs classes with a ``ctx`` and write ``run``;
+    calling one checks the actor and the command against ``run``'s annotations (the library's edge, see
+    ``application/validation.py``), then runs it in ``in_transaction``: commit once on success, roll back on
+    failure, retry a lost race."""
+
+    ctx: Context
+
+    def __call__(self, actor: Actor, cmd: C) -> Result[T, DomainError]:
+        invalid = check_arguments(type(self).run, actor=actor, cmd=cmd)
+        if invalid is not None:
+            return Failure(invalid)
+        return in_transaction(self.ctx, actor, lambda uow: self.run(uow, actor, cmd))
+
+    def run(self, uow: UnitOfWork, actor: Actor, cmd: C) -> Result[T, DomainError]:
+        raise NotImplementedError

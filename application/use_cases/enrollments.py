@@ -10,7 +10,7 @@ from returns.result import Result
 
 from arccm.application import commands
 from arccm.application.ports.unit_of_work import UnitOfWork
-from arccm.application.use_cases.base import Context, found, in_transaction
+from arccm.application.use_cases.base import Context, InTransaction, found, in_transaction
 from arccm.application.use_cases.sessions import load_session
 from arccm.application.validation import boundary
 from arccm.domain.access import Action, Actor, may
@@ -39,14 +39,10 @@ def _on_enrollment(
 
 
 @attrs.frozen
-class EnrollLearnerHandler:
+class EnrollLearnerHandler(InTransaction[commands.EnrollLearner, Enrollment]):
     ctx: Context
 
-    @boundary
-    def __call__(self, actor: Actor, cmd: commands.EnrollLearner) -> Result[Enrollment, DomainError]:
-        return in_transaction(self.ctx, actor, lambda uow: self._enroll(uow, actor, cmd))
-
-    def _enroll(self, uow: UnitOfWork, actor: Actor, cmd: commands.EnrollLearner) -> Result[Enrollment, DomainError]:
+    def run(self, uow: UnitOfWork, actor: Actor, cmd: commands.EnrollLearner) -> Result[Enrollment, DomainError]:
         now, new_id = self.ctx.clock.now(), self.ctx.ids.new_id()
         return Result.do(
             enrollment

@@ -9,7 +9,7 @@ from returns.result import Failure, Result, Success
 
 from arccm.application import commands
 from arccm.application.ports.unit_of_work import UnitOfWork
-from arccm.application.use_cases.base import Context, found, in_transaction
+from arccm.application.use_cases.base import Context, InTransaction, found, in_transaction
 from arccm.application.validation import boundary
 from arccm.domain.access import Action, Actor, may
 from arccm.domain.compliance import ComplianceRecord, ComplianceStanding, standing
@@ -18,16 +18,12 @@ from arccm.domain.people import UserProfile, actor_for
 
 
 @attrs.frozen
-class RecordComplianceItemHandler:
+class RecordComplianceItemHandler(InTransaction[commands.RecordComplianceItem, ComplianceStanding]):
     """Record one compliance item and recompute the user's standing from all their records."""
 
     ctx: Context
 
-    @boundary
-    def __call__(self, actor: Actor, cmd: commands.RecordComplianceItem) -> Result[ComplianceStanding, DomainError]:
-        return in_transaction(self.ctx, actor, lambda uow: self._record(uow, actor, cmd))
-
-    def _record(
+    def run(
         self, uow: UnitOfWork, actor: Actor, cmd: commands.RecordComplianceItem
     ) -> Result[ComplianceStanding, DomainError]:
         if cmd.expires_on is not None and cmd.expires_on < cmd.recorded_on:

@@ -7,7 +7,7 @@ from returns.result import Result, Success
 
 from arccm.application import commands
 from arccm.application.ports.unit_of_work import UnitOfWork
-from arccm.application.use_cases.base import Context, found, in_transaction
+from arccm.application.use_cases.base import Context, InTransaction, found, in_transaction
 from arccm.application.validation import boundary
 from arccm.domain.access import Action, Actor, may
 from arccm.domain.errors import DomainError
@@ -15,14 +15,10 @@ from arccm.domain.roster import Roster, RosterMember
 
 
 @attrs.frozen
-class CreateRosterHandler:
+class CreateRosterHandler(InTransaction[commands.CreateRoster, Roster]):
     ctx: Context
 
-    @boundary
-    def __call__(self, actor: Actor, cmd: commands.CreateRoster) -> Result[Roster, DomainError]:
-        return in_transaction(self.ctx, actor, lambda uow: self._create(uow, actor, cmd))
-
-    def _create(self, uow: UnitOfWork, actor: Actor, cmd: commands.CreateRoster) -> Result[Roster, DomainError]:
+    def run(self, uow: UnitOfWork, actor: Actor, cmd: commands.CreateRoster) -> Result[Roster, DomainError]:
         return Result.do(
             _added(uow, created)
             for _ in found(uow.reference.course(cmd.course_id), "course", cmd.course_id)

@@ -11,7 +11,7 @@ from returns.result import Failure, Result, Success
 
 from arccm.application import commands
 from arccm.application.ports.unit_of_work import UnitOfWork
-from arccm.application.use_cases.base import Context, found, in_transaction
+from arccm.application.use_cases.base import Context, InTransaction, found, in_transaction
 from arccm.application.validation import boundary
 from arccm.domain.access import Action, Actor, may
 from arccm.domain.course import Course
@@ -66,16 +66,10 @@ def _all_staff(uow: UnitOfWork, user_ids: list[UUID]) -> Result[list[Staff], Dom
 
 
 @attrs.frozen
-class ScheduleSessionHandler:
+class ScheduleSessionHandler(InTransaction[commands.ScheduleSession, TrainingSession]):
     ctx: Context
 
-    @boundary
-    def __call__(self, actor: Actor, cmd: commands.ScheduleSession) -> Result[TrainingSession, DomainError]:
-        return in_transaction(self.ctx, actor, lambda uow: self._schedule(uow, actor, cmd))
-
-    def _schedule(
-        self, uow: UnitOfWork, actor: Actor, cmd: commands.ScheduleSession
-    ) -> Result[TrainingSession, DomainError]:
+    def run(self, uow: UnitOfWork, actor: Actor, cmd: commands.ScheduleSession) -> Result[TrainingSession, DomainError]:
         now = self.ctx.clock.now()
         return Result.do(
             _added(uow, scheduled)
@@ -129,14 +123,10 @@ def _editable(
 
 
 @attrs.frozen
-class RescheduleSessionHandler:
+class RescheduleSessionHandler(InTransaction[commands.RescheduleSession, TrainingSession]):
     ctx: Context
 
-    @boundary
-    def __call__(self, actor: Actor, cmd: commands.RescheduleSession) -> Result[TrainingSession, DomainError]:
-        return in_transaction(self.ctx, actor, lambda uow: self._reschedule(uow, actor, cmd))
-
-    def _reschedule(
+    def run(
         self, uow: UnitOfWork, actor: Actor, cmd: commands.RescheduleSession
     ) -> Result[TrainingSession, DomainError]:
         window = (cmd.starts_at, cmd.ends_at)
@@ -150,16 +140,10 @@ class RescheduleSessionHandler:
 
 
 @attrs.frozen
-class ChangeCapacityHandler:
+class ChangeCapacityHandler(InTransaction[commands.ChangeCapacity, TrainingSession]):
     ctx: Context
 
-    @boundary
-    def __call__(self, actor: Actor, cmd: commands.ChangeCapacity) -> Result[TrainingSession, DomainError]:
-        return in_transaction(self.ctx, actor, lambda uow: self._change(uow, actor, cmd))
-
-    def _change(
-        self, uow: UnitOfWork, actor: Actor, cmd: commands.ChangeCapacity
-    ) -> Result[TrainingSession, DomainError]:
+    def run(self, uow: UnitOfWork, actor: Actor, cmd: commands.ChangeCapacity) -> Result[TrainingSession, DomainError]:
         return Result.do(
             changed
             for s in _editable(uow, actor, cmd.session_id, cmd.expected_version, Action.CHANGE_SESSION)

@@ -7,20 +7,17 @@ from uuid import UUID
 
 from arccm.adapters.postgres import tables as t
 from arccm.adapters.postgres.locks import hold_keys
+from arccm.adapters.postgres.mapping import AggregateRepository
 from arccm.adapters.postgres.mappings import BATCHES
 from arccm.domain.batch import BatchStatus, CertificateBatch
 from arccm.domain.certificate import CompletionKind
 
 if TYPE_CHECKING:
-    from arccm.adapters.postgres.unit_of_work import PostgresUnitOfWork
+    pass
 
 
-class PostgresBatchRepository:
-    def __init__(self, uow: PostgresUnitOfWork) -> None:
-        self._uow = uow
-
-    def get_for_update(self, batch_id: UUID) -> CertificateBatch | None:
-        return self._uow.get_for_update(BATCHES, batch_id)
+class PostgresBatchRepository(AggregateRepository[CertificateBatch]):
+    mapping = BATCHES
 
     def running_for_update(self, source_kind: CompletionKind, source_id: UUID) -> CertificateBatch | None:
         hold_keys(self._uow, "batch source", [f"{source_kind.value}:{source_id}"])
@@ -32,6 +29,3 @@ class PostgresBatchRepository:
         )
         found = self._uow.load(BATCHES, running, for_update=True)
         return found[0] if found else None
-
-    def add(self, batch: CertificateBatch) -> None:
-        self._uow.add(BATCHES, batch)

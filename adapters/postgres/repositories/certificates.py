@@ -11,12 +11,13 @@ from sqlalchemy import ColumnElement, and_, or_, select, tuple_
 
 from arccm.adapters.postgres import tables as t
 from arccm.adapters.postgres.locks import hold_keys
+from arccm.adapters.postgres.mapping import AggregateRepository
 from arccm.adapters.postgres.mappings import CERTIFICATES
 from arccm.domain.certificate import Certificate, CompletionRef
 from arccm.domain.verification_code import VerificationCode
 
 if TYPE_CHECKING:
-    from arccm.adapters.postgres.unit_of_work import PostgresUnitOfWork
+    pass
 
 c = t.t_certificates
 
@@ -31,15 +32,8 @@ def is_current() -> ColumnElement[bool]:
     return and_(c.c.revoked_at.is_(None), c.c.superseded_by_id.is_(None))
 
 
-class PostgresCertificateRepository:
-    def __init__(self, uow: PostgresUnitOfWork) -> None:
-        self._uow = uow
-
-    def find(self, certificate_id: UUID) -> Certificate | None:
-        return self._uow.find(CERTIFICATES, certificate_id)
-
-    def get_for_update(self, certificate_id: UUID) -> Certificate | None:
-        return self._uow.get_for_update(CERTIFICATES, certificate_id)
+class PostgresCertificateRepository(AggregateRepository[Certificate]):
+    mapping = CERTIFICATES
 
     def by_code(self, code: VerificationCode) -> Certificate | None:
         pending = next((p for p in self._uow.pending(CERTIFICATES) if p.code == code), None)
@@ -91,7 +85,3 @@ class PostgresCertificateRepository:
     def entering_window(self, today: date, until: date, limit: int, after: UUID | None) -> Sequence[Certificate]:
         where = and_(c.c.expiry_date.between(today, until), is_current(), *([c.c.id > after] if after else []))
         return self._uow.load(CERTIFICATES, where, for_update=False, order_by=[c.c.id], limit=limit)
-
-    def add(self, certificate: Certificate) -> None:
-        """Written with the commit, with every other certificate of this unit of work, in one statement."""
-        self._uow.add(CERTIFICATES, certificate)

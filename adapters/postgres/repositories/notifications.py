@@ -34,7 +34,7 @@ class PostgresNotificationRepository:
         return set(found)
 
     def get_for_update(self, notification_id: UUID) -> Notification | None:
-        return self._uow.get_for_update(NOTIFICATIONS, notification_id)
+        return self._uow.get(NOTIFICATIONS, notification_id, for_update=True)
 
     def awaiting_email(self, limit: int, after: UUID | None = None) -> Sequence[Notification]:
         waiting = (n.c.email_status == EmailStatus.PENDING.value) | (
@@ -47,4 +47,4 @@ class PostgresNotificationRepository:
         self._uow.add(EMAIL_BATCHES, batch)
 
     def email_batch(self, batch_id: UUID) -> EmailBatch | None:
-        return self._uow.get_for_update(EMAIL_BATCHES, batch_id)
+        return self._uow.get(EMAIL_BATCHES, batch_id, for_update=True)

@@ -11,31 +11,21 @@ from sqlalchemy.dialects.postgresql import insert
 
 from arccm.adapters.postgres import rows
 from arccm.adapters.postgres import tables as t
-from arccm.adapters.postgres.mapping import insert_row
+from arccm.adapters.postgres.mapping import AggregateRepository, insert_row
 from arccm.adapters.postgres.mappings import PROFILES
 from arccm.domain.people import InstructorProfile, StudentProfile, UserProfile
 
 if TYPE_CHECKING:
-    from arccm.adapters.postgres.unit_of_work import PostgresUnitOfWork
+    pass
 
 
-class PostgresProfileRepository:
-    def __init__(self, uow: PostgresUnitOfWork) -> None:
-        self._uow = uow
-
-    def get_for_update(self, user_id: UUID) -> UserProfile | None:
-        return self._uow.get_for_update(PROFILES, user_id)
-
-    def find(self, user_id: UUID) -> UserProfile | None:
-        return self._uow.find(PROFILES, user_id)
+class PostgresProfileRepository(AggregateRepository[UserProfile]):
+    mapping = PROFILES
 
     def find_many(self, user_ids: Collection[UUID]) -> dict[UUID, UserProfile]:
         if not user_ids:
             return {}
         return {p.id: p for p in self._uow.load(PROFILES, t.t_profiles.c.id.in_(list(user_ids)), for_update=False)}
-
-    def add(self, profile: UserProfile) -> None:
-        self._uow.add(PROFILES, profile)
 
     def instructor(self, user_id: UUID) -> InstructorProfile | None:
         table = t.t_instructor_profiles

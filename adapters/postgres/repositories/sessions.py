@@ -10,25 +10,16 @@ from uuid import UUID
 from sqlalchemy import select
 
 from arccm.adapters.postgres import tables as t
+from arccm.adapters.postgres.mapping import AggregateRepository
 from arccm.adapters.postgres.mappings import SESSIONS
 from arccm.domain.training_session import SessionStatus, TrainingSession
 
 if TYPE_CHECKING:
-    from arccm.adapters.postgres.unit_of_work import PostgresUnitOfWork
+    pass
 
 
-class PostgresSessionRepository:
-    def __init__(self, uow: PostgresUnitOfWork) -> None:
-        self._uow = uow
-
-    def get_for_update(self, session_id: UUID) -> TrainingSession | None:
-        return self._uow.get_for_update(SESSIONS, session_id)
-
-    def find(self, session_id: UUID) -> TrainingSession | None:
-        return self._uow.find(SESSIONS, session_id)
-
-    def add(self, session: TrainingSession) -> None:
-        self._uow.add(SESSIONS, session)
+class PostgresSessionRepository(AggregateRepository[TrainingSession]):
+    mapping = SESSIONS
 
     def taught_by_for_update(
         self, instructor_ids: Collection[UUID], starts_at: datetime, ends_at: datetime

@@ -19,10 +19,9 @@ from returns.result import Failure, Result, Success
 
 from arccm.application import commands
 from arccm.application.ports.unit_of_work import UnitOfWork
-from arccm.application.use_cases.base import Context, in_transaction
+from arccm.application.use_cases.base import Context, InTransaction
 from arccm.application.use_cases.certificates.eligibility import Candidates, Eligible, candidates, why_not
 from arccm.application.use_cases.certificates.notices import notice
-from arccm.application.validation import boundary
 from arccm.domain.access import Action, Actor, may
 from arccm.domain.certificate import Certificate, CompletionKind, keep_one_current
 from arccm.domain.errors import DomainError, NotCompleted
@@ -118,16 +117,12 @@ def fresh_codes(ctx: Context, uow: UnitOfWork, count: int) -> list[VerificationC
 
 
 @attrs.frozen
-class IssueCertificateHandler:
+class IssueCertificateHandler(InTransaction[commands.IssueCertificate, Certificate]):
     """Certify one completion: find it under its session or roster, check the actor may, issue."""
 
     ctx: Context
 
-    @boundary
-    def __call__(self, actor: Actor, cmd: commands.IssueCertificate) -> Result[Certificate, DomainError]:
-        return in_transaction(self.ctx, actor, lambda uow: self._issue(uow, actor, cmd))
-
-    def _issue(self, uow: UnitOfWork, actor: Actor, cmd: commands.IssueCertificate) -> Result[Certificate, DomainError]:
+    def run(self, uow: UnitOfWork, actor: Actor, cmd: commands.IssueCertificate) -> Result[Certificate, DomainError]:
         issue_date = cmd.issue_date or self.ctx.clock.now().date()
         return Result.do(
             issued[0].certificate

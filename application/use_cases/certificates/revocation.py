@@ -9,7 +9,7 @@ from returns.result import Result, Success
 
 from arccm.application import commands
 from arccm.application.ports.unit_of_work import UnitOfWork
-from arccm.application.use_cases.base import Context, found, in_transaction
+from arccm.application.use_cases.base import Context, InTransaction, found, in_transaction
 from arccm.application.use_cases.certificates.notices import holder_contact, issuer_name, notice
 from arccm.application.validation import boundary
 from arccm.domain.access import Action, Actor, may
@@ -19,18 +19,12 @@ from arccm.domain.notification import Category
 
 
 @attrs.frozen
-class RevokeCertificateHandler:
+class RevokeCertificateHandler(InTransaction[commands.RevokeCertificate, Certificate]):
     """Revoke with a reason; the holder is told (notice and e-mail)."""
 
     ctx: Context
 
-    @boundary
-    def __call__(self, actor: Actor, cmd: commands.RevokeCertificate) -> Result[Certificate, DomainError]:
-        return in_transaction(self.ctx, actor, lambda uow: self._revoke(uow, actor, cmd))
-
-    def _revoke(
-        self, uow: UnitOfWork, actor: Actor, cmd: commands.RevokeCertificate
-    ) -> Result[Certificate, DomainError]:
+    def run(self, uow: UnitOfWork, actor: Actor, cmd: commands.RevokeCertificate) -> Result[Certificate, DomainError]:
         now = self.ctx.clock.now()
         return Result.do(
             self._tell(uow, revoked)

@@ -1,8 +1,4 @@
-"""Certificate batches with progress, recorded expiry, notifications with their e-mail state.
-
-Revision ID: 0002
-Revises: 0001
-"""
+"""Certificate batches with progress, recorded expiry, notifications with their e-mail state."""
 
 from __future__ import annotations
 
@@ -10,8 +6,6 @@ from alembic import op
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

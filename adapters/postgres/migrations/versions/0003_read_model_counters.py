@@ -3,9 +3,6 @@
 Analytics and enrollment metrics then aggregate sessions, not every enrollment
 row; the counters change in the same statement as the rows they count, so they
 are exact (a test compares them with a count of the rows).
-
-Revision ID: 0003
-Revises: 0002
 """
 
 from __future__ import annotations
@@ -14,8 +11,6 @@ from alembic import op
 
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 COUNTERS = """
 CREATE OR REPLACE FUNCTION arccm_enrollment_counters() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -1,8 +1,4 @@
-"""Wake listeners when changes commit: NOTIFY from the writing transaction, one per statement.
-
-Revision ID: 0004
-Revises: 0003
-"""
+"""Wake listeners when changes commit: NOTIFY from the writing transaction, one per statement."""
 
 from __future__ import annotations
 
@@ -10,8 +6,6 @@ from alembic import op
 
 revision = "0004"
 down_revision = "0003"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,8 +1,5 @@
 """Change-log retention: old rows may be pruned by the owner; the highest pruned cursor is kept, so a
 reader whose cursor is older learns it must resync instead of silently missing changes.
-
-Revision ID: 0005
-Revises: 0004
 """
 
 from __future__ import annotations
@@ -11,8 +8,6 @@ from alembic import op
 
 revision = "0005"
 down_revision = "0004"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,8 +1,5 @@
 """On a Supabase database, publish the change log to Supabase Realtime (its ``supabase_realtime`` publication),
 so that inserts reach the Supabase adapter's subscribers as wake-ups. Elsewhere nothing changes.
-
-Revision ID: 0006
-Revises: 0005
 """
 
 from __future__ import annotations
@@ -11,8 +8,6 @@ from alembic import op
 
 revision = "0006"
 down_revision = "0005"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

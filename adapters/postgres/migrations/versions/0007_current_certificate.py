@@ -7,9 +7,6 @@
   statement while the link points at a row written later in the same transaction.
 * ``lead_instructor_id``: analytics count a certificate under the session's lead, like the session itself.
   Back-filled from the session or roster each certificate came from.
-
-Revision ID: 0007
-Revises: 0006
 """
 
 from __future__ import annotations
@@ -18,8 +15,6 @@ from alembic import op
 
 revision = "0007"
 down_revision = "0006"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
