@@ -41,65 +41,102 @@ _NAMES = {UUID: "a UUID", date: "a date", datetime: "a timezone-aware datetime",
           bool: "true or false", Decimal: "a decimal number", float: "a number"}  # fmt: skip
 
 
-def problem(value: object, annotation: Any, field: str, depth: int = 0) -> InvalidValue | None:
+Check = Callable[[object, str], InvalidValue | None]
+
+
+def problem(value: object, annotation: Any, field: str) -> InvalidValue | None:
     """Why ``value`` does not fit ``annotation`` (None when it does)."""
-    if annotation is Any or depth > 4:
-        return None
+    return checker(annotation)(value, field)
+
+
+@functools.cache
+def checker(annotation: Any) -> Check:
+    """A check for one annotation, built once: the edge is crossed on every call, so it must cost little."""
+    if annotation is Any:
+        return _anything
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
-        options = typing.get_args(annotation)
-        if any(problem(value, option, field, depth + 1) is None for option in options):
+        return _union(annotation)
+    if annotation is type(None):
+        return lambda value, field: None if value is None else InvalidValue(field, "must be empty")
+    if origin in (frozenset, set, tuple, list):
+        return _collection(annotation, origin)
+    if origin is not None or not isinstance(annotation, type):  # Callable and other generics: trusted
+        return _anything
+    if attrs.has(annotation) and not issubclass(annotation, enum.Enum):
+        return _attrs_class(annotation)
+    return _instance(annotation)
+
+
+def _anything(value: object, field: str) -> None:
+    return None
+
+
+def _union(annotation: Any) -> Check:
+    options = [checker(option) for option in typing.get_args(annotation)]
+
+    def check(value: object, field: str) -> InvalidValue | None:
+        if any(option(value, field) is None for option in options):
             return None
         return _wrong(field, annotation)
-    if annotation is type(None):
-        return None if value is None else InvalidValue(field, "must be empty")
-    if origin in (frozenset, set, tuple, list):
-        return _collection(value, annotation, origin, field, depth)
-    if origin is not None:  # Callable and other generics: trusted
+
+    return check
+
+
+def _instance(annotation: type) -> Check:
+    def check(value: object, field: str) -> InvalidValue | None:
+        if type(value) is annotation and annotation is not datetime:  # the common case, at once
+            return None
+        if annotation is float and isinstance(value, int | Decimal) and not isinstance(value, bool):
+            return None
+        if annotation is int and isinstance(value, bool):
+            return _wrong(field, annotation)
+        if annotation is date and isinstance(value, datetime):
+            return InvalidValue(field, "must be a date, not a date and time")
+        if not isinstance(value, annotation):
+            return _wrong(field, annotation)
+        if isinstance(value, datetime) and value.tzinfo is None:
+            return InvalidValue(field, "must be timezone-aware")
         return None
-    if not isinstance(annotation, type):
+
+    return check
+
+
+def _attrs_class(annotation: type) -> Check:
+    own = _instance(annotation)
+    fields: list[tuple[str, Check]] = []
+
+    def check(value: object, field: str) -> InvalidValue | None:
+        found = own(value, field)
+        if found is not None:
+            return found
+        if not fields:  # resolved on first use (a class may name itself)
+            hints = _hints(annotation)
+            fields.extend((a.name, checker(hints.get(a.name, Any))) for a in attrs.fields(annotation) if a.init)
+        for name, check_field in fields:
+            found = check_field(getattr(value, name), name)
+            if found is not None:
+                return found
         return None
-    return _instance(value, annotation, field, depth)
+
+    return check
 
 
-def _instance(value: object, annotation: type, field: str, depth: int) -> InvalidValue | None:
-    if annotation is float and isinstance(value, int | Decimal) and not isinstance(value, bool):
-        return None
-    if annotation is int and isinstance(value, bool):
-        return _wrong(field, annotation)
-    if annotation is date and isinstance(value, datetime):
-        return InvalidValue(field, "must be a date, not a date and time")
-    if not isinstance(value, annotation):
-        return _wrong(field, annotation)
-    if isinstance(value, datetime) and value.tzinfo is None:
-        return InvalidValue(field, "must be timezone-aware")
-    if attrs.has(annotation) and not issubclass(annotation, enum.Enum):
-        return _fields(value, annotation, field, depth)
-    return None
-
-
-def _collection(value: object, annotation: Any, origin: type, field: str, depth: int) -> InvalidValue | None:
-    if not isinstance(value, origin):
-        return _wrong(field, annotation)
+def _collection(annotation: Any, origin: type) -> Check:
     items = typing.get_args(annotation)
-    item = items[0] if items else Any
-    elements: Iterable[object] = value  # type: ignore[assignment]  # checked just above: a collection
-    for index, element in enumerate(elements):
-        found = problem(element, item, f"{field}[{index}]", depth + 1)
-        if found is not None:
-            return found
-    return None
+    item = checker(items[0] if items else Any)
 
+    def check(value: object, field: str) -> InvalidValue | None:
+        if not isinstance(value, origin):
+            return _wrong(field, annotation)
+        elements: Iterable[object] = value  # type: ignore[assignment]  # checked just above: a collection
+        for index, element in enumerate(elements):
+            found = item(element, f"{field}[{index}]")
+            if found is not None:
+                return found
+        return None
 
-def _fields(value: object, cls: type, field: str, depth: int) -> InvalidValue | None:
-    hints = _hints(cls)
-    for attribute in attrs.fields(cls):
-        if not attribute.init:
-            continue
-        found = problem(getattr(value, attribute.name), hints.get(attribute.name, Any), attribute.name, depth + 1)
-        if found is not None:
-            return found
-    return None
+    return check
 
 
 @functools.cache
@@ -128,10 +165,17 @@ def check_arguments(function: Callable[..., Any], *args: Any, **kwargs: Any) -> 
     for name, value in bound.arguments.items():
         if name == "self":
             continue
-        found = problem(value, hints.get(name, Any), name)
+        found = checker(hints.get(name, Any))(value, name)
         if found is not None:
             return found
     return None
+
+
+@functools.cache
+def argument_checks(function: Callable[..., Any]) -> dict[str, Check]:
+    """Each parameter's check, by name — for callers that pass arguments by name and want no binding cost."""
+    hints = _hints(function)
+    return {name: checker(hints.get(name, Any)) for name in _signature(function).parameters if name != "self"}
 
 
 def boundary(method: Callable[P, R]) -> Callable[P, R]:

@@ -88,7 +88,7 @@ class MemoryStore:
         person = certificate.recipient.person_id
         if person is not None:
             self.certificates_by_holder[(person, certificate.course_id)].add(certificate.id)
-        if certificate.revocation is None:
+        if certificate.is_live:
             self.live_certificate_by_completion[certificate.completion] = certificate.id
         elif self.live_certificate_by_completion.get(certificate.completion) == certificate.id:
             del self.live_certificate_by_completion[certificate.completion]

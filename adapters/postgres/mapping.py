@@ -10,12 +10,13 @@ roster and its members, a team and its members) have their own mapping in
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 from uuid import UUID
 
 import attrs
-from sqlalchemy import Table, func, insert, update
+from sqlalchemy import Insert, Table, Update, bindparam, func, insert, update
 
 if TYPE_CHECKING:
     from arccm.adapters.postgres.unit_of_work import PostgresUnitOfWork
@@ -52,13 +53,31 @@ class AggregateMapping(Protocol[T]):
 
     def insert(self, uow: PostgresUnitOfWork, value: T) -> None: ...
 
-    def flush(self, uow: PostgresUnitOfWork, value: T, before: Any) -> None:
-        """Write back what changed since ``before`` (a snapshot)."""
+    def flush(self, uow: PostgresUnitOfWork, value: T, before: Any) -> Any:
+        """Write back what changed since ``before`` (a snapshot); returns the snapshot of what is stored now."""
         ...
 
 
 def insert_row(uow: PostgresUnitOfWork, table: Table, params: dict[str, Any]) -> None:
-    uow.execute(insert(table).values(params))
+    uow.connection.execute(_insert(table), params)
+
+
+@functools.cache
+def _insert(table: Table) -> Insert:
+    """Built once per table: the columns come from each call's parameters (no statement to construct per row)."""
+    return insert(table)
+
+
+@functools.cache
+def _update(table: Table, keys: tuple[str, ...], columns: tuple[str, ...], touch: bool, versioned: bool) -> Update:
+    """Built once per shape of change, so writing a row back constructs no statement."""
+    where = [table.c[k] == bindparam(f"key_{k}") for k in keys]
+    if versioned:
+        where.append(table.c.version == bindparam("key_version"))
+    values: dict[str, Any] = {c: bindparam(c) for c in columns}
+    if touch:
+        values["updated_at"] = func.now()
+    return update(table).where(*where).values(values)
 
 
 def update_row(
@@ -72,15 +91,16 @@ def update_row(
 ) -> None:
     """Update one row's changed columns (``keys`` identify it).  ``versioned``: the row must still carry the version
     it was loaded with — it is held, so anything else is a bug."""
+    if params == before:  # the common case, compared in C
+        return
     changed = {k: v for k, v in params.items() if k not in keys and before.get(k) != v}
     if not changed:
         return
-    where = [table.c[k] == params[k] for k in keys]
+    bound = {**changed, **{f"key_{k}": params[k] for k in keys}}
     if versioned:
-        where.append(table.c.version == before["version"])
-    values: dict[str, Any] = {**changed, **({"updated_at": func.now()} if touch else {})}
-    result = uow.execute(update(table).where(*where).values(values))
-    if versioned and result.rowcount != 1:  # type: ignore[attr-defined]
+        bound["key_version"] = before["version"]
+    result = uow.connection.execute(_update(table, tuple(keys), tuple(changed), touch, versioned), bound)
+    if versioned and result.rowcount != 1:
         raise ConcurrentUpdate(f"{table.name} {params['id']} changed under a unit of work holding its lock")
 
 
@@ -109,8 +129,10 @@ class RowMapping(Generic[T]):
     def insert(self, uow: PostgresUnitOfWork, value: T) -> None:
         insert_row(uow, self.table, self.params(value))
 
-    def flush(self, uow: PostgresUnitOfWork, value: T, before: Any) -> None:
-        update_row(uow, self.table, self.params(value), before, touch=self.touch, versioned=self.versioned)
+    def flush(self, uow: PostgresUnitOfWork, value: T, before: Any) -> dict[str, Any]:
+        params = self.params(value)
+        update_row(uow, self.table, params, before, touch=self.touch, versioned=self.versioned)
+        return params
 
 
 class AggregateRepository(Generic[T]):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import attrs
-from sqlalchemy import Table, delete, select
+from sqlalchemy import Select, Table, bindparam, delete, select
 
 from arccm.adapters.postgres import rows
 from arccm.adapters.postgres import tables as t
@@ -41,23 +42,35 @@ def _children(
     uow: PostgresUnitOfWork, table: Table, parent: str, ids: Sequence[UUID], *order: str
 ) -> dict[UUID, list[Row]]:
     """The child rows of many parents in one query, grouped by parent."""
-    found = uow.execute(select(table).where(table.c[parent].in_(ids)).order_by(*(table.c[name] for name in order)))
+    found = uow.connection.execute(_children_of(table, parent, order), {"ids": list(ids)})
+    if len(ids) == 1:  # the common case: one aggregate, nothing to group
+        return {ids[0]: list(found.mappings())}
     grouped: dict[UUID, list[Row]] = {}
     for row in found.mappings():
         grouped.setdefault(row[parent], []).append(row)
     return grouped
 
 
+@functools.cache
+def _children_of(table: Table, parent: str, order: tuple[str, ...]) -> Select[Any]:
+    return (
+        select(table)
+        .where(table.c[parent].in_(bindparam("ids", expanding=True)))
+        .order_by(*(table.c[n] for n in order))
+    )
+
+
 def _write_children(
     uow: PostgresUnitOfWork, table: Table, children: Sequence[dict[str, Any]], before: dict[UUID, dict[str, Any]]
-) -> None:
-    """Insert the new child rows and update the changed ones, in the order given."""
+) -> dict[UUID, dict[str, Any]]:
+    """Insert the new child rows and update the changed ones, in the order given; returns them by id."""
     for params in children:
         old = before.get(params["id"])
         if old is None:
             insert_row(uow, table, params)
-        else:
+        elif old != params:
             update_row(uow, table, params, old, touch=False)
+    return {params["id"]: params for params in children}
 
 
 @attrs.frozen
@@ -91,11 +104,13 @@ class SessionMapping(WithChildren):
         for enrollment in value.enrollments:
             insert_row(uow, t.t_session_enrollments, rows.enrollment_params(enrollment))
 
-    def flush(self, uow: PostgresUnitOfWork, value: TrainingSession, before: Any) -> None:
+    def flush(self, uow: PostgresUnitOfWork, value: TrainingSession, before: Any) -> Any:
         session_before, enrollments_before = before
-        update_row(uow, self.table, rows.session_params(value), session_before, versioned=True)
+        params = rows.session_params(value)
+        update_row(uow, self.table, params, session_before, versioned=True)
         ordered = sorted(value.enrollments, key=lambda e: e.status is EnrollmentStatus.ENROLLED)
-        _write_children(uow, t.t_session_enrollments, [rows.enrollment_params(e) for e in ordered], enrollments_before)
+        children = [rows.enrollment_params(e) for e in ordered]
+        return params, _write_children(uow, t.t_session_enrollments, children, enrollments_before)
 
 
 @attrs.frozen
@@ -114,9 +129,9 @@ class RosterMapping(WithChildren):
         insert_row(uow, self.table, rows.roster_params(value))
         self.flush(uow, value, {})
 
-    def flush(self, uow: PostgresUnitOfWork, value: Roster, before: Any) -> None:
+    def flush(self, uow: PostgresUnitOfWork, value: Roster, before: Any) -> Any:
         members = [rows.roster_member_params(value.id, m) for m in value.members]
-        _write_children(uow, t.t_student_roster_members, members, before)
+        return _write_children(uow, t.t_student_roster_members, members, before)
 
 
 @attrs.frozen
@@ -135,13 +150,14 @@ class TeamMapping(WithChildren):
         insert_row(uow, self.table, rows.team_params(value))
         self.flush(uow, value, frozenset())
 
-    def flush(self, uow: PostgresUnitOfWork, value: Team, before: Any) -> None:
+    def flush(self, uow: PostgresUnitOfWork, value: Team, before: Any) -> Any:
         members = t.t_team_members
         current = {m.user_id: m for m in value.members}
         for user_id in sorted(before - current.keys()):
             uow.execute(delete(members).where(members.c.team_id == value.id, members.c.user_id == user_id))
         for user_id in sorted(current.keys() - before):
             insert_row(uow, members, rows.team_member_params(value.id, current[user_id]))
+        return frozenset(current)
 
 
 SESSIONS = SessionMapping("session", t.t_training_sessions)

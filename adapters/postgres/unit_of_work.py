@@ -16,6 +16,7 @@ live in ``adapters/postgres/repositories/``, one module per aggregate.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from types import TracebackType
@@ -25,7 +26,7 @@ from uuid import UUID
 import attrs
 import psycopg
 from psycopg.types.json import Jsonb
-from sqlalchemy import Connection, Executable, Result, select, text
+from sqlalchemy import Connection, Executable, Result, Select, Table, bindparam, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ColumnElement
 
@@ -185,7 +186,8 @@ class PostgresUnitOfWork:
         known = self.held(mapping, key)
         if known is not None:
             return known
-        loaded = self.load(mapping, mapping.table.c.id == key, for_update=for_update)
+        found = list(self.connection.execute(_by_key(mapping.table, for_update), {"key": key}).mappings())
+        loaded = self.adopt(mapping, found, for_update)
         return loaded[0] if loaded else None
 
     # --- commit -------------------------------------------------------------------------
@@ -195,8 +197,7 @@ class PostgresUnitOfWork:
         waiting = {id(value) for values in self._bulk.values() for value in values}
         for key, (mapping, value, before) in list(self._held.items()):
             if id(value) not in waiting:  # a new bulk row is written whole, with its latest state, below
-                mapping.flush(self, value, before)
-                self._held[key] = (mapping, value, mapping.snapshot(value))
+                self._held[key] = (mapping, value, mapping.flush(self, value, before))
             raised = getattr(value, "events", None)
             if raised:
                 events.extend(raised)
@@ -255,6 +256,13 @@ class PostgresUnitOfWork:
                 for e in events
             ],
         )  # fmt: skip
+
+
+@functools.cache
+def _by_key(table: Table, for_update: bool) -> Select[Any]:
+    """One row by id — built once per table, so a lookup costs no statement construction."""
+    statement = select(table).where(table.c.id == bindparam("key"))
+    return statement.with_for_update(key_share=True) if for_update else statement
 
 
 def _one_per_key(notices: list[dict[str, Any]]) -> list[dict[str, Any]]:

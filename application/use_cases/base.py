@@ -12,7 +12,7 @@ from arccm.application.ports.clock import Clock
 from arccm.application.ports.codes import CodeSource
 from arccm.application.ports.identifiers import IdSource
 from arccm.application.ports.unit_of_work import InvariantConflict, Retryable, UnitOfWork, UnitOfWorkFactory
-from arccm.application.validation import check_arguments
+from arccm.application.validation import argument_checks
 from arccm.domain.access import Actor
 from arccm.domain.errors import Conflict, DomainError, NotFound
 
@@ -75,7 +75,8 @@ class InTransaction(Generic[C, T]):
     ctx: Context
 
     def __call__(self, actor: Actor, cmd: C) -> Result[T, DomainError]:
-        invalid = check_arguments(type(self).run, actor=actor, cmd=cmd)
+        checks = argument_checks(type(self).run)
+        invalid = checks["actor"](actor, "actor") or checks["cmd"](cmd, "cmd")
         if invalid is not None:
             return Failure(invalid)
         return in_transaction(self.ctx, actor, lambda uow: self.run(uow, actor, cmd))
