@@ -7,7 +7,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, or_, select, tuple_
+from sqlalchemy import ColumnElement, and_
 
 from arccm.adapters.postgres import tables as t
 from arccm.adapters.postgres.locks import hold_keys
@@ -45,10 +45,15 @@ class PostgresCertificateRepository(AggregateRepository[Certificate]):
     def live_for_update(self, completions: Collection[CompletionRef]) -> dict[CompletionRef, Certificate]:
         wanted = set(completions)
         out = {p.completion: p for p in self._uow.pending(CERTIFICATES) if p.is_live and p.completion in wanted}
-        asked = [(ref.kind.value, ref.id) for ref in wanted - out.keys()]
-        if asked:
-            where = and_(tuple_(c.c.completion_kind, c.c.completion_id).in_(asked), is_live())
-            for certificate in self._uow.load(CERTIFICATES, where, for_update=True, order_by=[c.c.id]):
+        asked = sorted(wanted - out.keys(), key=lambda ref: (ref.kind.value, ref.id))
+        if asked:  # two array parameters, however many completions: a chunk of a thousand is one short statement
+            found = self._uow.run(
+                "SELECT * FROM certificates WHERE revoked_at IS NULL AND (completion_kind, completion_id) IN"
+                " (SELECT * FROM unnest(CAST(:kinds AS text[]), CAST(:ids AS uuid[]))) ORDER BY id"
+                " FOR NO KEY UPDATE",
+                {"kinds": [ref.kind.value for ref in asked], "ids": [ref.id for ref in asked]},
+            ).mappings()
+            for certificate in self._uow.adopt(CERTIFICATES, list(found), for_update=True):
                 if certificate.is_live:
                     out[certificate.completion] = certificate
         return out
@@ -59,22 +64,25 @@ class PostgresCertificateRepository(AggregateRepository[Certificate]):
         out: dict[tuple[UUID, UUID], list[Certificate]] = {}
         if not wanted:
             return out
-        people, courses = sorted({p for p, _ in wanted}), sorted({k for _, k in wanted})
-        where = and_(
-            or_(c.c.recipient_user_id.in_(people), c.c.recipient_student_id.in_(people)),
-            c.c.course_id.in_(courses),
-            is_current(),
-        )
-        loaded = self._uow.load(CERTIFICATES, where, for_update=True, order_by=[c.c.id])
+        found = self._uow.run(
+            "SELECT * FROM certificates WHERE (recipient_user_id = ANY(:people) OR recipient_student_id = ANY(:people))"
+            " AND course_id = ANY(:courses) AND revoked_at IS NULL AND superseded_by_id IS NULL ORDER BY id"
+            " FOR NO KEY UPDATE",
+            {"people": sorted({p for p, _ in wanted}), "courses": sorted({k for _, k in wanted})},
+        ).mappings()
+        loaded = self._uow.adopt(CERTIFICATES, list(found), for_update=True)
         for certificate in [*loaded, *self._uow.pending(CERTIFICATES)]:
-            holder = (certificate.recipient.person_id, certificate.course_id)
+            person = certificate.recipient.person_id
+            holder = (person, certificate.course_id) if person is not None else None
             if holder in wanted and certificate.is_current and certificate not in out.get(holder, []):
                 out.setdefault(holder, []).append(certificate)
         return out
 
     def codes_in_use(self, codes: Collection[VerificationCode]) -> set[str]:
         wanted = [code.canonical for code in codes]
-        found = self._uow.execute(select(c.c.verification_code).where(c.c.verification_code.in_(wanted))).scalars()
+        found = self._uow.run(
+            "SELECT verification_code FROM certificates WHERE verification_code = ANY(:codes)", {"codes": wanted}
+        ).scalars()
         pending = {p.code.canonical for p in self._uow.pending(CERTIFICATES)}
         return set(found) | (pending & set(wanted))
 

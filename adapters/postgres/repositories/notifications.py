@@ -6,8 +6,6 @@ from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from sqlalchemy import select
-
 from arccm.adapters.postgres import tables as t
 from arccm.adapters.postgres.mappings import EMAIL_BATCHES, NOTIFICATIONS
 from arccm.domain.notification import MAX_EMAIL_ATTEMPTS, EmailBatch, EmailStatus, Notification
@@ -30,7 +28,9 @@ class PostgresNotificationRepository:
     def existing(self, dedupe_keys: Collection[str]) -> set[str]:
         if not dedupe_keys:
             return set()
-        found = self._uow.execute(select(n.c.dedupe_key).where(n.c.dedupe_key.in_(list(dedupe_keys)))).scalars()
+        found = self._uow.run(
+            "SELECT dedupe_key FROM notifications WHERE dedupe_key = ANY(:keys)", {"keys": list(dedupe_keys)}
+        ).scalars()
         return set(found)
 
     def get_for_update(self, notification_id: UUID) -> Notification | None:
