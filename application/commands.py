@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from decimal import Decimal
+from typing import Annotated
 from uuid import UUID
 
 import attrs
 
+from arccm.application.validation import Between, Day, Moment
 from arccm.domain.access import Role
 from arccm.domain.certificate import CompletionKind
 from arccm.domain.compliance import RecordStatus
@@ -21,8 +22,8 @@ class ScheduleSession:
     location_id: UUID
     lead_instructor_id: UUID
     title: str
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: Moment
+    ends_at: Moment
     max_capacity: int
     assistant_ids: frozenset[UUID] = frozenset()
     allow_waitlist: bool = True
@@ -31,8 +32,8 @@ class ScheduleSession:
 @attrs.frozen
 class RescheduleSession:
     session_id: UUID
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: Moment
+    ends_at: Moment
     expected_version: int | None = None
 
 
@@ -101,7 +102,7 @@ class IssueCertificate:
     kind: CompletionKind
     parent_id: UUID
     completion_id: UUID
-    issue_date: date | None = None
+    issue_date: Day | None = None
     batch_id: UUID | None = None
 
 
@@ -110,7 +111,7 @@ class BatchIssueCertificates:
     kind: CompletionKind
     parent_id: UUID
     chunk_size: int = 1000
-    issue_date: date | None = None
+    issue_date: Day | None = None
     batch_id: UUID | None = None
     name: str | None = None
     preview: bool = False
@@ -182,8 +183,8 @@ class RecordComplianceItem:
     user_id: UUID
     metric_id: UUID
     status: RecordStatus
-    recorded_on: date
-    expires_on: date | None = None
+    recorded_on: Day
+    expires_on: Day | None = None
 
 
 @attrs.frozen
@@ -199,15 +200,15 @@ class ChangeUserRole:
 class ExpireCertificates:
     """Record every certificate past its expiry date (``today``: default the clock's)."""
 
-    today: date | None = None
+    today: Day | None = None
 
 
 @attrs.frozen
 class RemindRecertification:
     """Remind holders whose certificates expire within ``within_days`` of ``today``."""
 
-    within_days: int
-    today: date | None = None
+    within_days: Annotated[int, Between(1, 366)]
+    today: Day | None = None
 
 
 @attrs.frozen

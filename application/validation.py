@@ -15,9 +15,9 @@ import inspect
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, ParamSpec, TypeVar
+from typing import Annotated, Any, ParamSpec, TypeVar
 from uuid import UUID
 
 import attrs
@@ -44,6 +44,25 @@ _NAMES = {UUID: "a UUID", date: "a date", datetime: "a timezone-aware datetime",
 Check = Callable[[object, str], InvalidValue | None]
 
 
+@attrs.frozen
+class Between:
+    """An inclusive range for an ``Annotated`` parameter: ``Annotated[int, Between(0, 10_000)]`` refuses -1 and
+    10**20 at the edge (a database would refuse them later, as a driver error)."""
+
+    low: Any
+    high: Any
+
+
+Limit = Annotated[int, Between(0, 100_000)]
+"""How many rows a caller may ask for in one read (a page; larger reads page through a cursor)."""
+Day = Annotated[date, Between(date(1900, 1, 1), date(9000, 12, 31))]
+"""A calendar day arccm computes with (windows and expiry arithmetic stay inside ``date``'s range)."""
+Moment = Annotated[datetime, Between(datetime(1900, 1, 1, tzinfo=UTC), datetime(9000, 12, 31, tzinfo=UTC))]
+"""An instant arccm computes with (converting it to any zone stays inside ``datetime``'s range)."""
+Position = Annotated[int, Between(0, 2**63 - 1)]
+"""A change-feed position component: a 64-bit transaction id or sequence number."""
+
+
 def problem(value: object, annotation: Any, field: str) -> InvalidValue | None:
     """Why ``value`` does not fit ``annotation`` (None when it does)."""
     return checker(annotation)(value, field)
@@ -55,6 +74,8 @@ def checker(annotation: Any) -> Check:
     if annotation is Any:
         return _anything
     origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _annotated(annotation)
     if origin in (typing.Union, types.UnionType):
         return _union(annotation)
     if annotation is type(None):
@@ -73,12 +94,33 @@ def _anything(value: object, field: str) -> None:
 
 
 def _union(annotation: Any) -> Check:
-    options = [checker(option) for option in typing.get_args(annotation)]
+    options = [(option, checker(option)) for option in typing.get_args(annotation)]
 
     def check(value: object, field: str) -> InvalidValue | None:
-        if any(option(value, field) is None for option in options):
-            return None
-        return _wrong(field, annotation)
+        closest = None
+        for option, option_check in options:
+            found = option_check(value, field)
+            if found is None:
+                return None
+            if isinstance(_plain(option), type) and isinstance(value, _plain(option)):
+                closest = found  # the right kind of value, wrong inside (a naive datetime, a command's field)
+        return closest or _wrong(field, annotation)
+
+    return check
+
+
+def _annotated(annotation: Any) -> Check:
+    base = checker(typing.get_args(annotation)[0])
+    ranges = [m for m in annotation.__metadata__ if isinstance(m, Between)]
+
+    def check(value: object, field: str) -> InvalidValue | None:
+        found = base(value, field)
+        if found is not None:
+            return found
+        for bounds in ranges:
+            if not bounds.low <= value <= bounds.high:
+                return InvalidValue(field, f"must be between {bounds.low} and {bounds.high}")
+        return None
 
     return check
 
@@ -146,16 +188,22 @@ def _signature(function: Callable[..., Any]) -> inspect.Signature:
 
 @functools.cache
 def _hints(target: Any) -> Mapping[str, Any]:
-    return typing.get_type_hints(target)
+    return typing.get_type_hints(target, include_extras=True)
 
 
 def _wrong(field: str, annotation: Any) -> InvalidValue:
+    annotation = _plain(annotation)
     options = typing.get_args(annotation) if typing.get_origin(annotation) in (typing.Union, types.UnionType) else ()
+    options = tuple(_plain(o) for o in options)
     names = [_NAMES.get(o, getattr(o, "__name__", str(o))) for o in options if o is not type(None)]
     wanted = " or ".join(names) if names else _NAMES.get(annotation, getattr(annotation, "__name__", str(annotation)))
     if options and type(None) in options:
         wanted += " (or left out)"
     return InvalidValue(field, f"must be {wanted}")
+
+
+def _plain(annotation: Any) -> Any:
+    return typing.get_args(annotation)[0] if typing.get_origin(annotation) is typing.Annotated else annotation
 
 
 def check_arguments(function: Callable[..., Any], *args: Any, **kwargs: Any) -> InvalidValue | None:

@@ -26,7 +26,7 @@ from arccm.application.ports.read_models import (
     SessionMetrics,
     SessionSummary,
 )
-from arccm.application.validation import checked_query
+from arccm.application.validation import Day, Limit, Moment, checked_query
 from arccm.domain.access import ADMINS, Actor, can_read
 from arccm.domain.certificate import Certificate, CertificateStatus
 from arccm.domain.enrollment import Attendance, Completion, EnrollmentStatus
@@ -70,7 +70,7 @@ class MemoryReadModels:
         return sorted(found, key=lambda e: (str(e.session_id), e.enrolled_at, str(e.id)))
 
     @checked_query
-    def certificates(self, actor: Actor, today: date) -> Sequence[CertificateSummary]:
+    def certificates(self, actor: Actor, today: Day) -> Sequence[CertificateSummary]:
         with self.store.lock:
             found = [
                 CertificateSummary(
@@ -100,7 +100,7 @@ class MemoryReadModels:
 
     @checked_query
     def open_sessions(
-        self, course_id: UUID, location_ids: frozenset[UUID], after: datetime, limit: int = 5
+        self, course_id: UUID, location_ids: frozenset[UUID], after: Moment, limit: Limit = 5
     ) -> Sequence[SessionSummary]:
         with self.store.lock:
             found = [
@@ -115,7 +115,7 @@ class MemoryReadModels:
         return sorted(found, key=lambda s: (s.starts_at, s.id))[:limit]
 
     @checked_query
-    def lookup(self, code: VerificationCode, today: date) -> tuple[PublicCertificate, str] | None:
+    def lookup(self, code: VerificationCode, today: Day) -> tuple[PublicCertificate, str] | None:
         with self.store.lock:
             key = self.store.certificate_by_code.get(code.canonical)
             if key is None:
@@ -136,7 +136,7 @@ class MemoryReadModels:
         return public, c.recipient.name
 
     @checked_query
-    def dashboard(self, actor: Actor, today: date) -> Dashboard:
+    def dashboard(self, actor: Actor, today: Day) -> Dashboard:
         with self.store.lock:
             sessions = [
                 s for s in self._sessions(actor) if s.status in (SessionStatus.SCHEDULED, SessionStatus.IN_PROGRESS)
@@ -198,7 +198,9 @@ class MemoryChangeFeed:
         return {}
 
     @checked_query
-    def read(self, actor: Actor, since: Cursor, limit: int = 1000, topics: frozenset[str] | None = None) -> ChangeBatch:
+    def read(
+        self, actor: Actor, since: Cursor, limit: Limit = 1000, topics: frozenset[str] | None = None
+    ) -> ChangeBatch:
         with self.store.lock:
             if self.store.watermark is not None and since < self.store.watermark:
                 return ChangeBatch([], since, resync_required=True)
@@ -272,7 +274,7 @@ class MemoryScheduleQueries:
         )
 
     @checked_query
-    def calendar(self, actor: Actor, start: date, end: date, viewer_timezone: str) -> Sequence[CalendarEntry]:
+    def calendar(self, actor: Actor, start: Day, end: Day, viewer_timezone: str) -> Sequence[CalendarEntry]:
         zone = ZoneInfo(viewer_timezone)
         with self.store.lock:
             window = self._in_window(actor, datetime.combine(start, time(), zone), datetime.combine(end, time(), zone))
@@ -299,7 +301,7 @@ class MemoryScheduleQueries:
             ]
 
     @checked_query
-    def analytics(self, actor: Actor, start: date, end: date, today: date, group_by: str | None = None) -> Analytics:
+    def analytics(self, actor: Actor, start: Day, end: Day, today: Day, group_by: str | None = None) -> Analytics:
         with self.store.lock:
             sessions = self._in_window(actor, datetime.combine(start, time(), UTC), datetime.combine(end, time(), UTC))
             certificates = [
@@ -330,7 +332,7 @@ class MemoryScheduleQueries:
 
     @checked_query
     def session_metrics(
-        self, actor: Actor, start: date, end: date, course_id: UUID | None = None
+        self, actor: Actor, start: Day, end: Day, course_id: UUID | None = None
     ) -> Sequence[SessionMetrics]:
         with self.store.lock:
             window = self._in_window(actor, datetime.combine(start, time(), UTC), datetime.combine(end, time(), UTC))

@@ -33,7 +33,7 @@ from arccm.application.ports.read_models import (
     SessionMetrics,
     SessionSummary,
 )
-from arccm.application.validation import checked_query
+from arccm.application.validation import Day, Limit, Moment, checked_query
 from arccm.domain.access import ADMINS, LEAD_INSTRUCTORS, Actor, Role
 from arccm.domain.verification_code import VerificationCode
 
@@ -247,7 +247,7 @@ class PostgresReadModels:
         return [EnrollmentSummary(**dict(row)) for row in found]
 
     @checked_query
-    def certificates(self, actor: Actor, today: date) -> Sequence[CertificateSummary]:
+    def certificates(self, actor: Actor, today: Day) -> Sequence[CertificateSummary]:
         found = self._rows(
             actor,
             "SELECT c.id, c.verification_code AS code, c.recipient_name, c.course_name, c.issue_date, c.expiry_date,"
@@ -269,7 +269,7 @@ class PostgresReadModels:
 
     @checked_query
     def open_sessions(
-        self, course_id: UUID, location_ids: frozenset[UUID], after: datetime, limit: int = 5
+        self, course_id: UUID, location_ids: frozenset[UUID], after: Moment, limit: Limit = 5
     ) -> Sequence[SessionSummary]:
         found = self._rows(
             None,
@@ -282,7 +282,7 @@ class PostgresReadModels:
         return [SessionSummary(**dict(row)) for row in found]
 
     @checked_query
-    def lookup(self, code: VerificationCode, today: date) -> tuple[PublicCertificate, str] | None:
+    def lookup(self, code: VerificationCode, today: Day) -> tuple[PublicCertificate, str] | None:
         found = self.database.read_public(*lookup_query(code, today, self.database.schema))
         if not found:
             return None
@@ -295,7 +295,7 @@ class PostgresReadModels:
         return public, row["recipient_name"]
 
     @checked_query
-    def dashboard(self, actor: Actor, today: date) -> Dashboard:
+    def dashboard(self, actor: Actor, today: Day) -> Dashboard:
         """One round trip: every figure from one statement."""
         row = self._rows(actor, *dashboard_query(actor, today))[0]
         return Dashboard(**{k: (v if k == "compliance_average_score" else int(v)) for k, v in dict(row).items()})
@@ -331,7 +331,7 @@ class PostgresScheduleQueries:
             return list(connection.execute(text(sql), params).mappings())
 
     @checked_query
-    def calendar(self, actor: Actor, start: date, end: date, viewer_timezone: str) -> Sequence[CalendarEntry]:
+    def calendar(self, actor: Actor, start: Day, end: Day, viewer_timezone: str) -> Sequence[CalendarEntry]:
         zone = ZoneInfo(viewer_timezone)
         found = self._rows(
             actor,
@@ -352,7 +352,7 @@ class PostgresScheduleQueries:
         ]
 
     @checked_query
-    def analytics(self, actor: Actor, start: date, end: date, today: date, group_by: str | None = None) -> Analytics:
+    def analytics(self, actor: Actor, start: Day, end: Day, today: Day, group_by: str | None = None) -> Analytics:
         session_key, certificate_key, label = _GROUPS[group_by]
         sql = f"""
         WITH sg AS (
@@ -412,7 +412,7 @@ class PostgresScheduleQueries:
 
     @checked_query
     def session_metrics(
-        self, actor: Actor, start: date, end: date, course_id: UUID | None = None
+        self, actor: Actor, start: Day, end: Day, course_id: UUID | None = None
     ) -> Sequence[SessionMetrics]:
         found = self._rows(
             actor,
@@ -448,7 +448,9 @@ class PostgresChangeFeed:
         return {"feed_class": FEED_WRITER_CLASS, "feed_key": self.database.feed_key, "today": self.clock.now().date()}
 
     @checked_query
-    def read(self, actor: Actor, since: Cursor, limit: int = 1000, topics: frozenset[str] | None = None) -> ChangeBatch:
+    def read(
+        self, actor: Actor, since: Cursor, limit: Limit = 1000, topics: frozenset[str] | None = None
+    ) -> ChangeBatch:
         topic_filter = "AND c.topic = ANY(:topics)" if topics is not None else ""
         sql = (
             "SELECT c.id, c.txid::text::bigint AS txid, c.event, c.payload, c.occurred_at,"

@@ -3,6 +3,7 @@ from typing import Protocol
 
 import attrs
 
+from arccm.application.validation import Limit, Position
 from arccm.domain.access import Actor
 from arccm.domain.events import DomainEvent
 
@@ -11,8 +12,8 @@ from arccm.domain.events import DomainEvent
 class Cursor:
     """A position in the change feed: (transaction id, sequence id), compared in that order."""
 
-    txid: int
-    id: int
+    txid: Position
+    id: Position
 
     @staticmethod
     def origin() -> "Cursor":
@@ -48,7 +49,7 @@ class ChangeFeed(Protocol):
     """Committed domain events, in commit order, filtered by the reader's scope where they are read."""
 
     def read(
-        self, actor: Actor, since: Cursor, limit: int = 1000, topics: frozenset[str] | None = None
+        self, actor: Actor, since: Cursor, limit: Limit = 1000, topics: frozenset[str] | None = None
     ) -> ChangeBatch: ...
 
     def backlog(self, actor: Actor, since: Cursor, topics: frozenset[str] | None = None) -> int:

@@ -7,6 +7,7 @@ from uuid import UUID
 
 import attrs
 
+from arccm.application.validation import Day, Limit, Moment
 from arccm.domain.access import Actor
 from arccm.domain.verification_code import VerificationCode
 
@@ -94,7 +95,7 @@ class VisibleRecords(Protocol):
 
     def enrollments(self, actor: Actor) -> Sequence[EnrollmentSummary]: ...
 
-    def certificates(self, actor: Actor, today: date) -> Sequence[CertificateSummary]: ...
+    def certificates(self, actor: Actor, today: Day) -> Sequence[CertificateSummary]: ...
 
     def notifications(self, actor: Actor) -> Sequence[NotificationSummary]:
         """Notifications addressed to the actor (administrators: everyone's)."""
@@ -102,18 +103,18 @@ class VisibleRecords(Protocol):
 
 
 class VerificationLookup(Protocol):
-    def lookup(self, code: VerificationCode, today: date) -> tuple[PublicCertificate, str] | None:
+    def lookup(self, code: VerificationCode, today: Day) -> tuple[PublicCertificate, str] | None:
         """The public view and the full recipient name (for a name check that never reveals it)."""
         ...
 
 
 class DashboardQueries(Protocol):
-    def dashboard(self, actor: Actor, today: date) -> Dashboard: ...
+    def dashboard(self, actor: Actor, today: Day) -> Dashboard: ...
 
 
 class UpcomingSessions(Protocol):
     def open_sessions(
-        self, course_id: UUID, location_ids: frozenset[UUID], after: datetime, limit: int = 5
+        self, course_id: UUID, location_ids: frozenset[UUID], after: Moment, limit: Limit = 5
     ) -> Sequence[SessionSummary]:
         """Scheduled sessions of a course at these locations, starting after ``after``, with a free seat."""
         ...
@@ -176,16 +177,16 @@ class SessionMetrics:
 
 
 class ScheduleQueries(Protocol):
-    def calendar(self, actor: Actor, start: date, end: date, viewer_timezone: str) -> Sequence[CalendarEntry]:
+    def calendar(self, actor: Actor, start: Day, end: Day, viewer_timezone: str) -> Sequence[CalendarEntry]:
         """Sessions starting in [start, end) of the viewer's zone, rendered in that zone."""
         ...
 
-    def analytics(self, actor: Actor, start: date, end: date, today: date, group_by: str | None = None) -> Analytics:
+    def analytics(self, actor: Actor, start: Day, end: Day, today: Day, group_by: str | None = None) -> Analytics:
         """Performance over sessions starting in [start, end); group_by: None, location, instructor or course."""
         ...
 
     def session_metrics(
-        self, actor: Actor, start: date, end: date, course_id: UUID | None = None
+        self, actor: Actor, start: Day, end: Day, course_id: UUID | None = None
     ) -> Sequence[SessionMetrics]:
         """Enrollment and completion per session starting in [start, end), optionally for one course."""
         ...

@@ -18,9 +18,10 @@ from arccm.application.use_cases.certificates.notices import holder_contact, not
 from arccm.application.validation import boundary
 from arccm.domain.access import Actor, may_run_upkeep
 from arccm.domain.certificate import Certificate, record_expiry
-from arccm.domain.errors import DomainError, InvalidValue
+from arccm.domain.errors import DomainError
 from arccm.domain.notification import Category, EmailBatch, Notification
 from arccm.domain.templates import DEFAULT_EMAILS, EmailTemplate
+from arccm.domain.text import clean_text
 
 PAGE = 500
 
@@ -74,8 +75,6 @@ class RemindRecertificationHandler:
         allowed = may_run_upkeep(actor, "send recertification reminders")
         if isinstance(allowed, Failure):
             return Failure(allowed.failure())
-        if not 1 <= within_days <= 366:
-            return Failure(InvalidValue("within", "must be between 1 and 366 days"))
         day = today or self.ctx.clock.now().date()
         created = skipped = 0
         after: UUID | None = None
@@ -137,11 +136,12 @@ class SendNotificationEmailsHandler:
     def __call__(
         self, actor: Actor | None, cmd: commands.SendNotificationEmails | None = None
     ) -> Result[SendReport, DomainError]:
-        name = cmd.name if cmd else "notifications"
-        allowed = may_run_upkeep(actor, "send notification e-mails")
+        allowed = may_run_upkeep(actor, "send notification e-mails").bind(
+            lambda _: clean_text("name", cmd.name if cmd else "notifications")
+        )
         if isinstance(allowed, Failure):
             return Failure(allowed.failure())
-        batch = EmailBatch(self.ctx.ids.new_id(), name, 0, self.ctx.clock.now())
+        batch = EmailBatch(self.ctx.ids.new_id(), allowed.unwrap(), 0, self.ctx.clock.now())
         in_transaction(self.ctx, actor, lambda uow: self._open(uow, batch))
         after: UUID | None = None  # one pass over the queue per run: a failure waits for the next run
         while claimed := in_transaction(self.ctx, actor, partial(self._claim, after=after)).unwrap():

@@ -11,7 +11,7 @@ from returns.result import Failure, Result, Success
 
 from arccm.application.ports.clock import Clock
 from arccm.application.ports.read_models import Analytics, CalendarEntry, ScheduleQueries, SessionMetrics
-from arccm.application.validation import boundary
+from arccm.application.validation import Day, boundary
 from arccm.domain.access import Actor
 from arccm.domain.errors import DomainError, InvalidValue
 from arccm.domain.text import time_zone
@@ -38,7 +38,7 @@ class ViewCalendarHandler:
 
     @boundary
     def __call__(
-        self, actor: Actor, start: date, end: date, timezone: str
+        self, actor: Actor, start: Day, end: Day, timezone: str
     ) -> Result[Sequence[CalendarEntry], DomainError]:
         return (
             _range(start, end)
@@ -54,7 +54,7 @@ class ViewAnalyticsHandler:
 
     @boundary
     def __call__(
-        self, actor: Actor, start: date, end: date, group_by: str | None = None
+        self, actor: Actor, start: Day, end: Day, group_by: str | None = None
     ) -> Result[Analytics, DomainError]:
         if group_by not in GROUPS:
             return Failure(InvalidValue("group_by", "must be location, instructor or course"))
@@ -68,6 +68,6 @@ class ViewSessionMetricsHandler:
 
     @boundary
     def __call__(
-        self, actor: Actor, start: date, end: date, course_id: UUID | None = None
+        self, actor: Actor, start: Day, end: Day, course_id: UUID | None = None
     ) -> Result[Sequence[SessionMetrics], DomainError]:
         return _range(start, end).map(lambda _: self.queries.session_metrics(actor, start, end, course_id))

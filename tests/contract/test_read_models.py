@@ -13,10 +13,12 @@ from sqlalchemy import text
 from arccm.adapters.calendar.ical import to_ical
 from arccm.adapters.container import Container
 from arccm.application import commands as c
+from arccm.application.ports.change_feed import Cursor
+from arccm.application.validation import InvalidArgument
 from arccm.domain.access import Role
 from arccm.domain.certificate import CompletionKind
 from arccm.domain.errors import InvalidValue
-from tests.world import World, ok
+from tests.world import NOW, World, ok
 
 TORONTO = ZoneInfo("America/Toronto")
 
@@ -171,3 +173,30 @@ def test_session_counters_follow_every_change(world: World, request: pytest.Fixt
     }
     assert (metrics[future.id].enrolled, metrics[future.id].cancelled) == (1, 1)
     assert (metrics[past.id].attended, metrics[past.id].completed, metrics[past.id].failed) == (3, 2, 1)
+
+
+def test_out_of_range_arguments_are_refused_by_name_on_every_backend(world: World) -> None:
+    """A negative or 2**70 limit, a cursor outside 64 bits or a ``date.max`` today reached PostgreSQL as a driver
+    error (``LIMIT must not be negative``, ``bigint out of range``) or overflowed date arithmetic, while the memory
+    adapter answered — the edge now refuses them the same way on both (issue 10, hostile input)."""
+    ap = world.user(Role.AP, world.provider())
+    reads, feed = world.container.read_models(), world.container.change_feed()
+    refused = {
+        "limit": [
+            lambda: feed.read(ap, Cursor.origin(), -1),
+            lambda: feed.read(ap, Cursor.origin(), 2**70),
+            lambda: reads.open_sessions(world.course.id, frozenset(), NOW, -1),
+        ],
+        "txid": [lambda: feed.read(ap, Cursor(-1, 0)), lambda: feed.backlog(ap, Cursor(2**64, 0))],
+        "id": [lambda: feed.read(ap, Cursor(0, 2**63))],
+        "today": [lambda: reads.dashboard(ap, date.max), lambda: reads.certificates(ap, date.min)],
+    }
+    for field, calls in refused.items():
+        for call in calls:
+            with pytest.raises(InvalidArgument) as raised:
+                call()
+            assert raised.value.error.field == field
+    outcome = world.container.view_analytics()(ap, date.max - timedelta(days=3), date.max)
+    assert outcome.failure().field == "start"
+    assert feed.read(ap, Cursor.origin(), 0).changes == []  # the edges of the range are allowed
+    assert reads.dashboard(ap, date(9000, 12, 31)).upcoming_sessions == 0

@@ -443,6 +443,19 @@ def test_teams_are_created_by_admins_and_managed_within_a_provider(org: Org) -> 
     assert w.container.read_models().dashboard(w.admin, NOW.date()).teams == 1
 
 
+def test_a_team_names_a_provider_and_location_that_exist_and_belong_together(org: Org) -> None:
+    """PostgreSQL raised its foreign-key violation for an unknown provider; memory made the team (found by fuzzing)."""
+    w, create = org.world, org.world.container.create_team()
+    unknown = uuid.uuid4()
+    assert create(w.admin, c.CreateTeam("Ghost", unknown)) == Failure(NotFound("provider", unknown))
+    assert create(w.admin, c.CreateTeam("Ghost", None, unknown)) == Failure(NotFound("location", unknown))
+    elsewhere = w.provider()
+    mixed = create(w.admin, c.CreateTeam("Mixed", org.provider.id, next(iter(elsewhere.location_ids))))
+    assert mixed == Failure(InvalidValue("location_id", "must be one of the provider's locations"))
+    assert w.container.read_models().dashboard(w.admin, NOW.date()).teams == 0
+    ok(create(w.admin, c.CreateTeam("Here", org.provider.id, next(iter(org.provider.location_ids)))))
+
+
 def test_compliance_changes_are_events_only_when_the_standing_moves(org: Org) -> None:
     w = org.world
     metric = ComplianceMetric(uuid.uuid4(), "CPR recertification", 2)

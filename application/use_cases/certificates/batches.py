@@ -19,6 +19,7 @@ from arccm.application.validation import boundary
 from arccm.domain.access import Action, Actor, may
 from arccm.domain.batch import CertificateBatch
 from arccm.domain.errors import DomainError, InvalidValue
+from arccm.domain.text import clean_text
 
 Progress = Callable[["BatchProgress"], None]
 
@@ -80,6 +81,11 @@ class BatchIssueCertificatesHandler:
     ) -> Result[BatchReport, DomainError]:
         if cmd.chunk_size < 1:
             return Failure(InvalidValue("chunk_size", "must be at least 1"))
+        if cmd.name is not None:
+            name = clean_text("name", cmd.name)
+            if isinstance(name, Failure):
+                return Failure(name.failure())
+            cmd = attrs.evolve(cmd, name=name.unwrap())
         with self.ctx.uow(actor) as uow:
             listed = candidates(uow, cmd.kind, cmd.parent_id)
         if isinstance(listed, Failure):
