@@ -65,25 +65,27 @@ def test_the_console_script_runs_the_demo() -> None:
     assert "revoked" in result.stdout
 
 
+def build_wheel(into: Path) -> Path:
+    """This checkout built as the wheel ``pip install arccm`` would fetch."""
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "--no-deps",
+        "--no-build-isolation",
+        "-q",
+        "-w",
+        str(into),
+        str(ROOT),
+    ]
+    subprocess.run(command, check=True, capture_output=True, timeout=300)
+    (wheel,) = into.glob("arccm-*.whl")
+    return wheel
+
+
 def test_a_built_wheel_installs_the_three_packages(tmp_path: Path) -> None:
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            str(tmp_path),
-            str(ROOT),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    (wheel,) = tmp_path.glob("arccm-*.whl")
+    wheel = build_wheel(tmp_path)
     names = zipfile.ZipFile(wheel).namelist()
     for package in ("domain", "application", "adapters"):
         assert f"arccm/{package}/py.typed" in names
@@ -130,24 +132,7 @@ for wire, extra in ((lambda: app.renderer(), "pdf"), (lambda: on_postgres("postg
 def test_the_core_installs_and_runs_without_any_extra(tmp_path: Path) -> None:
     """``pip install arccm`` is the pure core: domain, use cases, memory adapter, container — and an adapter whose
     extra is missing says so in one line when it is wired."""
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            str(tmp_path),
-            str(ROOT),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    (wheel,) = tmp_path.glob("arccm-*.whl")
+    wheel = build_wheel(tmp_path)
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     python = str(venv / "bin" / "python")

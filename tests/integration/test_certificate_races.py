@@ -39,26 +39,18 @@ def _setup(pg_schema: PgSchema, count: int) -> tuple[World, Actor, Actor, list[u
     return world, world.user(Role.AP, provider), world.user(Role.IC, provider, max_students=500), learners(world, count)
 
 
-def _live_per_completion(pg_schema: PgSchema) -> dict[uuid.UUID, int]:
+def _count_by(pg_schema: PgSchema, key: str, where: str) -> dict[uuid.UUID, int]:
     with pg_schema.owner.connect() as connection:
-        found = connection.execute(
-            text(
-                f'SELECT completion_id, count(*) FROM "{pg_schema.name}".certificates'
-                " WHERE revoked_at IS NULL GROUP BY completion_id"
-            )
-        )
-        return {row[0]: row[1] for row in found}
+        sql = f'SELECT {key}, count(*) FROM "{pg_schema.name}".certificates WHERE {where} GROUP BY {key}'
+        return {row[0]: row[1] for row in connection.execute(text(sql))}
+
+
+def _live_per_completion(pg_schema: PgSchema) -> dict[uuid.UUID, int]:
+    return _count_by(pg_schema, "completion_id", "revoked_at IS NULL")
 
 
 def _current_per_holder(pg_schema: PgSchema) -> dict[uuid.UUID, int]:
-    with pg_schema.owner.connect() as connection:
-        found = connection.execute(
-            text(
-                f'SELECT recipient_user_id, count(*) FROM "{pg_schema.name}".certificates'
-                " WHERE revoked_at IS NULL AND superseded_by_id IS NULL GROUP BY recipient_user_id"
-            )
-        )
-        return {row[0]: row[1] for row in found}
+    return _count_by(pg_schema, "recipient_user_id", "revoked_at IS NULL AND superseded_by_id IS NULL")
 
 
 def test_three_batches_for_one_session_at_once_certify_each_completion_once(pg_schema: PgSchema) -> None:
