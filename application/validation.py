@@ -95,8 +95,12 @@ def _anything(value: object, field: str) -> None:
 
 def _union(annotation: Any) -> Check:
     options = [(option, checker(option)) for option in typing.get_args(annotation)]
+    # options a value passes by its exact type alone (no range, no fields, no time zone to look at)
+    exact = frozenset(o for o in typing.get_args(annotation) if o is type(None) or _plain_type(o))
 
     def check(value: object, field: str) -> InvalidValue | None:
+        if type(value) in exact:
+            return None
         closest = None
         for option, option_check in options:
             found = option_check(value, field)
@@ -123,6 +127,10 @@ def _annotated(annotation: Any) -> Check:
         return None
 
     return check
+
+
+def _plain_type(annotation: Any) -> bool:
+    return isinstance(annotation, type) and annotation is not datetime and not attrs.has(annotation)
 
 
 def _instance(annotation: type) -> Check:
@@ -208,15 +216,42 @@ def _plain(annotation: Any) -> Any:
 
 def check_arguments(function: Callable[..., Any], *args: Any, **kwargs: Any) -> InvalidValue | None:
     """The first argument of this call that does not fit its annotation, if any."""
-    bound = _signature(function).bind_partial(*args, **kwargs)
-    hints = _hints(function)
-    for name, value in bound.arguments.items():
+    compiled = _compiled(function)
+    checks: Iterable[tuple[str, Check, Any]]
+    if compiled is None:  # *args or **kwargs in the signature: bind the slow, general way
+        bound = _signature(function).bind_partial(*args, **kwargs)
+        hints = _hints(function)
+        checks = ((name, checker(hints.get(name, Any)), value) for name, value in bound.arguments.items())
+    else:
+        ordered, by_name = compiled
+        if len(args) > len(ordered):
+            raise TypeError("too many positional arguments")
+        unknown = kwargs.keys() - by_name.keys()
+        if unknown:
+            raise TypeError(f"got an unexpected keyword argument {sorted(unknown)[0]!r}")
+        checks = (
+            *((name, check, value) for (name, check), value in zip(ordered, args, strict=False)),
+            *((name, by_name[name], value) for name, value in kwargs.items()),
+        )
+    for name, check, value in checks:
         if name == "self":
             continue
-        found = checker(hints.get(name, Any))(value, name)
+        found = check(value, name)
         if found is not None:
             return found
     return None
+
+
+@functools.cache
+def _compiled(function: Callable[..., Any]) -> tuple[list[tuple[str, Check]], dict[str, Check]] | None:
+    """Each parameter's check in order and by name, built once per function (binding by ``inspect`` on every
+    call cost more than the checks themselves)."""
+    parameters = _signature(function).parameters.values()
+    if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in parameters):
+        return None
+    hints = _hints(function)
+    ordered = [(p.name, checker(hints.get(p.name, Any))) for p in parameters if p.kind is not p.KEYWORD_ONLY]
+    return ordered, {p.name: checker(hints.get(p.name, Any)) for p in parameters if p.kind is not p.POSITIONAL_ONLY}
 
 
 @functools.cache

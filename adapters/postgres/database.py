@@ -11,6 +11,7 @@ pgbouncer (no session state, no startup options).
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 import zlib
@@ -20,13 +21,15 @@ from importlib.resources import files
 from typing import Any
 
 import attrs
+import psycopg
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from psycopg.rows import dict_row
 from sqlalchemy import Connection, Engine, create_engine, text
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.engine import URL, Dialect, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
 from arccm.domain.access import Actor
@@ -68,18 +71,16 @@ def feed_horizon() -> str:
     committed rows the snapshot does not show), so nothing is ever released early.  The lock table is read once
     (``pg_locks`` is a function: two references would be two looks, and a writer committing between them would
     seem to hold its transaction id without the writers' lock).  Parameters: ``:feed_class``,
-    ``:feed_key``."""
-    return (
-        "(WITH l AS MATERIALIZED (SELECT pid, locktype, transactionid, classid, objid, objsubid, mode, granted"
-        " FROM pg_locks WHERE granted AND locktype IN ('transactionid', 'advisory')),"  # ONE look at the lock table
-        " s AS (SELECT pg_current_snapshot() AS snap)"
-        " SELECT LEAST(pg_snapshot_xmax(s.snap), (SELECT min(x) FROM pg_snapshot_xip(s.snap) AS x"
-        " WHERE NOT EXISTS (SELECT 1 FROM l t WHERE t.locktype = 'transactionid' AND t.mode = 'ExclusiveLock'"
-        " AND t.transactionid = x::xid AND NOT EXISTS (SELECT 1 FROM l w WHERE w.locktype = 'advisory'"
-        " AND w.pid = t.pid AND w.objsubid = 2"
-        " AND w.classid = CAST(:feed_class AS bigint)::oid AND w.objid = CAST(:feed_key AS bigint)::oid))))"
-        " FROM s)"
-    )
+    ``:feed_key``.  When nothing is running at the snapshot the lock table is not read at all.  The body is the
+    PL/pgSQL function of migration 0008, planned once per session rather than with every read."""
+    # a scalar subquery: evaluated once per statement (an InitPlan), not once per row a filter looks at
+    return "(SELECT feed_horizon(CAST(:feed_class AS bigint), CAST(:feed_key AS bigint)))"  # migration 0008
+
+
+@functools.lru_cache(maxsize=32)
+def _driver_sql(sql: str, dialect: Dialect) -> str:
+    """``:name`` placeholders as the driver's ``%(name)s``, compiled once per statement."""
+    return str(text(sql).compile(dialect=dialect))
 
 
 @attrs.define
@@ -150,15 +151,26 @@ class Database:
             )
         return self._public
 
-    def read_public(self, sql: str, params: dict[str, Any]) -> list[Any]:
-        """One schema-qualified read-only statement, no acting user (the public verification page)."""
+    def read_public(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """One schema-qualified read-only statement, no acting user (the public verification page).
+
+        Anyone may call it, as fast as they like, so it goes straight to the driver on a pooled connection: the
+        statement is compiled to the driver's placeholders once, and psycopg prepares it server-side after a few
+        runs. A connection that broke while idle in the pool is dropped and the read retried once on a fresh one.
+        """
+        driver_sql = _driver_sql(sql, self.public_engine.dialect)
         for attempt in (1, 2):
+            pooled = self.public_engine.raw_connection()
             try:
-                with self.public_engine.connect() as connection:
-                    return list(connection.execute(text(sql), params).mappings())
-            except DBAPIError as error:
-                if not error.connection_invalidated or attempt == 2:
+                connection: psycopg.Connection[Any] = pooled.driver_connection  # type: ignore[assignment]
+                with connection.cursor(row_factory=dict_row) as cursor:
+                    return cursor.execute(driver_sql, params).fetchall()
+            except psycopg.OperationalError:
+                pooled.invalidate()
+                if attempt == 2:
                     raise
+            finally:
+                pooled.close()
         raise AssertionError("unreachable")
 
     def owner_engine(self) -> Engine:

@@ -7,6 +7,7 @@ property checks both against the same oracle.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
@@ -15,7 +16,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import attrs
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 
 from arccm.adapters.events_codec import decode, decode_scope
 from arccm.adapters.postgres.database import FEED_WRITER_CLASS, Database, feed_horizon
@@ -155,6 +156,13 @@ def change_scope(actor: Actor, c: str = "c") -> str:
     )
 
 
+@functools.lru_cache(maxsize=512)
+def statement(sql: str) -> TextClause:
+    """A read model's SQL as a statement, parsed once: the same few texts (one per role and shape) run again and
+    again, and parsing a long text for its parameters on every read is work done for nothing."""
+    return text(sql)
+
+
 def certificate_status(c: str = "c") -> str:
     """SQL for ``Certificate.status(today)`` (``:today``): the one place SQL says what a status is."""
     return (
@@ -221,7 +229,7 @@ class PostgresReadModels:
 
     def _rows(self, actor: Actor | None, sql: str, params: dict[str, Any]) -> list[Any]:
         with self.database.transaction(actor) as connection:
-            return list(connection.execute(text(sql), params).mappings())
+            return list(connection.execute(statement(sql), params).mappings())
 
     @checked_query
     def sessions(self, actor: Actor) -> Sequence[SessionSummary]:
@@ -328,7 +336,7 @@ class PostgresScheduleQueries:
 
     def _rows(self, actor: Actor, sql: str, params: dict[str, Any]) -> list[Any]:
         with self.database.transaction(actor) as connection:
-            return list(connection.execute(text(sql), params).mappings())
+            return list(connection.execute(statement(sql), params).mappings())
 
     @checked_query
     def calendar(self, actor: Actor, start: Day, end: Day, viewer_timezone: str) -> Sequence[CalendarEntry]:
@@ -482,7 +490,7 @@ class PostgresChangeFeed:
             f" SELECT w.stale, x.* FROM w LEFT JOIN LATERAL ({sql}) x ON NOT w.stale ORDER BY x.txid, x.id"
         )
         with self.database.transaction(actor) as connection:
-            rows_ = list(connection.execute(text(guarded), params).mappings())
+            rows_ = list(connection.execute(statement(guarded), params).mappings())
         if rows_[0]["stale"]:
             return ChangeBatch([], since, resync_required=True)
         found = [row for row in rows_ if row["id"] is not None]
@@ -511,7 +519,7 @@ class PostgresChangeFeed:
             "topics": sorted(topics or ()),
         }
         with self.database.transaction(actor) as connection:
-            return int(connection.execute(text(_backlog_sql(actor, topics)), params).scalar_one())
+            return int(connection.execute(statement(_backlog_sql(actor, topics)), params).scalar_one())
 
 
 def _backlog_sql(actor: Actor, topics: frozenset[str] | None) -> str:

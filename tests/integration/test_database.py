@@ -18,7 +18,7 @@ from tests.conftest import PgSchema
 from tests.world import World, ok
 
 pytestmark = pytest.mark.needs_postgres
-HEAD = "0007"  # the newest revision; bump with each migration
+HEAD = "0008"  # the newest revision; bump with each migration
 
 
 def raw(pg_schema: PgSchema, sql: str, params: dict[str, Any] | None = None, as_app: bool = False) -> Any:
@@ -211,6 +211,8 @@ def test_upgrade_downgrade_upgrade_leaves_the_same_schema(pg_url: str) -> None:
          WHERE n.nspname = :s AND NOT t.tgisinternal
         UNION ALL SELECT 'grant', table_name || ':' || privilege_type FROM information_schema.role_table_grants
           WHERE table_schema = :s AND grantee = 'arccm_app'
+        UNION ALL SELECT 'function', p.oid::regprocedure::text || ':' || md5(pg_get_functiondef(p.oid)) FROM pg_proc p
+          WHERE p.pronamespace = (SELECT oid FROM pg_namespace WHERE nspname = :s)
     """
 
     def snapshot() -> set[tuple[str, str]]:
