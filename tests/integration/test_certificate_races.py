@@ -13,6 +13,7 @@ import pytest
 from returns.result import Failure, Success
 from sqlalchemy import text
 
+from arccm.adapters.postgres.locks import CLASSES
 from arccm.application import commands as c
 from arccm.domain.access import Actor, Role
 from arccm.domain.certificate import CompletionKind
@@ -123,3 +124,18 @@ def test_the_database_refuses_a_second_current_certificate_for_one_holder_and_co
             ),
             {"id": uuid.uuid4(), "completion": uuid.uuid4()},
         )
+
+
+def test_holding_twenty_thousand_holders_takes_a_bounded_number_of_locks(pg_schema: PgSchema) -> None:
+    """One advisory lock per holder made a batch chunk of 20,000 fail with "out of shared memory" (PostgreSQL's
+    lock table holds 6,400 by default, shared by every connection): holders hash into 512 keys."""
+    container = pg_schema.container()
+    holders = [(uuid.uuid4(), uuid.uuid4()) for _ in range(20_000)]
+    with container.unit_of_work()(None) as uow:
+        assert uow.certificates.current_for_update(holders) == {}
+        held = uow.run(  # type: ignore[attr-defined]
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+            " AND classid = CAST(:kind AS bigint)::oid",
+            {"kind": CLASSES["certificate holder"]},
+        ).scalar_one()
+    assert 400 <= held <= 512
