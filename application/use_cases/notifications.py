@@ -41,6 +41,8 @@ class ExpireCertificatesHandler:
         recorded = 0
         while True:
             page = in_transaction(self.ctx, actor, lambda uow: Success(self._page(uow, day)))
+            if isinstance(page, Failure):  # a race lost five times over (Conflict): said, not raised
+                return Failure(page.failure())
             count = page.unwrap()
             recorded += count
             if count == 0:
@@ -80,6 +82,8 @@ class RemindRecertificationHandler:
         after: UUID | None = None
         while True:
             page = in_transaction(self.ctx, actor, partial(self._page, today=day, within=within_days, after=after))
+            if isinstance(page, Failure):  # a race lost five times over (Conflict): said, not raised
+                return Failure(page.failure())
             made, seen, last = page.unwrap()
             created, skipped = created + made, skipped + seen - made
             if last is None:
@@ -142,14 +146,23 @@ class SendNotificationEmailsHandler:
         if isinstance(allowed, Failure):
             return Failure(allowed.failure())
         batch = EmailBatch(self.ctx.ids.new_id(), allowed.unwrap(), 0, self.ctx.clock.now())
-        in_transaction(self.ctx, actor, lambda uow: self._open(uow, batch))
+        opened = in_transaction(self.ctx, actor, lambda uow: self._open(uow, batch))
+        if isinstance(opened, Failure):  # a race lost five times over (Conflict): said, not raised
+            return Failure(opened.failure())
         after: UUID | None = None  # one pass over the queue per run: a failure waits for the next run
-        while claimed := in_transaction(self.ctx, actor, partial(self._claim, after=after)).unwrap():
-            outcomes = [(n.id, self._send(n, template)) for n, template in claimed]
-            in_transaction(self.ctx, actor, partial(self._record, batch_id=batch.id, outcomes=outcomes))
-            after = claimed[-1][0].id
+        while True:
+            claimed = in_transaction(self.ctx, actor, partial(self._claim, after=after))
+            if isinstance(claimed, Failure):
+                return Failure(claimed.failure())
+            if not claimed.unwrap():
+                break
+            outcomes = [(n.id, self._send(n, template)) for n, template in claimed.unwrap()]
+            recorded = in_transaction(self.ctx, actor, partial(self._record, batch_id=batch.id, outcomes=outcomes))
+            if isinstance(recorded, Failure):  # sent but not recorded: left claimed, never sent twice
+                return Failure(recorded.failure())
+            after = claimed.unwrap()[-1][0].id
         finished = in_transaction(self.ctx, actor, lambda uow: Success(self._finish(uow, batch.id)))
-        return Success(SendReport(batch.id, finished.unwrap().sent, finished.unwrap().failed))
+        return finished.map(lambda done: SendReport(batch.id, done.sent, done.failed))
 
     @staticmethod
     def _open(uow: UnitOfWork, batch: EmailBatch) -> Result[EmailBatch, DomainError]:
