@@ -7,7 +7,10 @@ learner certified for the same course from two sessions at the same moment.
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
+from collections.abc import Callable
 
 import pytest
 from returns.result import Failure, Success
@@ -139,3 +142,61 @@ def test_holding_twenty_thousand_holders_takes_a_bounded_number_of_locks(pg_sche
             {"kind": CLASSES["certificate holder"]},
         ).scalar_one()
     assert 400 <= held <= 512
+
+
+def test_verification_never_reports_active_after_the_revocation_committed(pg_schema: PgSchema) -> None:
+    """Verifiers hammer the public lookup while certificates are revoked one by one: a lookup that began after a
+    revocation returned must say revoked (the lookup reads a fresh snapshot on a pooled connection; no cache)."""
+    world, ap, ic, people = _setup(pg_schema, 12)
+    session, _ = _class(world, ap, ic, people, days=7)
+    batch = c.BatchIssueCertificates(CompletionKind.SESSION_ENROLLMENT, session.id)
+    ok(world.container.batch_issue_certificates()(ap, batch))
+    certificates = list(world.container.read_models().certificates(world.admin, world.clock.now().date()))
+    assert len(certificates) == 12
+    codes = {s.id: s.code for s in certificates}
+    revoked_at: dict[uuid.UUID, float] = {}
+    seen: list[tuple[uuid.UUID, float, str]] = []
+    lock, done, start = threading.Lock(), threading.Event(), threading.Barrier(5)
+
+    def revoke() -> None:
+        start.wait()
+        for certificate_id in codes:
+            ok(world.container.revoke_certificate()(world.admin, c.RevokeCertificate(certificate_id, "race")))
+            with lock:
+                revoked_at[certificate_id] = time.perf_counter()  # the commit has returned
+        done.set()
+
+    def verify() -> None:
+        verifier = world.container.verify_certificate()
+        start.wait()
+        while True:
+            last = done.is_set()  # one more whole pass after the last revocation, however busy the machine
+            for certificate_id, code in codes.items():
+                began = time.perf_counter()
+                status = ok(verifier(c.VerifyCertificate(code))).certificate.status
+                with lock:
+                    seen.append((certificate_id, began, status))
+            if last:
+                return
+
+    errors: list[BaseException] = []
+
+    def guarded(job: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                job()
+            except BaseException as error:  # a thread's failure is the test's
+                errors.append(error)
+                done.set()
+
+        return run
+
+    threads = [threading.Thread(target=guarded(revoke))] + [threading.Thread(target=guarded(verify)) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    after = [(cid, status) for cid, began, status in seen if cid in revoked_at and began > revoked_at[cid]]
+    assert {cid for cid, _ in after} == set(codes)  # every revocation was looked up after it committed
+    assert [a for a in after if a[1] != "revoked"] == []
