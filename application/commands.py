@@ -110,7 +110,7 @@ class IssueCertificate:
 class BatchIssueCertificates:
     kind: CompletionKind
     parent_id: UUID
-    chunk_size: int = 1000
+    chunk_size: Annotated[int, Between(1, 100_000)] = 1000
     issue_date: Day | None = None
     batch_id: UUID | None = None
     name: str | None = None

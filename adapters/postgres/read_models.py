@@ -163,6 +163,12 @@ def statement(sql: str) -> TextClause:
     return text(sql)
 
 
+def fetch(database: Database, actor: Actor | None, sql: str, params: dict[str, Any]) -> list[Any]:
+    """Every row of one read, in one transaction acting as ``actor`` (its scope settings applied)."""
+    with database.transaction(actor) as connection:
+        return list(connection.execute(statement(sql), params).mappings())
+
+
 def certificate_status(c: str = "c") -> str:
     """SQL for ``Certificate.status(today)`` (``:today``): the one place SQL says what a status is."""
     return (
@@ -228,8 +234,7 @@ class PostgresReadModels:
     database: Database
 
     def _rows(self, actor: Actor | None, sql: str, params: dict[str, Any]) -> list[Any]:
-        with self.database.transaction(actor) as connection:
-            return list(connection.execute(statement(sql), params).mappings())
+        return fetch(self.database, actor, sql, params)
 
     @checked_query
     def sessions(self, actor: Actor) -> Sequence[SessionSummary]:
@@ -334,9 +339,8 @@ def _rate(part: Any, whole: Any) -> float | None:
 class PostgresScheduleQueries:
     database: Database
 
-    def _rows(self, actor: Actor, sql: str, params: dict[str, Any]) -> list[Any]:
-        with self.database.transaction(actor) as connection:
-            return list(connection.execute(statement(sql), params).mappings())
+    def _rows(self, actor: Actor | None, sql: str, params: dict[str, Any]) -> list[Any]:
+        return fetch(self.database, actor, sql, params)
 
     @checked_query
     def calendar(self, actor: Actor, start: Day, end: Day, viewer_timezone: str) -> Sequence[CalendarEntry]:
@@ -489,8 +493,7 @@ class PostgresChangeFeed:
             " FROM change_log_watermark), false) AS stale)"
             f" SELECT w.stale, x.* FROM w LEFT JOIN LATERAL ({sql}) x ON NOT w.stale ORDER BY x.txid, x.id"
         )
-        with self.database.transaction(actor) as connection:
-            rows_ = list(connection.execute(statement(guarded), params).mappings())
+        rows_ = fetch(self.database, actor, guarded, params)
         if rows_[0]["stale"]:
             return ChangeBatch([], since, resync_required=True)
         found = [row for row in rows_ if row["id"] is not None]
@@ -518,8 +521,7 @@ class PostgresChangeFeed:
             "id": since.id,
             "topics": sorted(topics or ()),
         }
-        with self.database.transaction(actor) as connection:
-            return int(connection.execute(statement(_backlog_sql(actor, topics)), params).scalar_one())
+        return int(fetch(self.database, actor, _backlog_sql(actor, topics), params)[0]["count"])
 
 
 def _backlog_sql(actor: Actor, topics: frozenset[str] | None) -> str:

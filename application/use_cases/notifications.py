@@ -41,7 +41,7 @@ class ExpireCertificatesHandler:
         recorded = 0
         while True:
             page = in_transaction(self.ctx, actor, lambda uow: Success(self._page(uow, day)))
-            if isinstance(page, Failure):  # a race lost five times over (Conflict): said, not raised
+            if isinstance(page, Failure):  # a Conflict (a race lost five times over) is said, not raised
                 return Failure(page.failure())
             count = page.unwrap()
             recorded += count
@@ -82,7 +82,7 @@ class RemindRecertificationHandler:
         after: UUID | None = None
         while True:
             page = in_transaction(self.ctx, actor, partial(self._page, today=day, within=within_days, after=after))
-            if isinstance(page, Failure):  # a race lost five times over (Conflict): said, not raised
+            if isinstance(page, Failure):  # a Conflict (a race lost five times over) is said, not raised
                 return Failure(page.failure())
             made, seen, last = page.unwrap()
             created, skipped = created + made, skipped + seen - made
@@ -147,7 +147,7 @@ class SendNotificationEmailsHandler:
             return Failure(allowed.failure())
         batch = EmailBatch(self.ctx.ids.new_id(), allowed.unwrap(), 0, self.ctx.clock.now())
         opened = in_transaction(self.ctx, actor, lambda uow: self._open(uow, batch))
-        if isinstance(opened, Failure):  # a race lost five times over (Conflict): said, not raised
+        if isinstance(opened, Failure):
             return Failure(opened.failure())
         after: UUID | None = None  # one pass over the queue per run: a failure waits for the next run
         while True:

@@ -79,8 +79,6 @@ class BatchIssueCertificatesHandler:
     def __call__(
         self, actor: Actor, cmd: commands.BatchIssueCertificates, on_progress: Progress | None = None
     ) -> Result[BatchReport, DomainError]:
-        if cmd.chunk_size < 1:
-            return Failure(InvalidValue("chunk_size", "must be at least 1"))
         if cmd.name is not None:
             name = clean_text("name", cmd.name)
             if isinstance(name, Failure):
