@@ -12,6 +12,7 @@ from dependency_injector import containers, providers
 from arccm.adapters.email.smtp import SmtpMailer
 from arccm.adapters.extras import lazy, need
 from arccm.adapters.lifecycle import MemoryLifecycle
+from arccm.adapters.memory.audit import MemoryAuditTrail
 from arccm.adapters.memory.outbox import MemoryMailer
 from arccm.adapters.memory.read_models import MemoryChangeFeed, MemoryReadModels, MemoryScheduleQueries
 from arccm.adapters.memory.store import MemoryStore
@@ -93,38 +94,21 @@ class Container(containers.DeclarativeContainer):
         memory=providers.Singleton(MemoryScheduleQueries, store=memory_store),
         postgres=providers.Singleton(lazy("postgres", f"{_PG}.read_models", "PostgresScheduleQueries"), database),
     )
-    subscriptions = providers.Singleton(
-        FeedPump,
-        feed=change_feed,
-        wakeups=providers.Selector(
-            config.wakeups,
-            native=providers.Selector(
-                config.backend,
-                memory=providers.Singleton(MemoryWakeups, store=memory_store),
-                postgres=providers.Singleton(
-                    lazy("postgres", "arccm.adapters.realtime.postgres", "PostgresWakeups"), database
-                ),
-            ),
-            supabase=providers.Singleton(
-                lazy("supabase", "arccm.adapters.realtime.supabase", "SupabaseWakeups"),
-                url=config.supabase.url,
-                token=providers.Callable(supabase_token, config.supabase.key).provider,
-                schema=config.database.schema,
-                probe_seconds=config.supabase.probe_seconds,
-            ),
-        ),
-        poll_seconds=config.feed_poll_seconds,
-    )
     lifecycle = providers.Selector(
         config.backend,
         memory=providers.Singleton(MemoryLifecycle, store=memory_store),
         postgres=providers.Singleton(lazy("postgres", "arccm.adapters.lifecycle", "PostgresLifecycle"), database),
     )
+    audit = providers.Selector(
+        config.backend,
+        memory=providers.Singleton(MemoryAuditTrail, memory_store),
+        postgres=providers.Singleton(lazy("postgres", f"{_PG}.audit", "PostgresAuditTrail"), database),
+    )
     mailer = providers.Singleton(make_mailer, smtp_url=config.smtp_url)
     renderer = providers.Singleton(lazy("pdf", "arccm.adapters.certificates.pdf", "PdfCertificateRenderer"))
 
     context = providers.Factory(
-        Context, uow=unit_of_work, clock=clock, ids=ids, codes=codes, public_url=config.public_url
+        Context, uow=unit_of_work, clock=clock, ids=ids, codes=codes, public_url=config.public_url, audit=audit
     )
     bootstrap = providers.Factory(Bootstrap, ctx=context)
     # --- use cases ---
@@ -162,6 +146,29 @@ class Container(containers.DeclarativeContainer):
     record_compliance_item = providers.Factory(people.RecordComplianceItemHandler, ctx=context)
     change_user_role = providers.Factory(people.ChangeUserRoleHandler, ctx=context)
     resolve_actor = providers.Factory(people.ResolveActorHandler, ctx=context)
+    subscriptions = providers.Singleton(
+        FeedPump,
+        feed=change_feed,
+        wakeups=providers.Selector(
+            config.wakeups,
+            native=providers.Selector(
+                config.backend,
+                memory=providers.Singleton(MemoryWakeups, store=memory_store),
+                postgres=providers.Singleton(
+                    lazy("postgres", "arccm.adapters.realtime.postgres", "PostgresWakeups"), database
+                ),
+            ),
+            supabase=providers.Singleton(
+                lazy("supabase", "arccm.adapters.realtime.supabase", "SupabaseWakeups"),
+                url=config.supabase.url,
+                token=providers.Callable(supabase_token, config.supabase.key).provider,
+                schema=config.database.schema,
+                probe_seconds=config.supabase.probe_seconds,
+            ),
+        ),
+        poll_seconds=config.feed_poll_seconds,
+        resolve=resolve_actor,
+    )
     view_calendar = providers.Factory(schedule.ViewCalendarHandler, queries=schedule_queries)
     view_analytics = providers.Factory(schedule.ViewAnalyticsHandler, queries=schedule_queries, clock=clock)
     view_session_metrics = providers.Factory(schedule.ViewSessionMetricsHandler, queries=schedule_queries)

@@ -241,6 +241,24 @@ class UserRoleChanged(DomainEvent):
 
 
 @attrs.frozen(kw_only=True)
+class UserStatusChanged(DomainEvent):
+    """A user was deactivated (may no longer act or read) or reactivated."""
+
+    user_id: UUID
+    active: bool
+    changed_by: UUID
+
+
+@attrs.frozen(kw_only=True)
+class ProviderStatusChanged(DomainEvent):
+    """A provider was suspended, made inactive or reactivated: its users act only while it is active."""
+
+    provider_id: UUID
+    status: str
+    changed_by: UUID
+
+
+@attrs.frozen(kw_only=True)
 class CertificateExpired(DomainEvent):
     certificate_id: UUID
     expiry_date: str

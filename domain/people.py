@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import date, datetime
 from uuid import UUID
 
@@ -9,7 +10,15 @@ import attrs
 
 from arccm.domain.access import Actor, Resource, ResourceKind, Role
 from arccm.domain.compliance import ComplianceRecord, ComplianceStanding
-from arccm.domain.events import ComplianceChanged, ComplianceItemRecorded, DomainEvent, UserRoleChanged
+from arccm.domain.errors import Forbidden
+from arccm.domain.events import (
+    ComplianceChanged,
+    ComplianceItemRecorded,
+    DomainEvent,
+    ProviderStatusChanged,
+    UserRoleChanged,
+    UserStatusChanged,
+)
 
 
 @attrs.frozen
@@ -19,11 +28,32 @@ class Location:
     timezone: str = "UTC"  # an IANA zone name
 
 
+class ProviderStatus(enum.Enum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"  # for a while (an audit, a lapsed agreement): its users may not act or read
+    INACTIVE = "inactive"  # no longer a provider
+
+
 @attrs.frozen
 class AuthorizedProvider:
     id: UUID
     name: str
     location_ids: frozenset[UUID] = frozenset()
+    status: ProviderStatus = ProviderStatus.ACTIVE
+
+    @property
+    def active(self) -> bool:
+        return self.status is ProviderStatus.ACTIVE
+
+    def resource(self) -> Resource:
+        return Resource(kind=ResourceKind.REFERENCE, provider_id=self.id)
+
+    def with_status(self, status: ProviderStatus, by: UUID, now: datetime) -> tuple[AuthorizedProvider, DomainEvent]:
+        changed = attrs.evolve(self, status=status)
+        event = ProviderStatusChanged(
+            occurred_at=now, scope=self.resource(), provider_id=self.id, status=status.value, changed_by=by
+        )
+        return changed, event
 
 
 @attrs.define(slots=False, eq=False)
@@ -38,6 +68,7 @@ class UserProfile:
     provider_id: UUID | None = None
     location_id: UUID | None = None
     compliance: ComplianceStanding = attrs.field(factory=ComplianceStanding.unassessed)
+    active: bool = True  # an inactive user may not act or read (docs/access.md, "Who may act at all")
     events: list[DomainEvent] = attrs.field(factory=list, repr=False)
 
     def resource(self, kind: ResourceKind = ResourceKind.PROFILE) -> Resource:
@@ -82,6 +113,14 @@ class UserProfile:
         )
         return True
 
+    def set_active(self, active: bool, by: UUID, now: datetime) -> UserProfile:
+        if active != self.active:
+            self.active = active
+            self.events.append(
+                UserStatusChanged(occurred_at=now, scope=self.resource(), user_id=self.id, active=active, changed_by=by)
+            )
+        return self
+
     def change_role(self, role: Role, by: UUID, now: datetime) -> UserProfile:
         old = self.role
         self.role = role
@@ -123,6 +162,15 @@ class StudentProfile:
     @property
     def display_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+
+def refusal(profile: UserProfile, provider: AuthorizedProvider | None) -> Forbidden | None:
+    """Why this user may not act or read now, or None: an inactive user, or a provider that is not active."""
+    if not profile.active:
+        return Forbidden("act as this user", "the user is inactive")
+    if provider is not None and not provider.active:
+        return Forbidden("act as this user", f"the user's provider is {provider.status.value}")
+    return None
 
 
 def actor_for(profile: UserProfile, provider: AuthorizedProvider | None) -> Actor:

@@ -53,6 +53,14 @@ class PgSchema:
         self.database = Database(normalize_url(url), schema=self.name)
         self.database.upgrade()
 
+    def add_user(self, user_id: uuid.UUID, role: str) -> None:
+        """A profile for an actor a test made up (the database acts only for users it knows, and active ones)."""
+        with self.owner.begin() as connection:
+            connection.execute(
+                text(f'INSERT INTO "{self.name}".profiles (id, display_name, role) VALUES (:id, :name, :role)'),
+                {"id": user_id, "name": f"{role} user", "role": role},
+            )
+
     def container(self) -> Container:
         self.close_containers()
         container = on_postgres(self.url, schema=self.name)

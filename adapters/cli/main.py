@@ -20,10 +20,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _register() -> None:
-    from arccm.adapters.cli import certificates, events
+    from arccm.adapters.cli import audit, certificates, events
 
     app.add_typer(certificates.app, name="certificates")
     app.add_typer(events.app, name="events")
+    app.command(name="audit")(audit.audit)
 
 
 def friendly(command: F) -> F:

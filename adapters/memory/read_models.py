@@ -46,11 +46,13 @@ class MemoryReadModels:
 
     @checked_query
     def sessions(self, actor: Actor) -> Sequence[SessionSummary]:
+        self.store.check_standing(actor)
         with self.store.lock:
             return sorted((_session_summary(s) for s in self._sessions(actor)), key=lambda s: (s.starts_at, s.id))
 
     @checked_query
     def enrollments(self, actor: Actor) -> Sequence[EnrollmentSummary]:
+        self.store.check_standing(actor)
         with self.store.lock:
             found = [
                 EnrollmentSummary(
@@ -71,6 +73,7 @@ class MemoryReadModels:
 
     @checked_query
     def certificates(self, actor: Actor, today: Day) -> Sequence[CertificateSummary]:
+        self.store.check_standing(actor)
         with self.store.lock:
             found = [
                 CertificateSummary(
@@ -88,6 +91,7 @@ class MemoryReadModels:
 
     @checked_query
     def notifications(self, actor: Actor) -> Sequence[NotificationSummary]:
+        self.store.check_standing(actor)
         with self.store.lock:
             found = [
                 NotificationSummary(
@@ -137,6 +141,7 @@ class MemoryReadModels:
 
     @checked_query
     def dashboard(self, actor: Actor, today: Day) -> Dashboard:
+        self.store.check_standing(actor)
         with self.store.lock:
             sessions = [
                 s for s in self._sessions(actor) if s.status in (SessionStatus.SCHEDULED, SessionStatus.IN_PROGRESS)
@@ -201,6 +206,7 @@ class MemoryChangeFeed:
     def read(
         self, actor: Actor, since: Cursor, limit: Limit = 1000, topics: frozenset[str] | None = None
     ) -> ChangeBatch:
+        self.store.check_standing(actor)
         with self.store.lock:
             if self.store.watermark is not None and since < self.store.watermark:
                 return ChangeBatch([], since, resync_required=True)
@@ -218,6 +224,7 @@ class MemoryChangeFeed:
 
     @checked_query
     def backlog(self, actor: Actor, since: Cursor, topics: frozenset[str] | None = None) -> int:
+        self.store.check_standing(actor)
         with self.store.lock:
             horizon = self.store.horizon()
             return sum(
@@ -275,6 +282,7 @@ class MemoryScheduleQueries:
 
     @checked_query
     def calendar(self, actor: Actor, start: Day, end: Day, viewer_timezone: str) -> Sequence[CalendarEntry]:
+        self.store.check_standing(actor)
         zone = ZoneInfo(viewer_timezone)
         with self.store.lock:
             window = self._in_window(actor, datetime.combine(start, time(), zone), datetime.combine(end, time(), zone))
@@ -302,6 +310,7 @@ class MemoryScheduleQueries:
 
     @checked_query
     def analytics(self, actor: Actor, start: Day, end: Day, today: Day, group_by: str | None = None) -> Analytics:
+        self.store.check_standing(actor)
         with self.store.lock:
             sessions = self._in_window(actor, datetime.combine(start, time(), UTC), datetime.combine(end, time(), UTC))
             certificates = [
@@ -334,6 +343,7 @@ class MemoryScheduleQueries:
     def session_metrics(
         self, actor: Actor, start: Day, end: Day, course_id: UUID | None = None
     ) -> Sequence[SessionMetrics]:
+        self.store.check_standing(actor)
         with self.store.lock:
             window = self._in_window(actor, datetime.combine(start, time(), UTC), datetime.combine(end, time(), UTC))
             out = []

@@ -20,14 +20,25 @@ from uuid import UUID
 
 import attrs
 
+from arccm.application.ports.audit import AuditEntry
 from arccm.application.ports.change_feed import Change, Cursor
+from arccm.application.ports.unit_of_work import ActorNotPermitted
+from arccm.domain.access import Actor
 from arccm.domain.batch import CertificateBatch
 from arccm.domain.certificate import Certificate, CompletionRef
 from arccm.domain.compliance import ComplianceMetric, ComplianceRecord
 from arccm.domain.course import Course
 from arccm.domain.events import DomainEvent
 from arccm.domain.notification import EmailBatch, Notification
-from arccm.domain.people import AuthorizedProvider, InstructorProfile, Location, StudentProfile, UserProfile
+from arccm.domain.people import (
+    AuthorizedProvider,
+    InstructorProfile,
+    Location,
+    StudentProfile,
+    UserProfile,
+    actor_for,
+    refusal,
+)
 from arccm.domain.roster import Roster
 from arccm.domain.scheduling import AvailabilityBooking
 from arccm.domain.team import Team
@@ -73,6 +84,16 @@ class MemoryStore:
     certificate_by_code: dict[str, UUID] = attrs.field(factory=dict)
     live_certificate_by_completion: dict[CompletionRef, UUID] = attrs.field(factory=dict)
     certificates_by_holder: dict[tuple[UUID, UUID], set[UUID]] = attrs.field(factory=lambda: defaultdict(set))
+    audit: list[AuditEntry] = attrs.field(factory=list)  # refused attempts (adapters/memory/audit.py)
+
+    def check_standing(self, actor: Actor) -> None:
+        """Raise ``ActorNotPermitted`` unless ``actor`` is who the store says the user is now, and may act."""
+        profile = self.profiles.get(actor.user_id)
+        provider = self.providers.get(profile.provider_id) if profile and profile.provider_id else None
+        if profile is None or refusal(profile, provider) is not None:
+            raise ActorNotPermitted("the user is inactive, unknown, or under a provider that is not active")
+        if actor_for(profile, provider) != actor:
+            raise ActorNotPermitted("the user's role, provider or locations changed since this actor was resolved")
 
     def index_certificate(self, certificate: Certificate) -> None:
         """Index a committed certificate, holding the invariants PostgreSQL's unique indexes hold."""

@@ -79,6 +79,12 @@ class MemoryUnitOfWork:
 
     def __enter__(self) -> Self:
         self._store.lock.acquire()
+        if self.actor is not None:
+            try:
+                self._store.check_standing(self.actor)
+            except BaseException:
+                self._store.lock.release()
+                raise
         return self
 
     def __exit__(

@@ -27,11 +27,12 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from psycopg.rows import dict_row
-from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy import Connection, Engine, TextClause, create_engine, text
 from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
+from arccm.application.ports.unit_of_work import ActorNotPermitted
 from arccm.domain.access import Actor
 
 
@@ -83,6 +84,35 @@ def _driver_sql(sql: str, dialect: Dialect) -> str:
     return str(text(sql).compile(dialect=dialect))
 
 
+@functools.lru_cache(maxsize=64)
+def _begin_statement(schema: str, as_actor: bool, writer: bool) -> TextClause:
+    """The first statement of every transaction: transaction-local settings, the writers' lock, and (for an actor)
+    who the database says the actor is — in one round trip."""
+    sql = (
+        "SELECT set_config('search_path', :schema, true),"
+        " set_config('arccm.user_id', :user_id, true), set_config('arccm.role', :role, true),"
+        # short statements: starting parallel workers costs more than it saves here
+        " set_config('max_parallel_workers_per_gather', '0', true)"
+        + (", pg_advisory_xact_lock_shared(:feed_class, :feed_key)" if writer else "")
+    )
+    if as_actor:  # evaluated after the settings, left to right; named with the schema (parsed before search_path moves)
+        sql += ", " + ", ".join(
+            f'"{schema}".arccm_{name}() AS {name}' for name in ("uid", "role", "provider", "locations")
+        )
+    return text(sql)
+
+
+def _check_standing(actor: Actor, standing: Any) -> None:
+    if standing.uid is None:
+        raise ActorNotPermitted("the user is inactive, unknown, or under a provider that is not active")
+    if (
+        standing.role != actor.role.value
+        or standing.provider != actor.provider_id
+        or frozenset(standing.locations) != actor.location_ids
+    ):
+        raise ActorNotPermitted("the user's role, provider or locations changed since this actor was resolved")
+
+
 @attrs.define
 class Counters:
     committed: int = 0
@@ -100,6 +130,7 @@ class Database:
     max_overflow: int = 10
     _engine: Engine | None = None
     _public: Engine | None = None
+    _system: Engine | None = None
     _counters: Counters = attrs.field(factory=Counters)
     _lock: threading.Condition = attrs.field(factory=threading.Condition)
     _closing: bool = False
@@ -173,6 +204,20 @@ class Database:
                 pooled.close()
         raise AssertionError("unreachable")
 
+    @property
+    def system_engine(self) -> Engine:
+        """For units of work without an actor (the system: upkeep, imports, bootstrap): the owner role, pooled."""
+        if self._system is None:
+            self._system = create_engine(
+                self.owner_url,
+                pool_pre_ping=True,
+                pool_size=2,
+                max_overflow=4,
+                pool_timeout=30,
+                connect_args={"application_name": self.application_name},
+            )
+        return self._system
+
     def owner_engine(self) -> Engine:
         return create_engine(self.owner_url, poolclass=NullPool)
 
@@ -222,19 +267,19 @@ class Database:
     def transaction(self, actor: Actor | None, writer: bool = False) -> Iterator[Connection]:
         """A connection in one transaction, acting as ``actor``; rolled back unless committed inside.
 
+        An actor's transaction runs as the runtime role under row-level security, and its first statement asks the
+        database who the actor is now (``arccm_uid()`` …, migration 0009): an inactive user, a suspended provider,
+        or a role, provider or locations that changed since the ``Actor`` was built raise ``ActorNotPermitted``
+        before anything is read.  No actor is the system (upkeep, imports, bootstrap): it runs as the owner role.
+
         ``writer``: the transaction may write to the change log, and says so before it writes anything (a shared
         advisory lock the change feed looks for, see ``feed_horizon``)."""
         self._enter()
         try:
-            with self.engine.connect() as connection:
-                connection.execute(
-                    text(
-                        "SELECT set_config('search_path', :schema, true),"
-                        " set_config('arccm.user_id', :user_id, true), set_config('arccm.role', :role, true),"
-                        # short statements: starting parallel workers costs more than it saves here
-                        " set_config('max_parallel_workers_per_gather', '0', true)"
-                        + (", pg_advisory_xact_lock_shared(:feed_class, :feed_key)" if writer else "")
-                    ),
+            engine = self.engine if actor is not None else self.system_engine
+            with engine.connect() as connection:
+                standing = connection.execute(
+                    _begin_statement(self.schema, actor is not None, writer),
                     {
                         "schema": f'"{self.schema}"',
                         "user_id": str(actor.user_id) if actor else "",
@@ -242,8 +287,10 @@ class Database:
                         "feed_class": FEED_WRITER_CLASS,
                         "feed_key": self.feed_key,
                     },
-                )
+                ).one()
                 try:
+                    if actor is not None:
+                        _check_standing(actor, standing)
                     yield connection
                 finally:
                     if connection.in_transaction():
@@ -314,7 +361,7 @@ class Database:
             self._closing = True
             while self._counters.in_flight > 0 and time.monotonic() < deadline:
                 self._lock.wait(timeout=max(deadline - time.monotonic(), 0.0))
-        for engine in (self._engine, self._public):
+        for engine in (self._engine, self._public, self._system):
             if engine is not None:
                 engine.dispose()
-        self._engine = self._public = None
+        self._engine = self._public = self._system = None

@@ -12,7 +12,7 @@ from sqlalchemy import Select, Table, bindparam, delete, select
 
 from arccm.adapters.postgres import rows
 from arccm.adapters.postgres import tables as t
-from arccm.adapters.postgres.mapping import Row, RowMapping, insert_row, update_row
+from arccm.adapters.postgres.mapping import ConcurrentUpdate, Row, RowMapping, insert_row, update_row
 from arccm.domain.batch import CertificateBatch
 from arccm.domain.certificate import Certificate
 from arccm.domain.enrollment import EnrollmentStatus
@@ -25,9 +25,33 @@ from arccm.domain.training_session import TrainingSession
 if TYPE_CHECKING:
     from arccm.adapters.postgres.unit_of_work import PostgresUnitOfWork
 
-CERTIFICATES = RowMapping[Certificate](
-    "certificate", t.t_certificates, rows.certificate, rows.certificate_params, bulk=True
-)
+
+@attrs.frozen
+class CertificateMapping(RowMapping[Certificate]):
+    """A certificate is written back like any row, except being superseded: issuing supersedes the holder's current
+    certificate for the course wherever it was issued, often outside the issuer's read and write scope, so that
+    one change goes through ``arccm_supersede`` (migration 0009), which checks the actor may issue at all."""
+
+    def flush(self, uow: PostgresUnitOfWork, value: Certificate, before: Any) -> dict[str, Any]:
+        params = self.params(value)
+        changed = {k for k, v in params.items() if before.get(k) != v}
+        if changed == {"superseded_by_id", "version"} and before["superseded_by_id"] is None:
+            done = uow.run(
+                "SELECT arccm_supersede(:id, :successor, :before, :after)",
+                {
+                    "id": value.id,
+                    "successor": value.superseded_by_id,
+                    "before": before["version"],
+                    "after": value.version,
+                },
+            ).scalar_one()
+            if not done:
+                raise ConcurrentUpdate(f"certificate {value.id} changed under a unit of work holding it")
+            return params
+        return super().flush(uow, value, before)
+
+
+CERTIFICATES = CertificateMapping("certificate", t.t_certificates, rows.certificate, rows.certificate_params, bulk=True)
 PROFILES = RowMapping[UserProfile]("profile", t.t_profiles, rows.profile, rows.profile_params)
 BATCHES = RowMapping[CertificateBatch]("batch", t.t_rosters, rows.batch, rows.batch_params)
 NOTIFICATIONS = RowMapping[Notification](

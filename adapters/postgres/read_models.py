@@ -47,11 +47,16 @@ def _ap(location: str, provider: str, creator: str) -> str:
     return f"({location} = ANY(:locs) OR {provider} = :prov OR {creator} = :me)"
 
 
-_MINE = "CAST(ARRAY[:me] AS uuid[])"
+# Under row-level security an index serves a query's own predicate only if its operator is leakproof: equality on
+# uuid is, array containment (the GIN indexes on assistant_ids, instructor_ids) is not.  So the sessions an
+# instructor teaches and the certificates they issued come from the policies' SECURITY DEFINER helpers (one call
+# per statement: an InitPlan), and the rows are then fetched by id.
+_TAUGHT = "CAST((SELECT arccm_taught_sessions()) AS uuid[])"
+_TAUGHT_CERTIFICATES = "CAST((SELECT arccm_taught_certificates()) AS uuid[])"
 # each branch is answered by its own index; the union is tiny for an instructor or a learner
 _MY_SESSIONS = (
     "SELECT id FROM training_sessions WHERE lead_instructor_id = :me"
-    f" UNION SELECT id FROM training_sessions WHERE assistant_ids @> {_MINE}"
+    f" UNION SELECT id FROM training_sessions WHERE id = ANY({_TAUGHT})"
     " UNION SELECT session_id FROM session_enrollments WHERE learner_id = :me AND status <> 'cancelled'"
 )
 
@@ -75,7 +80,7 @@ def scoped_sessions(actor: Actor, where: str) -> str:
         return f"(SELECT s.* FROM training_sessions s WHERE {where} AND {session_scope(actor)}) s"
     return (
         f"(SELECT s.* FROM training_sessions s WHERE s.lead_instructor_id = :me AND {where}"
-        f" UNION SELECT s.* FROM training_sessions s WHERE s.assistant_ids @> {_MINE} AND {where}"
+        f" UNION SELECT s.* FROM training_sessions s WHERE s.id = ANY({_TAUGHT}) AND {where}"
         " UNION SELECT s.* FROM session_enrollments e JOIN training_sessions s ON s.id = e.session_id"
         f" WHERE e.learner_id = :me AND e.status <> 'cancelled' AND {where}) s"
     )
@@ -87,7 +92,7 @@ def enrollment_scope(actor: Actor, e: str = "e", s: str = "s") -> str:
     if actor.role is Role.AP:
         return _ap(f"{s}.location_id", f"{s}.provider_id", f"{e}.enrolled_by")
     if actor.role in LEAD_INSTRUCTORS:
-        return f"({s}.lead_instructor_id = :me OR {s}.assistant_ids @> {_MINE} OR {e}.learner_id = :me)"
+        return f"({e}.session_id = ANY({_TAUGHT}) OR {e}.learner_id = :me)"
     return f"{e}.learner_id = :me"
 
 
@@ -98,7 +103,7 @@ def certificate_scope(actor: Actor, c: str = "c") -> str:
         return _ap(f"{c}.location_id", f"{c}.provider_id", f"{c}.issued_by")
     mine = f"({c}.recipient_user_id = :me OR {c}.recipient_student_id = :me)"
     if actor.role in LEAD_INSTRUCTORS:
-        return f"({c}.instructor_ids @> {_MINE} OR {mine})"
+        return f"({c}.id = ANY({_TAUGHT_CERTIFICATES}) OR {mine})"
     return mine
 
 
@@ -219,12 +224,11 @@ def dashboard_query(actor: Actor, today: date) -> tuple[str, dict[str, Any]]:
 
 
 def lookup_query(code: VerificationCode, today: date, schema: str = "public") -> tuple[str, dict[str, Any]]:
-    """Schema-qualified: it runs outside any unit of work, with no search_path of its own."""
+    """Schema-qualified: it runs outside any unit of work, with no search_path of its own.  No actor reads the
+    certificates table here: ``arccm_verify`` (migration 0009) returns the public fields of one code."""
     return (
-        f"SELECT {_STATUS} AS status, c.recipient_name, c.course_name,"
-        " COALESCE(p.name, l.name) AS issuer_name, c.issue_date, c.expiry_date, c.revoked_at"
-        f' FROM "{schema}".certificates c JOIN "{schema}".locations l ON l.id = c.location_id'
-        f' LEFT JOIN "{schema}".authorized_providers p ON p.id = c.provider_id WHERE c.verification_code = :code',
+        "SELECT status, recipient_name, course_name, issuer_name, issue_date, expiry_date, revoked_at"
+        f' FROM "{schema}".arccm_verify(:code, :today)',
         {"code": code.canonical, "today": today},
     )
 

@@ -26,7 +26,14 @@ from arccm.domain.compliance import (
 from arccm.domain.course import AssessmentRule, Course
 from arccm.domain.enrollment import Attendance, Completion, Enrollment, EnrollmentStatus
 from arccm.domain.notification import Category, EmailBatch, EmailBatchStatus, EmailStatus, Notification
-from arccm.domain.people import AuthorizedProvider, InstructorProfile, Location, StudentProfile, UserProfile
+from arccm.domain.people import (
+    AuthorizedProvider,
+    InstructorProfile,
+    Location,
+    ProviderStatus,
+    StudentProfile,
+    UserProfile,
+)
 from arccm.domain.roster import Roster, RosterMember
 from arccm.domain.scheduling import AvailabilityBooking, BookingKind
 from arccm.domain.team import Team, TeamMember, TeamRole
@@ -81,11 +88,11 @@ def location_params(place: Location) -> dict[str, Any]:
 
 
 def provider(row: Row) -> AuthorizedProvider:
-    return AuthorizedProvider(row["id"], row["name"], _ids(row["location_ids"]))
+    return AuthorizedProvider(row["id"], row["name"], _ids(row["location_ids"]), ProviderStatus(row["status"]))
 
 
 def provider_params(p: AuthorizedProvider) -> dict[str, Any]:
-    return {"id": p.id, "name": p.name}
+    return {"id": p.id, "name": p.name, "status": p.status.value}
 
 
 # --- people --------------------------------------------------------------------------
@@ -103,6 +110,7 @@ def profile(row: Row) -> UserProfile:
         compliance=ComplianceStanding(
             row["compliance_score"], Tier(row["compliance_tier"]), ComplianceStatus(row["compliance_status"])
         ),
+        active=row["status"] == "active",
     )
 
 
@@ -118,6 +126,7 @@ def profile_params(p: UserProfile) -> dict[str, Any]:
         "compliance_score": p.compliance.score,
         "compliance_tier": p.compliance.tier.value,
         "compliance_status": p.compliance.status.value,
+        "status": "active" if p.active else "inactive",
     }
 
 

@@ -44,7 +44,7 @@ from arccm.adapters.postgres.repositories.reference import PostgresReferenceRepo
 from arccm.adapters.postgres.repositories.rosters import PostgresRosterRepository
 from arccm.adapters.postgres.repositories.sessions import PostgresSessionRepository
 from arccm.adapters.postgres.repositories.teams import PostgresTeamRepository
-from arccm.application.ports.unit_of_work import InvariantConflict, Retryable, UnitOfWorkFactory
+from arccm.application.ports.unit_of_work import InvariantConflict, OutOfScope, Retryable, UnitOfWorkFactory
 from arccm.domain.access import Actor
 from arccm.domain.events import DomainEvent
 
@@ -181,14 +181,21 @@ class PostgresUnitOfWork:
             out.append(known)
         return out
 
-    def get(self, mapping: AggregateMapping[T], key: UUID, for_update: bool) -> T | None:
+    def get(self, mapping: AggregateMapping[T], key: UUID, for_update: bool, refuse_hidden: bool = True) -> T | None:
         """One aggregate by its key: what this unit holds already, else loaded (and held when ``for_update``)."""
         known = self.held(mapping, key)
         if known is not None:
             return known
         found = list(self.connection.execute(_by_key(mapping.table, for_update), {"key": key}).mappings())
         loaded = self.adopt(mapping, found, for_update)
+        if not loaded and refuse_hidden:
+            self.refuse_if_hidden(mapping.table.name, mapping.kind, key)
         return loaded[0] if loaded else None
+
+    def refuse_if_hidden(self, table: str, kind: str, key: UUID) -> None:
+        """Row-level security hid a row this actor asked for by key: raise ``OutOfScope`` if it exists."""
+        if self.actor is not None and self.run("SELECT arccm_row_exists(:t, :k)", {"t": table, "k": key}).scalar():
+            raise OutOfScope(kind)
 
     # --- commit -------------------------------------------------------------------------
 
@@ -219,7 +226,9 @@ class PostgresUnitOfWork:
             existing = self.notifications.existing([n["dedupe_key"] for n in notices])
             self.copy("notifications", [n for n in notices if n["dedupe_key"] not in existing])
         else:
-            self.copy("notifications", notices, on_conflict="ON CONFLICT (dedupe_key) DO NOTHING")
+            self.copy(
+                "notifications", notices, on_conflict="ON CONFLICT DO NOTHING"
+            )  # no target: RLS would check the row against SELECT
         if self._bulk:
             raise RuntimeError(f"no bulk writer for {sorted(self._bulk)}")
 

@@ -18,12 +18,16 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Protocol
+from uuid import UUID
 
 import attrs
+from returns.result import Result, Success
 
 from arccm.application.ports.change_feed import Change, ChangeFeed, Cursor
 from arccm.application.ports.subscriptions import TOPICS, SubscriptionHealth, SubscriptionState
+from arccm.application.ports.unit_of_work import ActorNotPermitted
 from arccm.domain.access import Actor
+from arccm.domain.errors import DomainError
 
 log = logging.getLogger(__name__)
 PAGE = 500
@@ -101,7 +105,13 @@ class FeedSubscription:
     def _catch_up(self, feed: ChangeFeed) -> int:
         delivered = 0
         while self.state is not SubscriptionState.FAILED:
-            batch = feed.read(self.actor, self.cursor, PAGE, self.topics)
+            try:
+                batch = feed.read(self.actor, self.cursor, PAGE, self.topics)
+            except ActorNotPermitted as refused:
+                # the user's role, provider or status changed: follow it at once, or stop if they may not read
+                if not self._follow_actor(refused):
+                    return delivered
+                continue
             if batch.resync_required:
                 self._fail(resync_required=True)
                 return delivered
@@ -121,6 +131,18 @@ class FeedSubscription:
             if len(batch.changes) < PAGE:
                 return delivered
         return delivered
+
+    def _follow_actor(self, refused: ActorNotPermitted) -> bool:
+        resolved = self.pump.resolve(self.actor.user_id) if self.pump.resolve is not None else None
+        if resolved is None or not isinstance(resolved, Success):
+            reason = str(refused) if resolved is None else resolved.failure().message
+            log.info("subscription of %s stops: %s", self.actor.user_id, reason)
+            self._fail(error=f"the subscriber may no longer read the feed: {reason}")
+            return False
+        with self._lock:
+            self.actor = resolved.unwrap()
+        self.pump.refollow()
+        return True
 
     def _fail(self, resync_required: bool = False, error: str | None = None) -> None:
         with self._lock:
@@ -143,6 +165,9 @@ class FeedPump:
     backoff_base: float = 0.05
     backoff_cap: float = 5.0
     healthy_after: float = 10.0
+    # who a subscriber is now (the ResolveActor use case): a live subscription follows a change of role, provider
+    # or status of its actor at once, or stops when the actor may no longer read
+    resolve: Callable[[UUID], Result[Actor, DomainError]] | None = None
     _subscriptions: list[FeedSubscription] = attrs.field(factory=list)
     _lock: threading.Lock = attrs.field(factory=threading.Lock)
     _stop: threading.Event = attrs.field(factory=threading.Event)
@@ -188,6 +213,10 @@ class FeedPump:
         if self._thread is not None:
             self._thread.join(timeout=10)
         self.wakeups.close()
+
+    def refollow(self) -> None:
+        with self._lock:
+            self.wakeups.follow(frozenset(s.actor for s in self._subscriptions))
 
     def _all(self) -> list[FeedSubscription]:
         with self._lock:

@@ -28,6 +28,21 @@ class InvariantConflict(Exception):
         self.rule = rule
 
 
+class ActorNotPermitted(PermissionError):
+    """The acting user may not act or read now: inactive, under a provider that is not active, or changed (role,
+    provider, locations) since the ``Actor`` was resolved.  Adapters raise it when a unit of work or a read opens;
+    a use case answers it with a ``Forbidden`` failure."""
+
+
+class OutOfScope(PermissionError):
+    """A command named a row that exists but lies outside what the actor may read or change (the database's
+    row-level security hid it); a use case answers it with a ``Forbidden`` failure."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
 class UnitOfWork(Protocol):
     """One database transaction.  Leaving the block without ``commit()`` rolls back.
 

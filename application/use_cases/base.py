@@ -8,13 +8,21 @@ from typing import Generic, TypeVar
 import attrs
 from returns.result import Failure, Result, Success
 
+from arccm.application.ports.audit import AuditTrail
 from arccm.application.ports.clock import Clock
 from arccm.application.ports.codes import CodeSource
 from arccm.application.ports.identifiers import IdSource
-from arccm.application.ports.unit_of_work import InvariantConflict, Retryable, UnitOfWork, UnitOfWorkFactory
+from arccm.application.ports.unit_of_work import (
+    ActorNotPermitted,
+    InvariantConflict,
+    OutOfScope,
+    Retryable,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 from arccm.application.validation import argument_checks
 from arccm.domain.access import Actor
-from arccm.domain.errors import Conflict, DomainError, NotFound
+from arccm.domain.errors import Conflict, DomainError, Forbidden, NotFound
 
 T = TypeVar("T")
 C = TypeVar("C")
@@ -28,6 +36,7 @@ class Context:
     ids: IdSource
     codes: CodeSource
     public_url: str = "http://localhost:8000"
+    audit: AuditTrail | None = None
 
     def verify_url(self, code: str) -> str:
         return f"{self.public_url.rstrip('/')}/verify/{code}"
@@ -56,14 +65,29 @@ def in_transaction(
                 outcome = work(uow)
                 if isinstance(outcome, Success):
                     uow.commit()
-                return outcome
+            if actor is not None and not isinstance(outcome, Success):
+                _record_refusal(ctx, actor, outcome.failure())
+            return outcome
         except Retryable as error:
             if attempt == ATTEMPTS:
                 return Failure(Conflict(f"gave up after {ATTEMPTS} attempts ({error})"))
         except InvariantConflict as error:
             if attempt == ATTEMPTS:
                 return Failure(Conflict(error.rule))
+        except (ActorNotPermitted, OutOfScope) as error:
+            if isinstance(error, OutOfScope):
+                refused = Forbidden(f"act on this {error.kind}", "it is outside the actor's scope")
+            else:
+                refused = Forbidden("act as this user", str(error))
+            if actor is not None:
+                _record_refusal(ctx, actor, refused)
+            return Failure(refused)
     raise AssertionError("unreachable")
+
+
+def _record_refusal(ctx: Context, actor: Actor, error: DomainError) -> None:
+    if isinstance(error, Forbidden) and ctx.audit is not None:
+        ctx.audit.refused(actor, error.action, error.reason)
 
 
 class InTransaction(Generic[C, T]):

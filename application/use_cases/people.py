@@ -14,7 +14,7 @@ from arccm.application.validation import boundary
 from arccm.domain.access import Action, Actor, may
 from arccm.domain.compliance import ComplianceRecord, ComplianceStanding, standing
 from arccm.domain.errors import DomainError, InvalidValue
-from arccm.domain.people import UserProfile, actor_for
+from arccm.domain.people import UserProfile, actor_for, refusal
 
 
 @attrs.frozen
@@ -82,4 +82,7 @@ class ResolveActorHandler:
             if profile is None:
                 return found(None, "user", user_id)
             provider = uow.reference.provider(profile.provider_id) if profile.provider_id else None
+            refused = refusal(profile, provider)
+            if refused is not None:
+                return Failure(refused)
             return Success(actor_for(profile, provider))

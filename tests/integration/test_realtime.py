@@ -28,6 +28,11 @@ pytestmark = pytest.mark.needs_postgres
 ADMIN = Actor(uuid.uuid4(), Role.SA)
 
 
+@pytest.fixture(autouse=True)
+def _admin_exists(pg_schema: PgSchema) -> None:
+    pg_schema.add_user(ADMIN.user_id, "SA")
+
+
 class Commits:
     """Counts commits so a transaction can stay open until younger ones have committed."""
 

@@ -43,6 +43,7 @@ class Tokens:
 class Rig:
     def __init__(self, schema: PgSchema) -> None:
         self.schema = schema
+        schema.add_user(ADMIN.user_id, "SA")
         self.server = RealtimeServer(owner_url(schema), schema.name).start()
         self.tokens = Tokens()
         self.container: Container = supabase_container(schema, self.server)
@@ -165,6 +166,7 @@ def test_refused_joins_are_retried_by_our_supervisor(rig: Rig) -> None:
 
 def test_a_new_follower_widens_the_bindings_to_its_scope(rig: Rig) -> None:
     learner = Actor(uuid.uuid4(), Role.IN)
+    rig.schema.add_user(learner.user_id, "IN")
     _, first = rig.subscribe(learner)
     rig.live(first, joins=1)
     inbox, _ = rig.subscribe(ADMIN)  # an administrator sees every row: the channel is rebound without a filter

@@ -13,6 +13,7 @@ from arccm.adapters.postgres import tables as t
 from arccm.adapters.postgres.locks import hold_keys
 from arccm.adapters.postgres.mapping import AggregateRepository
 from arccm.adapters.postgres.mappings import CERTIFICATES
+from arccm.application.ports.unit_of_work import OutOfScope
 from arccm.domain.certificate import Certificate, CompletionRef
 from arccm.domain.verification_code import VerificationCode
 
@@ -40,6 +41,8 @@ class PostgresCertificateRepository(AggregateRepository[Certificate]):
         if pending is not None:
             return pending
         found = self._uow.load(CERTIFICATES, c.c.verification_code == code.canonical, for_update=False)
+        if not found and self.codes_in_use([code]):
+            raise OutOfScope("certificate")  # it exists, outside the actor's scope
         return found[0] if found else None
 
     def live_for_update(self, completions: Collection[CompletionRef]) -> dict[CompletionRef, Certificate]:
@@ -64,10 +67,9 @@ class PostgresCertificateRepository(AggregateRepository[Certificate]):
         out: dict[tuple[UUID, UUID], list[Certificate]] = {}
         if not wanted:
             return out
+        # the holders' certificates may have been issued anywhere: a consult function finds and holds them
         found = self._uow.run(
-            "SELECT * FROM certificates WHERE (recipient_user_id = ANY(:people) OR recipient_student_id = ANY(:people))"
-            " AND course_id = ANY(:courses) AND revoked_at IS NULL AND superseded_by_id IS NULL ORDER BY id"
-            " FOR NO KEY UPDATE",
+            "SELECT * FROM arccm_current_certificates(CAST(:people AS uuid[]), CAST(:courses AS uuid[]))",
             {"people": sorted({p for p, _ in wanted}), "courses": sorted({k for _, k in wanted})},
         ).mappings()
         loaded = self._uow.adopt(CERTIFICATES, list(found), for_update=True)
@@ -80,9 +82,7 @@ class PostgresCertificateRepository(AggregateRepository[Certificate]):
 
     def codes_in_use(self, codes: Collection[VerificationCode]) -> set[str]:
         wanted = [code.canonical for code in codes]
-        found = self._uow.run(
-            "SELECT verification_code FROM certificates WHERE verification_code = ANY(:codes)", {"codes": wanted}
-        ).scalars()
+        found = self._uow.run("SELECT arccm_codes_in_use(CAST(:codes AS text[]))", {"codes": wanted}).scalars()
         pending = {p.code.canonical for p in self._uow.pending(CERTIFICATES)}
         return set(found) | (pending & set(wanted))
 

@@ -28,9 +28,12 @@ class PostgresNotificationRepository:
     def existing(self, dedupe_keys: Collection[str]) -> set[str]:
         if not dedupe_keys:
             return set()
-        found = self._uow.run(
-            "SELECT dedupe_key FROM notifications WHERE dedupe_key = ANY(:keys)", {"keys": list(dedupe_keys)}
-        ).scalars()
+        sql = (  # queued by anyone, for anyone: an actor consults (migration 0009); the system reads the table
+            "SELECT arccm_notification_keys_in_use(CAST(:keys AS text[]))"
+            if self._uow.actor is not None
+            else "SELECT dedupe_key FROM notifications WHERE dedupe_key = ANY(:keys)"
+        )
+        found = self._uow.run(sql, {"keys": list(dedupe_keys)}).scalars()
         return set(found)
 
     def get_for_update(self, notification_id: UUID) -> Notification | None:

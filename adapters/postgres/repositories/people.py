@@ -22,14 +22,35 @@ if TYPE_CHECKING:
 class PostgresProfileRepository(AggregateRepository[UserProfile]):
     mapping = PROFILES
 
+    def find(self, key: UUID) -> UserProfile | None:
+        found = self._uow.get(PROFILES, key, for_update=False, refuse_hidden=False) or self._staff([key]).get(key)
+        if found is None:
+            self._uow.refuse_if_hidden("profiles", "profile", key)
+        return found
+
     def find_many(self, user_ids: Collection[UUID]) -> dict[UUID, UserProfile]:
         if not user_ids:
             return {}
-        return {p.id: p for p in self._uow.load(PROFILES, t.t_profiles.c.id.in_(list(user_ids)), for_update=False)}
+        found = {p.id: p for p in self._uow.load(PROFILES, t.t_profiles.c.id.in_(list(user_ids)), for_update=False)}
+        missing = set(user_ids) - found.keys()
+        return {**found, **self._staff(missing)} if missing else found
+
+    def _staff(self, user_ids: Collection[UUID]) -> dict[UUID, UserProfile]:
+        """Instructors outside the actor's read scope whom a scheduler may staff or enroll: a consult function
+        (migration 0009) answers for SA, AD and AP, and finds nothing for anyone else."""
+        found = self._uow.run(
+            "SELECT * FROM arccm_staff_profiles(CAST(:ids AS uuid[])) ORDER BY id", {"ids": sorted(user_ids)}
+        ).mappings()
+        return {p.id: p for p in self._uow.adopt(PROFILES, list(found), for_update=False)}
 
     def instructor(self, user_id: UUID) -> InstructorProfile | None:
         table = t.t_instructor_profiles
         row = self._uow.execute(select(table).where(table.c.id == user_id)).mappings().first()
+        if row is None:
+            consulted = self._uow.run(
+                "SELECT * FROM arccm_staff_qualifications(ARRAY[CAST(:id AS uuid)])", {"id": user_id}
+            )
+            row = consulted.mappings().first()
         return None if row is None else rows.instructor(row)
 
     def put_instructor(self, qualification: InstructorProfile) -> None:
@@ -41,13 +62,25 @@ class PostgresProfileRepository(AggregateRepository[UserProfile]):
         )
 
     def student(self, student_id: UUID) -> StudentProfile | None:
-        return self.students([student_id]).get(student_id)
+        found = self.students([student_id]).get(student_id)
+        if found is None:
+            self._uow.refuse_if_hidden("student_enrollment_profiles", "student", student_id)
+        return found
 
     def students(self, student_ids: Collection[UUID]) -> dict[UUID, StudentProfile]:
         if not student_ids:
             return {}
         table = t.t_student_enrollment_profiles
-        found = self._uow.execute(select(table).where(table.c.id.in_(list(student_ids)))).mappings()
+        found = list(self._uow.execute(select(table).where(table.c.id.in_(list(student_ids)))).mappings())
+        if len(found) < len(set(student_ids)):  # registered elsewhere: SA, AD and AP consult (migration 0009)
+            found = (
+                list(
+                    self._uow.run("SELECT * FROM arccm_students(CAST(:ids AS uuid[]))", {"ids": sorted(student_ids)})
+                    .mappings()
+                    .all()
+                )
+                or found
+            )
         return {row["id"]: rows.student(row) for row in found}
 
     def add_student(self, student: StudentProfile) -> None:

@@ -36,7 +36,12 @@ class PostgresReferenceRepository:
     def provider(self, provider_id: UUID) -> AuthorizedProvider | None:
         p, pl = t.t_authorized_providers, t.t_provider_locations
         statement = (
-            select(p.c.id, p.c.name, func.array_remove(func.array_agg(pl.c.location_id), None).label("location_ids"))
+            select(
+                p.c.id,
+                p.c.name,
+                p.c.status,
+                func.array_remove(func.array_agg(pl.c.location_id), None).label("location_ids"),
+            )
             .select_from(p.outerjoin(pl, pl.c.provider_id == p.c.id))
             .where(p.c.id == provider_id)
             .group_by(p.c.id)

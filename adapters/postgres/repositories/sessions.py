@@ -7,12 +7,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from sqlalchemy import select
-
-from arccm.adapters.postgres import tables as t
 from arccm.adapters.postgres.mapping import AggregateRepository
 from arccm.adapters.postgres.mappings import SESSIONS
-from arccm.domain.training_session import SessionStatus, TrainingSession
+from arccm.domain.training_session import TrainingSession
 
 if TYPE_CHECKING:
     pass
@@ -24,16 +21,12 @@ class PostgresSessionRepository(AggregateRepository[TrainingSession]):
     def taught_by_for_update(
         self, instructor_ids: Collection[UUID], starts_at: datetime, ends_at: datetime
     ) -> Sequence[TrainingSession]:
-        """Holds the instructors' rows first, in id order, so two schedulers cannot deadlock or double-book."""
+        """Holds the instructors' rows first, in id order, so two schedulers cannot deadlock or double-book; the
+        staff's other sessions may lie outside the scheduler's read scope, so a consult function (migration 0009)
+        does both."""
         ids = sorted(instructor_ids)
-        instructors = t.t_instructor_profiles
-        self._uow.execute(
-            select(instructors.c.id)
-            .where(instructors.c.id.in_(ids))
-            .order_by(instructors.c.id)
-            .with_for_update(key_share=True)
-        )
-        s = t.t_training_sessions
-        staffed = (s.c.lead_instructor_id.in_(ids)) | s.c.assistant_ids.overlap(ids)
-        window = (s.c.starts_at < ends_at) & (s.c.ends_at > starts_at) & (s.c.status != SessionStatus.CANCELLED.value)
-        return self._uow.load(SESSIONS, staffed & window, for_update=False)
+        found = self._uow.run(
+            "SELECT * FROM arccm_staff_sessions(CAST(:ids AS uuid[]), :starts, :ends) ORDER BY id",
+            {"ids": ids, "starts": starts_at, "ends": ends_at},
+        ).mappings()
+        return self._uow.adopt(SESSIONS, list(found), for_update=False)

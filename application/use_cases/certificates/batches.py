@@ -84,8 +84,7 @@ class BatchIssueCertificatesHandler:
             if isinstance(name, Failure):
                 return Failure(name.failure())
             cmd = attrs.evolve(cmd, name=name.unwrap())
-        with self.ctx.uow(actor) as uow:
-            listed = candidates(uow, cmd.kind, cmd.parent_id)
+        listed = in_transaction(self.ctx, actor, lambda uow: candidates(uow, cmd.kind, cmd.parent_id))
         if isinstance(listed, Failure):
             return Failure(listed.failure())
         found_ = listed.unwrap()
@@ -191,10 +190,14 @@ class ResumeBatchHandler:
     def __call__(
         self, actor: Actor, batch_id: UUID, on_progress: Progress | None = None
     ) -> Result[BatchReport, DomainError]:
-        with self.batches.ctx.uow(actor) as uow:
-            batch = uow.batches.get_for_update(batch_id)
-        if batch is None:
-            return found(None, "certificate batch", batch_id)
+        held = in_transaction(
+            self.batches.ctx,
+            actor,
+            lambda uow: found(uow.batches.get_for_update(batch_id), "certificate batch", batch_id),
+        )
+        if isinstance(held, Failure):
+            return Failure(held.failure())
+        batch = held.unwrap()
         command = commands.BatchIssueCertificates(
             batch.source_kind, batch.source_id, issue_date=batch.issue_date, batch_id=batch.id, name=batch.name
         )

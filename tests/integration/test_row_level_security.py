@@ -1,0 +1,377 @@
+"""The database refuses what the policy refuses (migration 0009, docs/access.md), tested as the runtime role.
+
+* the catalog: every table has RLS enabled and forced, the runtime role owns nothing and bypasses nothing, every
+  SECURITY DEFINER function pins its search_path and no view runs as its owner;
+* fail closed: no actor, an empty or malformed actor, an unknown or inactive user, a suspended provider: no rows;
+* a differential property test: for generated organizations, ``SELECT id FROM <table>`` with no predicate at all,
+  as each actor, returns exactly the oracle's rows (tests/contract/test_scope.py) and the change log exactly the
+  rows ``can_read`` admits;
+* writes outside the write rules are refused (WITH CHECK: 42501) or filtered (USING: 0 rows, nothing changed);
+* the audit trail records every change with the acting user, and the runtime role cannot tamper with it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from returns.result import Failure
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
+
+from arccm.adapters.container import Container
+from arccm.adapters.postgres.database import Database
+from arccm.application import commands as c
+from arccm.application.ports.change_feed import Cursor
+from arccm.application.ports.unit_of_work import ActorNotPermitted
+from arccm.domain.access import Actor, Role, can_read
+from arccm.domain.certificate import CompletionKind
+from arccm.domain.errors import Forbidden
+from tests.conftest import PgSchema
+from tests.contract.test_scope import (
+    build,
+    expected_certificates,
+    expected_enrollments,
+    expected_sessions,
+    organizations,
+)
+from tests.world import World, ok
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def world(pg_schema: PgSchema) -> World:
+    return World.create(pg_schema.container())
+
+
+def database(world: World) -> Database:
+    db: Database = world.container.database()
+    return db
+
+
+@contextmanager
+def as_runtime_role(db: Database, user_id: str | None) -> Iterator[Connection]:
+    """A raw connection as the runtime role with ``arccm.user_id`` set (or not) by hand, as a host service might."""
+    with db.engine.connect() as connection:
+        connection.execute(text("SELECT set_config('search_path', :s, true)"), {"s": f'"{db.schema}"'})
+        if user_id is not None:
+            connection.execute(text("SELECT set_config('arccm.user_id', :u, true)"), {"u": user_id})
+        yield connection
+        connection.rollback()
+
+
+def tables(db: Database) -> list[str]:
+    with db.owner_engine().connect() as connection:
+        return list(
+            connection.execute(
+                text("SELECT tablename FROM pg_tables WHERE schemaname = :s ORDER BY 1"), {"s": db.schema}
+            ).scalars()
+        )
+
+
+def populated(world: World) -> tuple[Actor, Actor, Actor]:
+    """An organization with a row in most tables: a session with an enrollment, a certificate, a team, a notice."""
+    provider = world.provider(locations=1)
+    ap = world.user(Role.AP, provider)
+    ic = world.user(Role.IC, provider)
+    learner = world.user(Role.IN)
+    session = world.session(ap, ic, capacity=5)
+    enrollment = ok(world.container.enroll_learner()(ap, c.EnrollLearner(session.id, learner.user_id)))
+    world.run_class(session, {enrollment.id: (95, 95)})
+    ok(
+        world.container.issue_certificate()(
+            ap, c.IssueCertificate(CompletionKind.SESSION_ENROLLMENT, session.id, enrollment.id)
+        )
+    )
+    assert world.admin is not None
+    team = ok(world.container.create_team()(world.admin, c.CreateTeam("Blue", provider.id)))
+    ok(world.container.add_team_member()(ap, c.AddTeamMember(team.id, ic.user_id)))
+    return ap, ic, learner
+
+
+# --- catalog ------------------------------------------------------------------------------------------------
+
+
+def test_every_table_forces_row_level_security_and_the_runtime_role_bypasses_nothing(world: World) -> None:
+    db = database(world)
+    with db.owner_engine().connect() as connection:
+        loose = (
+            connection.execute(
+                text(
+                    "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                    " WHERE n.nspname = :s AND c.relkind IN ('r', 'p') AND NOT (c.relrowsecurity AND c.relforcerowsecurity)"
+                ),
+                {"s": db.schema},
+            )
+            .scalars()
+            .all()
+        )
+        assert loose == []
+        role = connection.execute(
+            text("SELECT rolsuper, rolbypassrls, rolinherit FROM pg_roles WHERE rolname = :r"), {"r": db.app_role}
+        ).one()
+        assert tuple(role) == (False, False, False)
+        owned = connection.execute(
+            text("SELECT count(*) FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner WHERE r.rolname = :r"),
+            {"r": db.app_role},
+        ).scalar_one()
+        assert owned == 0
+        unpinned = (
+            connection.execute(
+                text(
+                    "SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = :s"
+                    " AND p.prosecdef AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) g WHERE g LIKE 'search_path=%')"
+                ),
+                {"s": db.schema},
+            )
+            .scalars()
+            .all()
+        )
+        assert unpinned == []
+        public_definers = (
+            connection.execute(
+                text(
+                    "SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = :s"
+                    " AND p.prosecdef AND has_function_privilege('public', p.oid, 'EXECUTE')"
+                ),
+                {"s": db.schema},
+            )
+            .scalars()
+            .all()
+        )
+        assert public_definers == []
+        owner_views = (
+            connection.execute(
+                text(
+                    "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                    " WHERE n.nspname = :s AND c.relkind = 'v'"
+                    " AND NOT COALESCE('security_invoker=true' = ANY(c.reloptions), false)"
+                ),
+                {"s": db.schema},
+            )
+            .scalars()
+            .all()
+        )
+        assert owner_views == []
+        # no policy admits a row when its context is missing: no "IS NULL OR" disjunct, no bare current_setting
+        lax = connection.execute(
+            text(
+                "SELECT tablename, policyname FROM pg_policies WHERE schemaname = :s"
+                " AND (qual ILIKE '%is null or%' OR qual ILIKE '%current_setting%'"
+                " OR with_check ILIKE '%is null or%' OR with_check ILIKE '%current_setting%')"
+            ),
+            {"s": db.schema},
+        ).all()
+        assert lax == []
+
+
+# --- fail closed --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("setting", [None, "", "not-a-uuid", str(uuid.uuid4())])
+def test_without_a_valid_active_actor_every_table_is_empty(world: World, setting: str | None) -> None:
+    populated(world)
+    db = database(world)
+    for table in tables(db):
+        if table == "alembic_version":
+            continue
+        with as_runtime_role(db, setting) as connection:
+            if setting == "not-a-uuid":  # a malformed id raises (22P02): refused, never "no filter"
+                with pytest.raises(DBAPIError, match="invalid input syntax for type uuid"):
+                    connection.execute(text(f'SELECT count(*) FROM "{table}"'))
+                continue
+            assert connection.execute(text(f'SELECT count(*) FROM "{table}"')).scalar_one() == 0, (table, setting)
+
+
+def test_an_inactive_user_or_a_suspended_provider_reads_and_does_nothing(world: World) -> None:
+    ap, _, learner = populated(world)
+    db = database(world)
+    with as_runtime_role(db, str(ap.user_id)) as connection:
+        assert connection.execute(text("SELECT count(*) FROM training_sessions")).scalar_one() == 1
+    with db.owner_engine().begin() as owner:
+        owner.execute(
+            text(f"UPDATE \"{db.schema}\".authorized_providers SET status = 'suspended' WHERE id = :p"),
+            {"p": ap.provider_id},
+        )
+    with as_runtime_role(db, str(ap.user_id)) as connection:
+        assert connection.execute(text("SELECT count(*) FROM training_sessions")).scalar_one() == 0
+    refused = world.container.resolve_actor()(ap.user_id)
+    assert isinstance(refused, Failure)
+    assert isinstance(refused.failure(), Forbidden)
+    session = world.container.read_models().sessions(world.admin)[0]  # type: ignore[arg-type]
+    # an Actor resolved before the suspension acts no more, and reads no more
+    cancelled = world.container.cancel_session()(ap, c.CancelSession(session.id, "weather"))
+    assert isinstance(cancelled.failure(), Forbidden)
+    with pytest.raises(ActorNotPermitted):
+        world.container.read_models().sessions(ap)
+    # the learner: an inactive profile
+    with db.owner_engine().begin() as owner:
+        owner.execute(
+            text(f"UPDATE \"{db.schema}\".profiles SET status = 'inactive' WHERE id = :p"), {"p": learner.user_id}
+        )
+    with as_runtime_role(db, str(learner.user_id)) as connection:
+        assert connection.execute(text("SELECT count(*) FROM certificates")).scalar_one() == 0
+    with pytest.raises(ActorNotPermitted):
+        world.container.read_models().certificates(learner, world.clock.now().date())
+
+
+def test_a_role_changed_since_the_actor_was_resolved_is_refused(world: World) -> None:
+    _, ic, _ = populated(world)
+    assert world.admin is not None
+    ok(world.container.change_user_role()(world.admin, c.ChangeUserRole(ic.user_id, Role.IP)))
+    with pytest.raises(ActorNotPermitted):
+        world.container.read_models().enrollments(ic)  # the stale IC actor
+    fresh = ok(world.container.resolve_actor()(ic.user_id))
+    assert fresh.role is Role.IP
+    assert world.container.read_models().enrollments(fresh)
+
+
+# --- writes -------------------------------------------------------------------------------------------------
+
+
+def test_writes_outside_the_rules_are_refused_or_filtered(world: World) -> None:
+    ap, ic, learner = populated(world)
+    other = world.user(Role.AP, world.provider(locations=1))
+    db = database(world)
+
+    def attempt(user: Actor, sql: str, params: dict[str, Any] | None = None) -> int | str:
+        with as_runtime_role(db, str(user.user_id)) as connection:
+            try:
+                return connection.execute(text(sql), params or {}).rowcount
+            except DBAPIError as error:
+                if not isinstance(error.orig, psycopg.errors.InsufficientPrivilege):
+                    raise
+                return "refused"
+
+    # USING filters: another provider's AP, an instructor, a learner change nothing
+    for user in (other, learner):
+        assert attempt(user, "UPDATE training_sessions SET title = 'x'") == 0
+    assert attempt(learner, "UPDATE certificates SET course_name = 'x'") == 0
+    assert attempt(other, "UPDATE session_enrollments SET attendance_status = 'absent'") == 0
+    # WITH CHECK refuses: a learner may not write the change log as someone else, nor queue a session
+    assert (
+        attempt(
+            learner,
+            "INSERT INTO change_log (topic, event, payload, occurred_at, kind, actor_id)"
+            " VALUES ('x', 'x', '{}', now(), 'session', :a)",
+            {"a": ap.user_id},
+        )
+        == "refused"
+    )
+    assert attempt(other, "UPDATE profiles SET role = 'SA' WHERE id = :me", {"me": other.user_id}) == 0  # USING
+    assert attempt(ap, "UPDATE profiles SET role = 'SA' WHERE id = :ic", {"ic": ic.user_id}) == "refused"  # CHECK
+    assert attempt(ap, "UPDATE profiles SET role = 'IP' WHERE id = :ic", {"ic": ic.user_id}) == 1
+    # no grant at all: the audit log, deleting certificates
+    assert attempt(world.admin, "DELETE FROM audit_log") == "refused"  # type: ignore[arg-type]
+    assert attempt(world.admin, "UPDATE audit_log SET actor_id = NULL") == "refused"  # type: ignore[arg-type]
+    assert attempt(world.admin, "TRUNCATE audit_log") == "refused"  # type: ignore[arg-type]
+    # and the AP of the session may change it
+    assert attempt(ap, "UPDATE training_sessions SET description = 'room 4'") == 1
+
+
+# --- differential property test ------------------------------------------------------------------------------
+
+
+CASES: list[int] = []
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(spec=organizations)
+def test_raw_reads_under_rls_equal_the_oracle_and_the_domain(pg_schema: PgSchema, spec: dict) -> None:  # type: ignore[type-arg]
+    def fresh() -> Container:
+        pg_schema.close_containers()
+        pg_schema.truncate()
+        return pg_schema.container()
+
+    world, actors, facts = build(fresh, spec)
+    db = database(world)
+    assert world.admin is not None
+    with db.owner_engine().connect() as owner:
+        written = owner.execute(text(f'SELECT count(*) FROM "{db.schema}".change_log')).scalar_one()
+    # the feed releases a change once no transaction that may precede it is running; on a busy server that can
+    # lag the commit by a moment (database.feed_horizon), so read until it has caught up with what was written
+    everything = world.container.change_feed().read(world.admin, Cursor.origin(), 100_000).changes
+    for _ in range(10_000):
+        if len(everything) == written:
+            break
+        everything = world.container.change_feed().read(world.admin, Cursor.origin(), 100_000).changes
+    assert len(everything) == written
+    for actor in actors:
+        with db.transaction(actor) as connection:
+
+            def ids(sql: str) -> set[Any]:
+                return set(connection.execute(text(sql)).scalars())
+
+            assert ids("SELECT id FROM training_sessions") == expected_sessions(actor, facts), actor.role
+            assert ids("SELECT id FROM session_enrollments") == expected_enrollments(actor, facts), actor.role
+            assert ids("SELECT id FROM certificates") == expected_certificates(actor, facts), actor.role
+            visible = {ch.cursor.id for ch in everything if can_read(actor, ch.event.scope)}
+            assert ids("SELECT id FROM change_log") == visible, actor.role
+        CASES.append(1)
+    # and once inactive, an actor of any role reads nothing at all
+    gone = actors[1 + len(spec["sessions"]) % (len(actors) - 1)]
+    with db.owner_engine().begin() as owner:
+        owner.execute(
+            text(f"UPDATE \"{db.schema}\".profiles SET status = 'inactive' WHERE id = :p"), {"p": gone.user_id}
+        )
+    with pytest.raises(ActorNotPermitted), db.transaction(gone):
+        pass
+    for table in ("training_sessions", "session_enrollments", "certificates", "change_log", "profiles"):
+        with as_runtime_role(db, str(gone.user_id)) as connection:
+            assert connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() == 0, (gone.role, table)
+
+
+# --- audit trail --------------------------------------------------------------------------------------------
+
+
+def test_every_committed_change_has_its_audit_rows_with_the_acting_user(world: World) -> None:
+    db = database(world)
+    ap, ic, learner = populated(world)
+    session = world.container.read_models().sessions(ap)[0]
+    enrollment = world.container.read_models().enrollments(ap)[0]
+    certificate = world.container.read_models().certificates(ap, world.clock.now().date())[0]
+    ok(world.container.revoke_certificate()(ap, c.RevokeCertificate(certificate.id, "issued in error")))
+    assert world.admin is not None
+    ok(world.container.change_user_role()(world.admin, c.ChangeUserRole(ic.user_id, Role.IP)))
+    refused = world.container.cancel_session()(learner, c.CancelSession(session.id, "no"))
+    assert isinstance(refused.failure(), Forbidden)
+    # a rolled-back unit of work leaves nothing behind
+    with db.transaction(ap, writer=True) as connection:
+        connection.execute(text("UPDATE training_sessions SET description = 'never committed'"))
+    trail = world.container.audit()
+    by_row = {(e.table, e.row_id): e for e in trail.history(limit=100_000)}
+    attendance = [e for e in trail.history("session_enrollments", str(enrollment.id)) if e.operation == "UPDATE"]
+    assert world.admin is not None  # the class was run by SA (tests/world.py)
+    marked = [e for e in attendance if e.new_values and "attendance_status" in e.new_values]
+    assert [(e.actor_id, e.old_values, e.new_values) for e in marked] == [
+        (world.admin.user_id, {"attendance_status": "registered"}, {"attendance_status": "attended"})
+    ]
+    revoked = [
+        e
+        for e in trail.history("certificates")
+        if e.operation == "UPDATE" and e.new_values and "revoked_at" in e.new_values
+    ]
+    assert [e.actor_id for e in revoked] == [ap.user_id]
+    role = trail.history("profiles", str(ic.user_id))
+    assert role[-1].actor_id == world.admin.user_id
+    assert role[-1].new_values == {"role": "IP"}
+    assert all("never committed" not in str(e.new_values) for e in by_row.values())
+    refusals = trail.history(actor_id=learner.user_id)
+    assert [e.operation for e in refusals] == ["REFUSED"]
+    assert refusals[0].action  # what was attempted
+    assert refusals[0].reason  # and why not
+    # every row written has an INSERT entry by whoever wrote it (the system for the organization's own set-up)
+    with db.owner_engine().connect() as owner:
+        missing = owner.execute(
+            text(
+                f'SELECT count(*) FROM "{db.schema}".certificates c WHERE NOT EXISTS (SELECT 1 FROM "{db.schema}".audit_log a'
+                " WHERE a.table_name = 'certificates' AND a.row_id = c.id::text AND a.operation = 'INSERT')"
+            )
+        ).scalar_one()
+    assert missing == 0
