@@ -35,6 +35,9 @@ class Settings:
     schema: str = "public"
     app_role: str = "arccm_app"
     app_password: str | None = None
+    # "transaction": the database URL points at a transaction pooler (pgbouncer pool_mode=transaction); arccm then
+    # keeps no server-side prepared statements (the next transaction may run on another server connection)
+    pool_mode: str = "session"
     public_url: str = "http://localhost:8000"
     smtp_url: str | None = None
     jwt_secret: str | None = None
@@ -82,6 +85,10 @@ def _database(env: Mapping[str, str]) -> dict[str, object]:
                 raise ConfigError(f"{variable}: must be a lower-case SQL identifier, got {value!r}")
             values[key] = value
     values["app_password"] = _get(env, "ARCCM_APP_PASSWORD")
+    if (mode := _get(env, "ARCCM_DB_POOL_MODE")) is not None:
+        if mode not in ("session", "transaction"):
+            raise ConfigError(f"ARCCM_DB_POOL_MODE: must be session or transaction, got {mode!r}")
+        values["pool_mode"] = mode
     return values
 
 

@@ -73,6 +73,7 @@ class Container(containers.DeclarativeContainer):
         schema=config.database.schema,
         app_role=config.database.app_role,
         app_password=config.database.app_password,
+        pool_mode=config.database.pool_mode,
     )
     unit_of_work = providers.Selector(
         config.backend,
@@ -145,6 +146,7 @@ class Container(containers.DeclarativeContainer):
     remove_team_member = providers.Factory(teams.RemoveTeamMemberHandler, ctx=context)
     record_compliance_item = providers.Factory(people.RecordComplianceItemHandler, ctx=context)
     change_user_role = providers.Factory(people.ChangeUserRoleHandler, ctx=context)
+    set_user_active = providers.Factory(people.SetUserActiveHandler, ctx=context)
     resolve_actor = providers.Factory(people.ResolveActorHandler, ctx=context)
     subscriptions = providers.Singleton(
         FeedPump,
@@ -183,6 +185,7 @@ def on_postgres(
     smtp_url: str | None = None,
     supabase_url: str | None = None,
     supabase_key: str | None = None,
+    pool_mode: str = "session",
 ) -> Container:
     """A container on the PostgreSQL server at ``url`` (the owner's URL; the app connects as ``app_role``).
 
@@ -202,6 +205,7 @@ def on_postgres(
                 "schema": schema,
                 "app_role": app_role,
                 "app_password": app_password,
+                "pool_mode": pool_mode,
             },
         }
     )

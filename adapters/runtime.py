@@ -34,6 +34,7 @@ def configured(settings: Settings | None = None) -> Container:
         smtp_url=settings.smtp_url,
         supabase_url=settings.supabase_url,
         supabase_key=settings.supabase_key,
+        pool_mode=settings.pool_mode,
     )
 
 

@@ -193,6 +193,14 @@ class ChangeUserRole:
     role: Role
 
 
+@attrs.frozen
+class SetUserActive:
+    """Deactivate a user (they may no longer act or read, anywhere, at once) or reactivate them."""
+
+    user_id: UUID
+    active: bool
+
+
 # --- upkeep (run as the system, ``actor=None``, or by SA / AD) ---------------------------------
 
 

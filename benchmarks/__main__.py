@@ -30,6 +30,22 @@ def database_url() -> str:
     return server_url(configured, Path(tempfile.gettempdir()) / "arccm-bench")
 
 
+def row_level_security(database: Database, on: bool) -> None:
+    """Enable (and force) or disable row-level security on every table arccm's migrations made."""
+    change = (
+        "ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY"
+        if on
+        else "NO FORCE ROW LEVEL SECURITY, DISABLE ROW LEVEL SECURITY"
+    )
+    with database.owner_engine().begin() as connection:
+        tables = connection.execute(
+            text("SELECT DISTINCT tablename FROM pg_policies WHERE schemaname = :s"),
+            {"s": database.schema},
+        ).scalars()
+        for table in list(tables):
+            connection.execute(text(f'ALTER TABLE "{database.schema}"."{table}" {change}'))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--quick", action="store_true", help="scale s and fewer repetitions (a few minutes)")
@@ -37,16 +53,25 @@ def main() -> int:
     parser.add_argument("--scale", choices=["demo", "s", "m", "l"], help="override the data scale")
     parser.add_argument("--only", nargs="*", help="run only these benchmarks")
     parser.add_argument("--keep", action="store_true", help="keep the seeded schema")
+    parser.add_argument("--schema", help="run on this kept schema (seeded by an earlier --keep run) instead of seeding")
+    parser.add_argument(
+        "--rls",
+        choices=["on", "off"],
+        default="on",
+        help="off: the same suite with row-level security disabled on every table (to measure what it costs)",
+    )
     args = parser.parse_args()
     scale = args.scale or ("s" if args.quick else "m")
     url = database_url()
-    schema = f"bench_{scale}_{uuid.uuid4().hex[:8]}"
+    schema = args.schema or f"bench_{scale}_{uuid.uuid4().hex[:8]}"
     database = Database(normalize_url(url), schema=schema)
-    database.upgrade()
     today = date.today()  # noqa: DTZ011 - the seed's anchor
     started = time.perf_counter()
-    report = seed(database.owner_engine(), schema, scale, 1, today)
-    print(f"seeded scale {scale} in {report.seconds}s into {schema}", file=sys.stderr)
+    if args.schema is None:
+        database.upgrade()
+        report = seed(database.owner_engine(), schema, scale, 1, today)
+        print(f"seeded scale {scale} in {report.seconds}s into {schema}", file=sys.stderr)
+    row_level_security(database, on=args.rls == "on")
     bench = Bench.open(url, schema, args.quick, today)
     results = []
     try:
@@ -63,13 +88,14 @@ def main() -> int:
             )
     finally:
         bench.container.lifecycle().shutdown()
-        if not args.keep:
+        if not args.keep and args.schema is None:
             with database.owner_engine().begin() as connection:
                 connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     document = {
         "schema": 1,
         "quick": bool(args.quick),
         "scale": scale,
+        "row_level_security": args.rls,
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
         "seconds": round(time.perf_counter() - started, 1),
         "results": results,

@@ -78,6 +78,34 @@ def feed_horizon() -> str:
     return "(SELECT feed_horizon(CAST(:feed_class AS bigint), CAST(:feed_key AS bigint)))"  # migration 0008
 
 
+# the helpers the policies call: a role reading under them must be allowed to run them
+POLICY_HELPERS = (
+    "arccm_uid()", "arccm_role()", "arccm_provider()", "arccm_locations()", "arccm_taught_sessions()",
+    "arccm_taught_certificates()", "arccm_my_sessions()", "arccm_related_people()", "arccm_roster_students()",
+)  # fmt: skip
+
+
+def supabase_grants(schema: str) -> str:
+    """On a database with Supabase's roles: ``authenticated`` reads every table under the same policies (the actor
+    is the ``sub`` of the JWT claims PostgREST sets), ``anon`` may only verify a certificate.  Idempotent; run by
+    every ``arccm db upgrade``, so roles created after the schema are covered too."""
+    helpers = ", ".join(f'"{schema}".{name}' for name in POLICY_HELPERS)
+    return f"""
+    DO $$
+    BEGIN
+        IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticated') THEN
+            GRANT USAGE ON SCHEMA "{schema}" TO authenticated;
+            GRANT SELECT ON ALL TABLES IN SCHEMA "{schema}" TO authenticated;
+            REVOKE SELECT ON "{schema}".alembic_version FROM authenticated;
+            GRANT EXECUTE ON FUNCTION {helpers}, "{schema}".arccm_verify(text, date) TO authenticated;
+        END IF;
+        IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'anon') THEN
+            GRANT USAGE ON SCHEMA "{schema}" TO anon;
+            GRANT EXECUTE ON FUNCTION "{schema}".arccm_verify(text, date) TO anon;
+        END IF;
+    END $$"""
+
+
 @functools.lru_cache(maxsize=32)
 def _driver_sql(sql: str, dialect: Dialect) -> str:
     """``:name`` placeholders as the driver's ``%(name)s``, compiled once per statement."""
@@ -128,6 +156,7 @@ class Database:
     app_password: str | None = None
     pool_size: int = 10
     max_overflow: int = 10
+    pool_mode: str = "session"  # "transaction": behind a transaction pooler, so no server-side prepared statements
     _engine: Engine | None = None
     _public: Engine | None = None
     _system: Engine | None = None
@@ -152,6 +181,13 @@ class Database:
         return f"arccm:{self.schema}"[:63]
 
     @property
+    def connect_args(self) -> dict[str, Any]:
+        args: dict[str, Any] = {"application_name": self.application_name}
+        if self.pool_mode == "transaction":
+            args["prepare_threshold"] = None  # a prepared statement lives on one server connection; we may not
+        return args
+
+    @property
     def engine(self) -> Engine:
         if self._engine is None:
             self._engine = create_engine(
@@ -160,7 +196,7 @@ class Database:
                 pool_size=self.pool_size,
                 max_overflow=self.max_overflow,
                 pool_timeout=30,
-                connect_args={"application_name": self.application_name},
+                connect_args=self.connect_args,
             )
         return self._engine
 
@@ -178,7 +214,7 @@ class Database:
                 pool_size=4,
                 max_overflow=4,
                 pool_pre_ping=False,
-                connect_args={"application_name": self.application_name},
+                connect_args=self.connect_args,
             )
         return self._public
 
@@ -214,7 +250,7 @@ class Database:
                 pool_size=2,
                 max_overflow=4,
                 pool_timeout=30,
-                connect_args={"application_name": self.application_name},
+                connect_args=self.connect_args,
             )
         return self._system
 
@@ -242,6 +278,9 @@ class Database:
 
     def upgrade(self, revision: str = "head") -> None:
         command.upgrade(self.alembic_config(), revision)
+        if self.current() == self.head():
+            with self.owner_engine().begin() as connection:
+                connection.execute(text(supabase_grants(self.schema)))
         if self.app_password:
             with self.owner_engine().begin() as connection:
                 connection.execute(text(f'ALTER ROLE "{self.app_role}" PASSWORD :p'), {"p": self.app_password})

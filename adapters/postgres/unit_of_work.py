@@ -49,7 +49,8 @@ from arccm.domain.access import Actor
 from arccm.domain.events import DomainEvent
 
 T = TypeVar("T")
-COPY_FROM = 64  # rows; below this a single INSERT is quicker
+INSERT_ROWS = 1000  # rows per multi-row INSERT
+MAX_PARAMETERS = 65_535  # bind parameters per statement (the protocol's limit)
 # unique indexes a race between two units of work can hit; anything else violated is a bug and raises as it is
 RACE_INVARIANTS = frozenset(
     {
@@ -220,42 +221,35 @@ class PostgresUnitOfWork:
 
     def _write_bulk(self) -> None:
         certificates = self._bulk.pop("certificate", [])
-        self.copy("certificates", [rows.certificate_params(c) for c in certificates])
+        self.insert_many("certificates", [rows.certificate_params(c) for c in certificates])
         notices = _one_per_key([rows.notification_params(n) for n in self._bulk.pop("notification", [])])
-        if len(notices) >= COPY_FROM:  # COPY knows no ON CONFLICT: leave out the keys already stored
-            existing = self.notifications.existing([n["dedupe_key"] for n in notices])
-            self.copy("notifications", [n for n in notices if n["dedupe_key"] not in existing])
-        else:
-            self.copy(
-                "notifications", notices, on_conflict="ON CONFLICT DO NOTHING"
-            )  # no target: RLS would check the row against SELECT
+        # no conflict target: with one, row-level security would check each new row against the SELECT policy
+        self.insert_many("notifications", notices, on_conflict="ON CONFLICT DO NOTHING")
         if self._bulk:
             raise RuntimeError(f"no bulk writer for {sorted(self._bulk)}")
 
-    def copy(self, table: str, params: Sequence[dict[str, Any]], on_conflict: str = "") -> None:
-        """Write rows through this unit of work's own transaction: COPY for many (the fastest way in),
-        one multi-row INSERT for a few (COPY costs more round trips than it saves there)."""
+    def insert_many(self, table: str, params: Sequence[dict[str, Any]], on_conflict: str = "") -> None:
+        """Write many rows through this unit of work's own transaction, in multi-row INSERTs of up to ``INSERT_ROWS``
+        rows (PostgreSQL refuses COPY FROM into a table under row-level security, which every table is)."""
         if not params:
             return
         columns = list(params[0])
         values = [[p[c] for c in columns] for p in params]
         driver: Any = self.connection.connection.driver_connection
         names = ", ".join(columns)
+        row_marks = "(" + ", ".join(["%s"] * len(columns)) + ")"
+        per_statement = max(1, min(INSERT_ROWS, MAX_PARAMETERS // len(columns)))
         with driver.cursor() as cursor:
-            if len(values) >= COPY_FROM:
-                with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                    for row in values:
-                        copy.write_row(row)
-                return
-            row_marks = "(" + ", ".join(["%s"] * len(columns)) + ")"
-            cursor.execute(
-                f"INSERT INTO {table} ({names}) VALUES {', '.join([row_marks] * len(values))} {on_conflict}",
-                [value for row in values for value in row],
-            )
+            for start in range(0, len(values), per_statement):
+                chunk = values[start : start + per_statement]
+                cursor.execute(
+                    f"INSERT INTO {table} ({names}) VALUES {', '.join([row_marks] * len(chunk))} {on_conflict}",
+                    [value for row in chunk for value in row],
+                )
 
     def _write_events(self, events: list[DomainEvent]) -> None:
         actor = self.actor.user_id if self.actor else None
-        self.copy(
+        self.insert_many(
             "change_log",
             [
                 dict(zip(_CHANGE_LOG, (

@@ -70,6 +70,23 @@ class ChangeUserRoleHandler:
 
 
 @attrs.frozen
+class SetUserActiveHandler(InTransaction[commands.SetUserActive, UserProfile]):
+    """Managing a user includes deactivating them: SA anyone, AD anyone but SA, AP its own provider's instructors.
+    Nobody deactivates themselves (an organization must not lock out its last administrator by accident)."""
+
+    ctx: Context
+
+    def run(self, uow: UnitOfWork, actor: Actor, cmd: commands.SetUserActive) -> Result[UserProfile, DomainError]:
+        if cmd.user_id == actor.user_id:
+            return Failure(InvalidValue("user_id", "must not be the acting user"))
+        return Result.do(
+            profile.set_active(cmd.active, actor.user_id, self.ctx.clock.now())
+            for profile in found(uow.profiles.get_for_update(cmd.user_id), "user", cmd.user_id)
+            for _ in may(actor, Action.MANAGE_USER, profile.resource())
+        )
+
+
+@attrs.frozen
 class ResolveActorHandler:
     """The acting identity for a user id, built from stored facts (never from a client's claim)."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC
+from datetime import UTC, timedelta
 
 import pytest
 
@@ -264,3 +264,31 @@ def test_out_of_order_commits_in_memory_are_delivered_once_in_txid_order(run: in
     got = [change.cursor for change in inbox.wait_for(len(expected))]
     pump.stop()
     assert got == expected
+
+
+def test_a_live_subscription_follows_its_actors_role_and_status_at_once(world: World) -> None:
+    """An IC demoted to IN while subscribed stops receiving other learners' enrollments with the very next change
+    (a fresh subscription would withhold them too); once deactivated, the subscription stops."""
+    provider = world.provider()
+    ap, ic = world.user(Role.AP, provider), world.user(Role.IC, provider)
+    first, second = world.user(Role.IN), world.user(Role.IN)
+    assert world.admin is not None
+    inbox = Inbox()
+    pump: FeedPump = world.container.subscriptions()
+    subscription = pump.subscribe(ic, frozenset({"enrollments"}), inbox)
+    session = world.session(ap, ic, capacity=5)
+    ok(world.container.enroll_learner()(ap, c.EnrollLearner(session.id, first.user_id)))
+    assert [ch.event.learner_id for ch in inbox.wait_for(1)] == [first.user_id]  # type: ignore[attr-defined]
+    ok(world.container.change_user_role()(world.admin, c.ChangeUserRole(ic.user_id, Role.IN)))
+    ok(world.container.enroll_learner()(ap, c.EnrollLearner(session.id, second.user_id)))  # not theirs any more
+    other = world.session(ap, world.user(Role.IC, provider), capacity=5, starts_in=timedelta(days=30))
+    ok(world.container.enroll_learner()(ap, c.EnrollLearner(other.id, ic.user_id)))  # their own: still theirs
+    arrived = inbox.wait_for(2)
+    assert [ch.event.learner_id for ch in arrived] == [first.user_id, ic.user_id]  # type: ignore[attr-defined]
+    assert subscription.actor.role is Role.IN
+    ok(world.container.set_user_active()(world.admin, c.SetUserActive(ic.user_id, active=False)))
+    ok(world.container.enroll_learner()(ap, c.EnrollLearner(session.id, world.user(Role.IN).user_id)))
+    assert subscription.wait_until(SubscriptionState.FAILED, timeout=WAIT)
+    assert subscription.health().error is not None
+    assert "inactive" in (subscription.health().error or "")
+    assert len(inbox.changes) == 2

@@ -162,6 +162,7 @@ class PrivateServer:
 def private_schema(tmp_path: Path) -> Iterator[tuple[PrivateServer, PgSchema]]:
     server = PrivateServer(tmp_path)
     schema = PgSchema(server.url)
+    schema.add_user(ADMIN.user_id, "SA")
     yield server, schema
     schema.drop()
     server.close()

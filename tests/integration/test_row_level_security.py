@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -182,11 +183,15 @@ def test_without_a_valid_active_actor_every_table_is_empty(world: World, setting
         if table == "alembic_version":
             continue
         with as_runtime_role(db, setting) as connection:
-            if setting == "not-a-uuid":  # a malformed id raises (22P02): refused, never "no filter"
-                with pytest.raises(DBAPIError, match="invalid input syntax for type uuid"):
-                    connection.execute(text(f'SELECT count(*) FROM "{table}"'))
-                continue
-            assert connection.execute(text(f'SELECT count(*) FROM "{table}"')).scalar_one() == 0, (table, setting)
+            if setting == "not-a-uuid":  # a malformed id raises (22P02) where a policy looks: never "no filter"
+                try:
+                    count = connection.execute(text(f'SELECT count(*) FROM "{table}"')).scalar_one()
+                except DBAPIError as error:
+                    assert "invalid input syntax for type uuid" in str(error)  # noqa: PT017 - either outcome is right
+                    continue
+            else:
+                count = connection.execute(text(f'SELECT count(*) FROM "{table}"')).scalar_one()
+            assert count == 0, (table, setting)
 
 
 def test_an_inactive_user_or_a_suspended_provider_reads_and_does_nothing(world: World) -> None:
@@ -375,3 +380,63 @@ def test_every_committed_change_has_its_audit_rows_with_the_acting_user(world: W
             )
         ).scalar_one()
     assert missing == 0
+
+
+# --- Supabase -----------------------------------------------------------------------------------------------
+
+
+def test_on_supabase_authenticated_reads_its_scope_from_the_jwt_and_anon_only_verifies(pg_schema: PgSchema) -> None:
+    """Supabase's roles, created as Supabase creates them; the claims set as PostgREST sets them per request."""
+    with pg_schema.owner.begin() as connection:
+        for role in ("anon", "authenticated"):
+            connection.execute(
+                text(
+                    f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN"
+                    f" CREATE ROLE {role} NOLOGIN NOINHERIT; END IF; END $$"
+                )
+            )
+    pg_schema.database.upgrade()  # a database that gained Supabase's roles: the next upgrade grants them
+    world = World.create(pg_schema.container())
+    ap, ic, learner = populated(world)
+    other = world.user(Role.IN)
+    db = database(world)
+    code = world.container.read_models().certificates(ap, world.clock.now().date())[0].code.replace("-", "")
+
+    def as_supabase(role: str, sub: uuid.UUID | None, sql: str, **params: Any) -> list[Any]:
+        with pg_schema.owner.connect() as connection:
+            connection.execute(text(f'SET LOCAL search_path TO "{db.schema}"'))
+            connection.execute(text(f"SET LOCAL ROLE {role}"))
+            claims = json.dumps({"role": role, **({"sub": str(sub)} if sub else {})})
+            connection.execute(text("SELECT set_config('request.jwt.claims', :c, true)"), {"c": claims})
+            try:
+                return list(connection.execute(text(sql), params).all())
+            finally:
+                connection.rollback()
+
+    def count(role: str, sub: uuid.UUID | None, table: str) -> int:
+        return int(as_supabase(role, sub, f"SELECT count(*) FROM {table}")[0][0])
+
+    assert count("authenticated", ap.user_id, "session_enrollments") == 1
+    assert count("authenticated", ic.user_id, "session_enrollments") == 1
+    assert count("authenticated", learner.user_id, "certificates") == 1
+    assert count("authenticated", other.user_id, "certificates") == 0
+    assert count("authenticated", None, "training_sessions") == 0  # no sub: nothing
+    # arccm.user_id means nothing to authenticated: the JWT decides
+    with pg_schema.owner.connect() as connection:
+        connection.execute(text(f'SET LOCAL search_path TO "{db.schema}"'))
+        connection.execute(text("SET LOCAL ROLE authenticated"))
+        connection.execute(text("SELECT set_config('arccm.user_id', :u, true)"), {"u": str(world.admin.user_id)})  # type: ignore[union-attr]
+        assert connection.execute(text("SELECT count(*) FROM certificates")).scalar_one() == 0
+        connection.rollback()
+    with pytest.raises(DBAPIError, match="permission denied"):
+        as_supabase("authenticated", ap.user_id, "UPDATE training_sessions SET title = 'x'")
+    with pytest.raises(DBAPIError, match="permission denied"):
+        as_supabase("anon", None, "SELECT count(*) FROM certificates")
+    found = as_supabase(
+        "anon",
+        None,
+        "SELECT status, recipient_name FROM arccm_verify(:code, :today)",
+        code=code,
+        today=world.clock.now().date(),
+    )
+    assert [row[0] for row in found] == ["active"]
