@@ -147,6 +147,7 @@ class Container(containers.DeclarativeContainer):
     record_compliance_item = providers.Factory(people.RecordComplianceItemHandler, ctx=context)
     change_user_role = providers.Factory(people.ChangeUserRoleHandler, ctx=context)
     set_user_active = providers.Factory(people.SetUserActiveHandler, ctx=context)
+    erase_person = providers.Factory(people.ErasePersonHandler, ctx=context)
     resolve_actor = providers.Factory(people.ResolveActorHandler, ctx=context)
     subscriptions = providers.Singleton(
         FeedPump,

@@ -194,6 +194,14 @@ class ChangeUserRole:
 
 
 @attrs.frozen
+class ErasePerson:
+    """Erase a learner (a user or an external learner): name, contact details and free text replaced everywhere
+    they were copied; enrollments, completions and certificates stay (certificates verify, holder shown erased)."""
+
+    person_id: UUID
+
+
+@attrs.frozen
 class SetUserActive:
     """Deactivate a user (they may no longer act or read, anywhere, at once) or reactivate them."""
 

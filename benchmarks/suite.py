@@ -67,7 +67,9 @@ class Bench:
     container: Container
     database: Database
     owner: Engine
-    dsn: str  # a libpq URL for raw psycopg as the application role
+    # a libpq URL for the baselines' raw psycopg: the owner role, as the replaced system ran with no row-level
+    # security at all (and PostgreSQL refuses COPY FROM under it) — so the baselines pay nothing for it, and ours do
+    dsn: str
     schema: str
     quick: bool
     today: date
@@ -77,8 +79,8 @@ class Bench:
     def open(url: str, schema: str, quick: bool, today: date) -> Bench:
         container = on_postgres(url, schema=schema)
         database = container.database()
-        app_url = database.app_url.set(drivername="postgresql").render_as_string(hide_password=False)
-        return Bench(container, database, database.owner_engine(), app_url, schema, quick, today)
+        owner_url = database.owner_url.set(drivername="postgresql").render_as_string(hide_password=False)
+        return Bench(container, database, database.owner_engine(), owner_url, schema, quick, today)
 
     def raw(self) -> psycopg.Connection[Any]:
         connection = psycopg.connect(self.dsn, autocommit=True)

@@ -107,6 +107,7 @@ class Action(enum.Enum):
     RECORD_COMPLIANCE = "record a compliance item"
     MANAGE_ROSTER = "manage a roster"
     VERIFY_CERTIFICATE = "verify a certificate"
+    ERASE_PERSON = "erase a person's personal data"
 
 
 # --- read scope -------------------------------------------------------------
@@ -267,4 +268,5 @@ _RULES = {
     Action.RECORD_COMPLIANCE: _manage_user,
     Action.MANAGE_ROSTER: _admins_or_ap_in_scope,
     Action.VERIFY_CERTIFICATE: _anyone,
+    Action.ERASE_PERSON: _admins_only,
 }

@@ -250,6 +250,14 @@ class UserStatusChanged(DomainEvent):
 
 
 @attrs.frozen(kw_only=True)
+class PersonErased(DomainEvent):
+    """A learner's name, contact details and free text were replaced everywhere (their records stay)."""
+
+    person_id: UUID
+    erased_by: UUID
+
+
+@attrs.frozen(kw_only=True)
 class ProviderStatusChanged(DomainEvent):
     """A provider was suspended, made inactive or reactivated: its users act only while it is active."""
 

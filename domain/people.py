@@ -15,6 +15,7 @@ from arccm.domain.events import (
     ComplianceChanged,
     ComplianceItemRecorded,
     DomainEvent,
+    PersonErased,
     ProviderStatusChanged,
     UserRoleChanged,
     UserStatusChanged,
@@ -26,6 +27,9 @@ class Location:
     id: UUID
     name: str
     timezone: str = "UTC"  # an IANA zone name
+
+
+ERASED_NAME = "Erased learner"  # what an erased person's name reads, on certificates and everywhere else
 
 
 class ProviderStatus(enum.Enum):
@@ -119,6 +123,12 @@ class UserProfile:
             self.events.append(
                 UserStatusChanged(occurred_at=now, scope=self.resource(), user_id=self.id, active=active, changed_by=by)
             )
+        return self
+
+    def erase(self, by: UUID, now: datetime) -> UserProfile:
+        """Replace the person's name and contact details (their records stay); an erased user no longer acts."""
+        self.display_name, self.email, self.phone, self.active = ERASED_NAME, "", "", False
+        self.events.append(PersonErased(occurred_at=now, scope=self.resource(), person_id=self.id, erased_by=by))
         return self
 
     def change_role(self, role: Role, by: UUID, now: datetime) -> UserProfile:

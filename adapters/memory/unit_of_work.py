@@ -9,6 +9,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 from uuid import UUID
 
+import attrs
+
 from arccm.adapters.memory.store import MemoryStore
 from arccm.application.ports.unit_of_work import UnitOfWorkFactory
 from arccm.domain.access import Actor
@@ -17,7 +19,7 @@ from arccm.domain.certificate import Certificate, CompletionKind, CompletionRef
 from arccm.domain.compliance import ComplianceMetric, ComplianceRecord
 from arccm.domain.course import Course
 from arccm.domain.events import DomainEvent
-from arccm.domain.notification import EmailBatch, Notification
+from arccm.domain.notification import EmailBatch, EmailStatus, Notification
 from arccm.domain.people import AuthorizedProvider, InstructorProfile, Location, StudentProfile, UserProfile
 from arccm.domain.roster import Roster
 from arccm.domain.scheduling import AvailabilityBooking, overlaps
@@ -293,6 +295,31 @@ class MemoryProfileRepository(MemoryKeyedRepository[UserProfile]):
 
     def add_student(self, student: StudentProfile) -> None:
         self._uow.put("students", student.id, student)
+
+    def erase_personal_data(self, person_id: UUID, erased_name: str) -> None:
+        store, uow = self._uow.store, self._uow
+        student = uow.load("students", person_id)
+        if student is not None:
+            erased = attrs.evolve(student, first_name=erased_name, last_name="", email="", phone="")
+            uow.put("students", person_id, erased)
+        for certificate_id in [c.id for c in store.certificates.values() if c.recipient.person_id == person_id]:
+            certificate = uow.load("certificates", certificate_id)
+            certificate.recipient = attrs.evolve(certificate.recipient, name=erased_name)
+        for notice_id in [n.id for n in store.notifications.values() if person_id in (n.user_id, n.student_id)]:
+            notice = uow.load("notifications", notice_id)
+            notice.title, notice.message, notice.email, notice.context = "(erased)", "(erased)", "", {}
+            if notice.email_status in (EmailStatus.PENDING, EmailStatus.FAILED):
+                notice.email_status = EmailStatus.NONE
+        for session_id in [
+            s.id for s in store.sessions.values() if any(e.learner_id == person_id for e in s.enrollments)
+        ]:
+            for enrollment in uow.load("sessions", session_id).enrollments:
+                if enrollment.learner_id == person_id:
+                    enrollment.completion_reason = None
+        for roster_id in [r.id for r in store.rosters.values() if any(m.student_id == person_id for m in r.members)]:
+            for member in uow.load("rosters", roster_id).members:
+                if member.student_id == person_id:
+                    member.completion_reason = None
 
 
 class MemoryComplianceRepository:

@@ -45,6 +45,10 @@ class AggregateMapping(Protocol[T]):
 
     def key(self, value: T) -> UUID: ...
 
+    def selectable(self) -> tuple[Any, ...]:
+        """What a SELECT of the root row lists."""
+        ...
+
     def build(self, uow: PostgresUnitOfWork, rows: Sequence[Row]) -> list[T]:
         """Aggregates from rows of the root table (children fetched for all of them at once)."""
         ...
@@ -115,6 +119,11 @@ class RowMapping(Generic[T]):
     bulk: bool = False
     touch: bool = True  # stamp updated_at on every update
     versioned: bool = False
+    # what a SELECT of the row lists (default: every column); profiles read contact details through functions
+    columns: tuple[Any, ...] | None = None
+
+    def selectable(self) -> tuple[Any, ...]:
+        return self.columns if self.columns is not None else tuple(self.table.c)
 
     def key(self, value: T) -> UUID:
         key: UUID = self.params(value)["id"]

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import attrs
-from sqlalchemy import Select, Table, bindparam, delete, select
+from sqlalchemy import Select, Table, bindparam, delete, func, select
 
 from arccm.adapters.postgres import rows
 from arccm.adapters.postgres import tables as t
@@ -52,7 +52,20 @@ class CertificateMapping(RowMapping[Certificate]):
 
 
 CERTIFICATES = CertificateMapping("certificate", t.t_certificates, rows.certificate, rows.certificate_params, bulk=True)
-PROFILES = RowMapping[UserProfile]("profile", t.t_profiles, rows.profile, rows.profile_params)
+
+
+def contact_columns(table: Table) -> tuple[Any, ...]:
+    """A person's row as the acting user may see it: e-mail and phone through ``arccm_email``/``arccm_phone``
+    (migration 0010: the person, SA, AD and an AP whose scope holds them see them; others read '')."""
+    return tuple(
+        getattr(func, f"arccm_{c.name}")(table.c.id).label(c.name) if c.name in ("email", "phone") else c
+        for c in table.c
+    )
+
+
+PROFILES = RowMapping[UserProfile](
+    "profile", t.t_profiles, rows.profile, rows.profile_params, columns=contact_columns(t.t_profiles)
+)
 BATCHES = RowMapping[CertificateBatch]("batch", t.t_rosters, rows.batch, rows.batch_params)
 NOTIFICATIONS = RowMapping[Notification](
     "notification", t.t_notifications, rows.notification, rows.notification_params, bulk=True, touch=False
@@ -108,6 +121,9 @@ class WithChildren:
     def key(self, value: Any) -> UUID:
         key: UUID = value.id
         return key
+
+    def selectable(self) -> tuple[Any, ...]:
+        return tuple(self.table.c)
 
 
 @attrs.frozen

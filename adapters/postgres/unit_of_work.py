@@ -26,7 +26,7 @@ from uuid import UUID
 import attrs
 import psycopg
 from psycopg.types.json import Jsonb
-from sqlalchemy import Connection, Executable, Result, Select, Table, bindparam, select, text
+from sqlalchemy import Connection, Executable, Result, Select, bindparam, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ColumnElement
 
@@ -163,7 +163,7 @@ class PostgresUnitOfWork:
 
         ``for_update`` holds the rows until the unit ends and tracks the aggregates for change; otherwise they
         are only looked at (changes to them are not saved)."""
-        statement = select(mapping.table).where(where).order_by(*order_by).limit(limit)
+        statement = select(*mapping.selectable()).where(where).order_by(*order_by).limit(limit)
         if for_update:  # FOR NO KEY UPDATE: holds the row against change, yet lets foreign keys point at it
             statement = statement.with_for_update(key_share=True, skip_locked=skip_locked)
         found = list(self.execute(statement).mappings())
@@ -187,7 +187,7 @@ class PostgresUnitOfWork:
         known = self.held(mapping, key)
         if known is not None:
             return known
-        found = list(self.connection.execute(_by_key(mapping.table, for_update), {"key": key}).mappings())
+        found = list(self.connection.execute(_by_key(mapping, for_update), {"key": key}).mappings())  # type: ignore[arg-type]
         loaded = self.adopt(mapping, found, for_update)
         if not loaded and refuse_hidden:
             self.refuse_if_hidden(mapping.table.name, mapping.kind, key)
@@ -262,9 +262,9 @@ class PostgresUnitOfWork:
 
 
 @functools.cache
-def _by_key(table: Table, for_update: bool) -> Select[Any]:
-    """One row by id — built once per table, so a lookup costs no statement construction."""
-    statement = select(table).where(table.c.id == bindparam("key"))
+def _by_key(mapping: AggregateMapping[Any], for_update: bool) -> Select[Any]:
+    """One row by id — built once per mapping, so a lookup costs no statement construction."""
+    statement = select(*mapping.selectable()).where(mapping.table.c.id == bindparam("key"))
     return statement.with_for_update(key_share=True) if for_update else statement
 
 

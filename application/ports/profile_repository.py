@@ -33,3 +33,8 @@ class ProfileRepository(Protocol):
     def students(self, student_ids: Collection[UUID]) -> Mapping[UUID, StudentProfile]:
         """External learners by id (missing ids are left out)."""
         ...
+
+    def erase_personal_data(self, person_id: UUID, erased_name: str) -> None:
+        """Replace the person's name, contact details and free text wherever they were copied (certificates,
+        notices, completion notes, an external learner's record; on PostgreSQL the audit trail's copies too)."""
+        ...

@@ -11,10 +11,10 @@ from arccm.application import commands
 from arccm.application.ports.unit_of_work import UnitOfWork
 from arccm.application.use_cases.base import Context, InTransaction, found, in_transaction
 from arccm.application.validation import boundary
-from arccm.domain.access import Action, Actor, may
+from arccm.domain.access import Action, Actor, Resource, ResourceKind, may
 from arccm.domain.compliance import ComplianceRecord, ComplianceStanding, standing
 from arccm.domain.errors import DomainError, InvalidValue
-from arccm.domain.people import UserProfile, actor_for, refusal
+from arccm.domain.people import ERASED_NAME, UserProfile, actor_for, refusal
 
 
 @attrs.frozen
@@ -67,6 +67,27 @@ class ChangeUserRoleHandler:
             records, metrics = uow.compliance.records_for(profile.id), uow.compliance.metrics()
             profile.update_compliance(standing(profile.role, records, metrics, now.date()), now)
         return profile
+
+
+@attrs.frozen
+class ErasePersonHandler(InTransaction[commands.ErasePerson, UUID]):
+    """SA and AD erase a learner's personal data (docs/access.md, "Erasure")."""
+
+    ctx: Context
+
+    def run(self, uow: UnitOfWork, actor: Actor, cmd: commands.ErasePerson) -> Result[UUID, DomainError]:
+        if cmd.person_id == actor.user_id:
+            return Failure(InvalidValue("person_id", "must not be the acting user"))
+        allowed = may(actor, Action.ERASE_PERSON, Resource(ResourceKind.PROFILE, subject_id=cmd.person_id))
+        if isinstance(allowed, Failure):
+            return Failure(allowed.failure())
+        profile = uow.profiles.get_for_update(cmd.person_id)
+        if profile is None and uow.profiles.student(cmd.person_id) is None:
+            return found(None, "person", cmd.person_id)
+        if profile is not None:
+            profile.erase(actor.user_id, self.ctx.clock.now())
+        uow.profiles.erase_personal_data(cmd.person_id, ERASED_NAME)
+        return Success(cmd.person_id)
 
 
 @attrs.frozen

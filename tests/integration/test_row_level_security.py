@@ -440,3 +440,155 @@ def test_on_supabase_authenticated_reads_its_scope_from_the_jwt_and_anon_only_ve
         today=world.clock.now().date(),
     )
     assert [row[0] for row in found] == ["active"]
+
+
+# --- contact details and erasure ----------------------------------------------------------------------------
+
+
+def test_contact_details_are_for_the_person_admins_and_their_ap_only(world: World) -> None:
+    ap, ic, learner = populated(world)
+    stranger = world.user(Role.AP, world.provider(locations=1))
+    db = database(world)
+    email = world.profiles[learner.user_id].email
+    with as_runtime_role(db, str(ic.user_id)) as connection, pytest.raises(DBAPIError, match="permission denied"):
+        connection.execute(text("SELECT email FROM profiles"))
+    for who, sees in ((learner, email), (ap, email), (world.admin, email), (ic, ""), (stranger, "")):
+        with as_runtime_role(db, str(who.user_id)) as connection:  # type: ignore[union-attr]
+            shown = connection.execute(text("SELECT arccm_email(:p), arccm_phone(:p)"), {"p": learner.user_id}).one()
+        assert shown[0] == sees, who.role  # type: ignore[union-attr]
+        assert (shown[1] != "") == (sees != ""), who.role  # type: ignore[union-attr]
+    # the instructor loads the learner's profile in a use case: the name, not the contact details
+    with world.container.unit_of_work()(ic) as uow:
+        seen = uow.profiles.find(learner.user_id)
+    assert seen is not None
+    assert (seen.display_name, seen.email, seen.phone) == (world.profiles[learner.user_id].display_name, "", "")
+    # and the notice of the certificate (queued by AP) went to the learner's stored address all the same
+    with db.owner_engine().connect() as owner:
+        addressed = owner.execute(
+            text(f'SELECT email, email_status FROM "{db.schema}".notifications WHERE user_id = :p'),
+            {"p": learner.user_id},
+        ).all()
+    assert addressed
+    assert {tuple(row) for row in addressed} == {(email, "pending")}
+
+
+def test_erasure_keeps_the_records_and_leaves_no_copy_of_the_name(world: World) -> None:
+    ap, _, learner = populated(world)
+    db = database(world)
+    name = world.profiles[learner.user_id].display_name
+    today = world.clock.now().date()
+    certificate = world.container.read_models().certificates(learner, today)[0]
+    sessions_before = world.container.read_models().sessions(ap)
+    refused = world.container.erase_person()(ap, c.ErasePerson(learner.user_id))
+    assert isinstance(refused.failure(), Forbidden)
+    assert world.admin is not None
+    ok(world.container.erase_person()(world.admin, c.ErasePerson(learner.user_id)))
+    verified = ok(world.container.verify_certificate()(c.VerifyCertificate(certificate.code))).certificate
+    assert verified.status == "active"  # still genuine; the public page shows the holder masked, as ever
+    held = [x for x in world.container.read_models().certificates(world.admin, today) if x.id == certificate.id]
+    assert [x.recipient_name for x in held] == ["Erased learner"]
+    assert world.container.read_models().sessions(ap) == sessions_before  # counters and the rest untouched
+    with db.owner_engine().connect() as owner:
+        leftovers = owner.execute(
+            text(
+                f'SELECT count(*) FROM "{db.schema}".audit_log WHERE old_values::text LIKE :n OR new_values::text LIKE :n'
+            ),
+            {"n": f"%{name}%"},
+        ).scalar_one()
+        erased = (
+            owner.execute(
+                text(f"SELECT actor_id FROM \"{db.schema}\".audit_log WHERE operation = 'ERASED' AND row_id = :p"),
+                {"p": str(learner.user_id)},
+            )
+            .scalars()
+            .all()
+        )
+    assert leftovers == 0
+    assert erased == [world.admin.user_id]
+    assert isinstance(world.container.resolve_actor()(learner.user_id).failure(), Forbidden)  # erased: acts no more
+
+
+# --- the matrix: role × table × command ---------------------------------------------------------------------
+
+ALLOWED, FILTERED, REFUSED = "allowed", "filtered", "refused"
+# UPDATE of every row (each column set to itself) as: SA, the session's AP, another provider's AP, the session's
+# lead instructor (IC), the learner (IN); docs/access.md's write rules, cell by cell
+UPDATES: dict[str, tuple[str, str, str, str, str]] = {
+    "locations": (ALLOWED, FILTERED, FILTERED, FILTERED, FILTERED),
+    "authorized_providers": (ALLOWED, FILTERED, FILTERED, FILTERED, FILTERED),
+    "provider_locations": (ALLOWED, FILTERED, FILTERED, FILTERED, FILTERED),
+    "course_templates": (ALLOWED, FILTERED, FILTERED, FILTERED, FILTERED),
+    "profiles": (ALLOWED, ALLOWED, FILTERED, FILTERED, FILTERED),
+    "instructor_profiles": (ALLOWED, ALLOWED, FILTERED, FILTERED, FILTERED),
+    "training_sessions": (ALLOWED, ALLOWED, FILTERED, ALLOWED, FILTERED),
+    "session_enrollments": (ALLOWED, ALLOWED, FILTERED, ALLOWED, FILTERED),
+    "certificates": (ALLOWED, ALLOWED, FILTERED, ALLOWED, FILTERED),
+    "teams": (ALLOWED, ALLOWED, FILTERED, FILTERED, FILTERED),
+    "team_members": (ALLOWED, ALLOWED, FILTERED, FILTERED, FILTERED),
+    "notifications": (ALLOWED, FILTERED, FILTERED, FILTERED, ALLOWED),
+    "user_compliance_records": (REFUSED,) * 5,  # append-only: no UPDATE privilege at all
+    "change_log": (REFUSED,) * 5,
+    "audit_log": (REFUSED,) * 5,
+}
+DELETABLE = {"team_members": (ALLOWED, ALLOWED, FILTERED, FILTERED, FILTERED)}
+
+
+def test_the_role_table_command_matrix(world: World) -> None:
+    ap, ic, learner = populated(world)
+    other = world.user(Role.AP, world.provider(locations=1))
+    assert world.admin is not None
+    metric = uuid.uuid4()
+    with database(world).owner_engine().begin() as owner:  # a compliance record, so that table has a row too
+        schema = database(world).schema
+        owner.execute(
+            text(f"INSERT INTO \"{schema}\".compliance_metrics (id, name, weight) VALUES (:m, 'CPR', 1)"), {"m": metric}
+        )
+        owner.execute(
+            text(
+                f"INSERT INTO \"{schema}\".user_compliance_records (user_id, metric_id, status, recorded_on) VALUES (:u, :m, 'compliant', now())"
+            ),
+            {"u": ic.user_id, "m": metric},
+        )
+    db = database(world)
+    actors = (world.admin, ap, other, ic, learner)
+
+    def outcome(user: Actor, sql: str) -> str:
+        with as_runtime_role(db, str(user.user_id)) as connection:
+            try:
+                done = connection.execute(text(sql)).rowcount
+            except DBAPIError as error:
+                if not isinstance(error.orig, psycopg.errors.InsufficientPrivilege):
+                    raise
+                return REFUSED
+        return ALLOWED if done else FILTERED
+
+    with db.owner_engine().connect() as owner:
+        columns = {
+            table: owner.execute(
+                text(
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema = :s AND table_name = :t"
+                    " AND column_name NOT IN ('id', 'email', 'phone') AND is_generated = 'NEVER' AND identity_generation IS NULL"
+                    " ORDER BY ordinal_position LIMIT 1"
+                ),
+                {"s": db.schema, "t": table},
+            ).scalar_one()
+            for table in UPDATES
+        }
+        for table in UPDATES:  # every table of the matrix has rows: an empty one would pass every cell
+            assert owner.execute(text(f'SELECT count(*) FROM "{db.schema}"."{table}"')).scalar_one() > 0, table
+    found = {
+        table: tuple(outcome(user, f'UPDATE "{table}" SET {columns[table]} = {columns[table]}') for user in actors)
+        for table in UPDATES
+    }
+    assert found == UPDATES
+    deletes = {
+        table: tuple(outcome(user, f'DELETE FROM "{table}"') for user in actors)
+        for table in [*UPDATES, "provider_locations"]
+    }
+    assert deletes == {
+        table: DELETABLE.get(
+            table,
+            (ALLOWED, FILTERED, FILTERED, FILTERED, FILTERED) if table == "provider_locations" else (REFUSED,) * 5,
+        )
+        for table in deletes
+    }

@@ -12,11 +12,14 @@ from sqlalchemy.dialects.postgresql import insert
 from arccm.adapters.postgres import rows
 from arccm.adapters.postgres import tables as t
 from arccm.adapters.postgres.mapping import AggregateRepository, insert_row
-from arccm.adapters.postgres.mappings import PROFILES
+from arccm.adapters.postgres.mappings import PROFILES, contact_columns
 from arccm.domain.people import InstructorProfile, StudentProfile, UserProfile
 
 if TYPE_CHECKING:
     pass
+
+
+_STUDENT = contact_columns(t.t_student_enrollment_profiles)
 
 
 class PostgresProfileRepository(AggregateRepository[UserProfile]):
@@ -71,7 +74,7 @@ class PostgresProfileRepository(AggregateRepository[UserProfile]):
         if not student_ids:
             return {}
         table = t.t_student_enrollment_profiles
-        found = list(self._uow.execute(select(table).where(table.c.id.in_(list(student_ids)))).mappings())
+        found = list(self._uow.execute(select(*_STUDENT).where(table.c.id.in_(list(student_ids)))).mappings())
         if len(found) < len(set(student_ids)):  # registered elsewhere: SA, AD and AP consult (migration 0009)
             found = (
                 list(
@@ -85,3 +88,7 @@ class PostgresProfileRepository(AggregateRepository[UserProfile]):
 
     def add_student(self, student: StudentProfile) -> None:
         insert_row(self._uow, t.t_student_enrollment_profiles, rows.student_params(student))
+
+    def erase_personal_data(self, person_id: UUID, erased_name: str) -> None:
+        """``arccm_erase_person`` (migration 0010): every copy, the audit trail's included; SA and AD only."""
+        self._uow.run("SELECT arccm_erase_person(:person, :name)", {"person": person_id, "name": erased_name})

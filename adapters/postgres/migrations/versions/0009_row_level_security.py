@@ -55,7 +55,7 @@ SESSION_TEACH = f"({LEADS} AND id = ANY(CAST((SELECT arccm_taught_sessions()) AS
 # an enrollment is read like its session by an AP (or by who enrolled it), by the session's instructors, by its learner
 ENROLLMENT_AP = (
     f"({IS_AP} AND (enrolled_by = {UID} OR EXISTS (SELECT 1 FROM training_sessions s WHERE s.id = session_id"
-    f" AND (s.location_id = ANY({LOCS}) OR s.provider_id = {PROV} OR s.created_by = {UID}))))"
+    f" AND (s.location_id = ANY({LOCS}) OR s.provider_id = {PROV}))))"
 )
 ENROLLMENT_READ = (
     f"({ADMIN} OR {ENROLLMENT_AP} OR learner_id = {UID}"
