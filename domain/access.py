@@ -172,6 +172,16 @@ Decision = Result[None, DomainError]
 _ALLOWED: Decision = Success(None)
 
 
+def may_act(user_active: bool, provider_status: str | None) -> Decision:
+    """Whether a user may act or read at all: their profile is active, and they belong to no provider or to an
+    active one (docs/access.md, "Who may act at all").  The database holds the same rule in ``arccm_uid()``."""
+    if not user_active:
+        return Failure(Forbidden("act as this user", "the user is inactive"))
+    if provider_status is not None and provider_status != "active":
+        return Failure(Forbidden("act as this user", f"the user's provider is {provider_status}"))
+    return _ALLOWED
+
+
 def may(actor: Actor, action: Action, target: Resource) -> Decision:
     """Answer whether ``actor`` may do ``action`` to ``target``, with a reason when not."""
     rule = _RULES[action]

@@ -7,10 +7,11 @@ from datetime import date, datetime
 from uuid import UUID
 
 import attrs
+from returns.result import Failure
 
-from arccm.domain.access import Actor, Resource, ResourceKind, Role
+from arccm.domain.access import Actor, Resource, ResourceKind, Role, may_act
 from arccm.domain.compliance import ComplianceRecord, ComplianceStanding
-from arccm.domain.errors import Forbidden
+from arccm.domain.errors import DomainError
 from arccm.domain.events import (
     ComplianceChanged,
     ComplianceItemRecorded,
@@ -174,13 +175,10 @@ class StudentProfile:
         return f"{self.first_name} {self.last_name}".strip()
 
 
-def refusal(profile: UserProfile, provider: AuthorizedProvider | None) -> Forbidden | None:
-    """Why this user may not act or read now, or None: an inactive user, or a provider that is not active."""
-    if not profile.active:
-        return Forbidden("act as this user", "the user is inactive")
-    if provider is not None and not provider.active:
-        return Forbidden("act as this user", f"the user's provider is {provider.status.value}")
-    return None
+def refusal(profile: UserProfile, provider: AuthorizedProvider | None) -> DomainError | None:
+    """Why this user may not act or read now (``access.may_act``), or None."""
+    decided = may_act(profile.active, provider.status.value if provider is not None else None)
+    return decided.failure() if isinstance(decided, Failure) else None
 
 
 def actor_for(profile: UserProfile, provider: AuthorizedProvider | None) -> Actor:

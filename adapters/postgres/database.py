@@ -82,6 +82,7 @@ def feed_horizon() -> str:
 POLICY_HELPERS = (
     "arccm_uid()", "arccm_role()", "arccm_provider()", "arccm_locations()", "arccm_taught_sessions()",
     "arccm_taught_certificates()", "arccm_my_sessions()", "arccm_related_people()", "arccm_roster_students()",
+    "arccm_email(uuid)", "arccm_phone(uuid)",
 )  # fmt: skip
 
 
@@ -92,11 +93,22 @@ def supabase_grants(schema: str) -> str:
     helpers = ", ".join(f'"{schema}".{name}' for name in POLICY_HELPERS)
     return f"""
     DO $$
+    DECLARE
+        t text;
+        cols text;
     BEGIN
         IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticated') THEN
             GRANT USAGE ON SCHEMA "{schema}" TO authenticated;
             GRANT SELECT ON ALL TABLES IN SCHEMA "{schema}" TO authenticated;
             REVOKE SELECT ON "{schema}".alembic_version FROM authenticated;
+            -- contact details: never as columns, only through arccm_email / arccm_phone (migration 0010)
+            FOREACH t IN ARRAY ARRAY['profiles', 'student_enrollment_profiles'] LOOP
+                SELECT string_agg(quote_ident(column_name), ', ' ORDER BY ordinal_position) INTO cols
+                FROM information_schema.columns
+                WHERE table_schema = '{schema}' AND table_name = t AND column_name NOT IN ('email', 'phone');
+                EXECUTE format('REVOKE SELECT ON %I.%I FROM authenticated', '{schema}', t);
+                EXECUTE format('GRANT SELECT (%s) ON %I.%I TO authenticated', cols, '{schema}', t);
+            END LOOP;
             GRANT EXECUTE ON FUNCTION {helpers}, "{schema}".arccm_verify(text, date) TO authenticated;
         END IF;
         IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'anon') THEN

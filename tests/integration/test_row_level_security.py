@@ -431,6 +431,15 @@ def test_on_supabase_authenticated_reads_its_scope_from_the_jwt_and_anon_only_ve
     with pytest.raises(DBAPIError, match="permission denied"):
         as_supabase("authenticated", ap.user_id, "UPDATE training_sessions SET title = 'x'")
     with pytest.raises(DBAPIError, match="permission denied"):
+        as_supabase("authenticated", ic.user_id, "SELECT email FROM profiles")
+    shown = as_supabase(
+        "authenticated",
+        ic.user_id,
+        "SELECT display_name, arccm_email(id) FROM profiles WHERE id = :p",
+        p=learner.user_id,
+    )
+    assert [tuple(r) for r in shown] == [(world.profiles[learner.user_id].display_name, "")]
+    with pytest.raises(DBAPIError, match="permission denied"):
         as_supabase("anon", None, "SELECT count(*) FROM certificates")
     found = as_supabase(
         "anon",

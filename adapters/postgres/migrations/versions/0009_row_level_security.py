@@ -238,23 +238,28 @@ BEGIN
     RETURN NULL;
 END $$;
 
--- the acting user while allowed to act: an active profile, under no provider or an active one
-CREATE FUNCTION arccm_uid() RETURNS uuid LANGUAGE sql STABLE SECURITY DEFINER {path} AS $$
-    SELECT p.id FROM profiles p LEFT JOIN authorized_providers ap ON ap.id = p.provider_id
-    WHERE p.id = arccm_claimed_user() AND p.status = 'active' AND (p.provider_id IS NULL OR ap.status = 'active')
-$$;
-CREATE FUNCTION arccm_role() RETURNS text LANGUAGE sql STABLE SECURITY DEFINER {path} AS $$
-    SELECT role FROM profiles WHERE id = arccm_uid()
-$$;
-CREATE FUNCTION arccm_provider() RETURNS uuid LANGUAGE sql STABLE SECURITY DEFINER {path} AS $$
-    SELECT provider_id FROM profiles WHERE id = arccm_uid()
-$$;
+-- the acting user while allowed to act: an active profile, under no provider or an active one (PL/pgSQL, like
+-- the three below: planned once per session, not at every call)
+CREATE FUNCTION arccm_uid() RETURNS uuid LANGUAGE plpgsql STABLE SECURITY DEFINER {path} AS $$
+BEGIN
+    RETURN (SELECT p.id FROM profiles p LEFT JOIN authorized_providers ap ON ap.id = p.provider_id
+            WHERE p.id = arccm_claimed_user() AND p.status = 'active' AND (p.provider_id IS NULL OR ap.status = 'active'));
+END $$;
+CREATE FUNCTION arccm_role() RETURNS text LANGUAGE plpgsql STABLE SECURITY DEFINER {path} AS $$
+BEGIN
+    RETURN (SELECT role FROM profiles WHERE id = arccm_uid());
+END $$;
+CREATE FUNCTION arccm_provider() RETURNS uuid LANGUAGE plpgsql STABLE SECURITY DEFINER {path} AS $$
+BEGIN
+    RETURN (SELECT provider_id FROM profiles WHERE id = arccm_uid());
+END $$;
 -- the locations of the actor's provider (policies use them for an AP only: it acts at them)
-CREATE FUNCTION arccm_locations() RETURNS uuid[] LANGUAGE sql STABLE SECURITY DEFINER {path} AS $$
-    SELECT COALESCE((SELECT array_agg(l.location_id ORDER BY l.location_id) FROM profiles p
+CREATE FUNCTION arccm_locations() RETURNS uuid[] LANGUAGE plpgsql STABLE SECURITY DEFINER {path} AS $$
+BEGIN
+    RETURN COALESCE((SELECT array_agg(l.location_id ORDER BY l.location_id) FROM profiles p
                      JOIN provider_locations l ON l.provider_id = p.provider_id
-                     WHERE p.id = arccm_uid()), '{{}}')
-$$;
+                     WHERE p.id = arccm_uid()), '{{}}');
+END $$;
 -- sessions the actor leads or assists
 CREATE FUNCTION arccm_taught_sessions() RETURNS uuid[] LANGUAGE sql STABLE SECURITY DEFINER {path} AS $$
     SELECT COALESCE(array_agg(id), '{{}}') FROM (

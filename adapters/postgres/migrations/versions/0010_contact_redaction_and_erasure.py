@@ -5,8 +5,8 @@
   ``arccm_email(person)`` and ``arccm_phone(person)`` return them to the person, SA, AD and an AP whose scope
   holds the person (its locations or provider, or a session or roster of its own the person is in), '' to anyone
   else; the system (the owner role) reads them as stored.
-* A notice's address is filled in by the database from its recipient's record (``arccm_notice_address``, a
-  ``BEFORE INSERT`` trigger), so whoever queues a notice never needs to see it.
+* A notice queued without an address (by someone who may not see it) gets its recipient's stored address from the
+  database (``arccm_notice_address``, a ``BEFORE INSERT`` trigger), and is then pending for the e-mail sender.
 * ``arccm_erase_person(person)``: name, contact and free text of a learner replaced, in their profile, their
   certificates (the holder shows as erased; the certificates still verify), their notices and completion notes,
   and in the audit trail's copies of those fields; who erased and when stays in the trail.
@@ -36,50 +36,73 @@ def functions(schema: str, app_role: str) -> str:
     path = f'SET search_path = "{schema}", pg_catalog'
     return f"""
 -- the owner (migrations, system jobs) rather than the runtime role or a Supabase client
-CREATE FUNCTION arccm_is_system() RETURNS boolean LANGUAGE sql STABLE SECURITY DEFINER {path} AS $$
-    SELECT session_user <> '{app_role}' AND current_setting('role') NOT IN ('{app_role}', 'authenticated', 'anon')
-$$;
--- may the acting user see this person's contact details?
-CREATE FUNCTION arccm_may_contact(person uuid) RETURNS boolean LANGUAGE sql STABLE SECURITY DEFINER {path} AS $$
-    SELECT CASE
-        WHEN arccm_is_system() THEN true
-        WHEN arccm_uid() IS NULL THEN false
-        WHEN person = arccm_uid() OR arccm_role() IN ('SA', 'AD') THEN true
-        WHEN arccm_role() = 'AP' THEN
-            EXISTS (SELECT 1 FROM profiles p WHERE p.id = person
-                    AND (p.location_id = ANY(arccm_locations()) OR p.provider_id = arccm_provider()))
-            OR EXISTS (SELECT 1 FROM student_enrollment_profiles s WHERE s.id = person
-                       AND s.location_id = ANY(arccm_locations()))
-            OR EXISTS (SELECT 1 FROM session_enrollments e JOIN training_sessions t ON t.id = e.session_id
-                       WHERE e.learner_id = person AND e.status <> 'cancelled'
-                         AND (t.location_id = ANY(arccm_locations()) OR t.provider_id = arccm_provider()))
-            OR EXISTS (SELECT 1 FROM student_roster_members m JOIN student_rosters r ON r.id = m.roster_id
-                       WHERE m.student_profile_id = person AND r.location_id = ANY(arccm_locations()))
-        ELSE false
-    END
-$$;
-CREATE FUNCTION arccm_email(person uuid) RETURNS text LANGUAGE sql STABLE SECURITY DEFINER {path} AS $$
-    SELECT CASE WHEN arccm_may_contact(person) THEN COALESCE(
-        (SELECT email FROM profiles WHERE id = person), (SELECT email FROM student_enrollment_profiles WHERE id = person)
-    ) ELSE '' END
-$$;
-CREATE FUNCTION arccm_phone(person uuid) RETURNS text LANGUAGE sql STABLE SECURITY DEFINER {path} AS $$
-    SELECT CASE WHEN arccm_may_contact(person) THEN COALESCE(
-        (SELECT phone FROM profiles WHERE id = person), (SELECT phone FROM student_enrollment_profiles WHERE id = person)
-    ) ELSE '' END
-$$;
+CREATE FUNCTION arccm_is_system() RETURNS boolean LANGUAGE plpgsql STABLE SECURITY DEFINER {path} AS $$
+BEGIN
+    RETURN session_user <> '{app_role}' AND current_setting('role') NOT IN ('{app_role}', 'authenticated', 'anon');
+END $$;
+-- may the acting user see this person's contact details?  PL/pgSQL: it runs once per row read, and a PL/pgSQL
+-- function keeps its plans for the session where an SQL one is planned again at every call
+CREATE FUNCTION arccm_may_contact(person uuid) RETURNS boolean LANGUAGE plpgsql STABLE SECURITY DEFINER {path} AS $$
+DECLARE
+    me uuid;
+    my_role text;
+BEGIN
+    IF arccm_is_system() THEN
+        RETURN true;
+    END IF;
+    me := arccm_uid();
+    IF me IS NULL THEN
+        RETURN false;
+    END IF;
+    IF person = me THEN
+        RETURN true;
+    END IF;
+    my_role := arccm_role();
+    IF my_role IN ('SA', 'AD') THEN
+        RETURN true;
+    END IF;
+    IF my_role <> 'AP' THEN
+        RETURN false;
+    END IF;
+    RETURN EXISTS (SELECT 1 FROM profiles p WHERE p.id = person
+                   AND (p.location_id = ANY(arccm_locations()) OR p.provider_id = arccm_provider()))
+        OR EXISTS (SELECT 1 FROM student_enrollment_profiles s WHERE s.id = person
+                   AND s.location_id = ANY(arccm_locations()))
+        OR EXISTS (SELECT 1 FROM session_enrollments e JOIN training_sessions t ON t.id = e.session_id
+                   WHERE e.learner_id = person AND e.status <> 'cancelled'
+                     AND (t.location_id = ANY(arccm_locations()) OR t.provider_id = arccm_provider()))
+        OR EXISTS (SELECT 1 FROM student_roster_members m JOIN student_rosters r ON r.id = m.roster_id
+                   WHERE m.student_profile_id = person AND r.location_id = ANY(arccm_locations()));
+END $$;
+CREATE FUNCTION arccm_email(person uuid) RETURNS text LANGUAGE plpgsql STABLE SECURITY DEFINER {path} AS $$
+BEGIN
+    IF NOT arccm_may_contact(person) THEN
+        RETURN '';
+    END IF;
+    RETURN COALESCE((SELECT email FROM profiles WHERE id = person),
+                    (SELECT email FROM student_enrollment_profiles WHERE id = person));
+END $$;
+CREATE FUNCTION arccm_phone(person uuid) RETURNS text LANGUAGE plpgsql STABLE SECURITY DEFINER {path} AS $$
+BEGIN
+    IF NOT arccm_may_contact(person) THEN
+        RETURN '';
+    END IF;
+    RETURN COALESCE((SELECT phone FROM profiles WHERE id = person),
+                    (SELECT phone FROM student_enrollment_profiles WHERE id = person));
+END $$;
 
 -- a notice goes to its recipient's stored address, whoever queued it (and whatever they may see)
 CREATE FUNCTION arccm_notice_address() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER {path} AS $$
 BEGIN
+    IF NEW.email <> '' THEN
+        RETURN NEW;  -- queued by someone who could see the address
+    END IF;
     NEW.email := COALESCE(
         (SELECT email FROM profiles WHERE id = NEW.user_id),
         (SELECT email FROM student_enrollment_profiles WHERE id = NEW.student_id),
-        NEW.email);
+        '');
     IF NEW.email_status = 'none' AND NEW.email <> '' THEN
         NEW.email_status := 'pending';
-    ELSIF NEW.email_status = 'pending' AND NEW.email = '' THEN
-        NEW.email_status := 'none';
     END IF;
     RETURN NEW;
 END $$;
