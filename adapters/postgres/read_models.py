@@ -468,20 +468,27 @@ class PostgresChangeFeed:
         self, actor: Actor, since: Cursor, limit: Limit = 1000, topics: frozenset[str] | None = None
     ) -> ChangeBatch:
         topic_filter = "AND c.topic = ANY(:topics)" if topics is not None else ""
+        # the page of changes first, with the ids their context needs taken out of the payload; only then the
+        # joins, on plain id equality: under row-level security a join condition that runs a non-leakproof
+        # function (jsonb access, a cast) cannot reach into the joined table's index, and every change would scan it
         sql = (
-            "SELECT c.id, c.txid::text::bigint AS txid, c.event, c.payload, c.occurred_at,"
+            "SELECT c.id, c.txid, c.event, c.payload, c.occurred_at,"
             " s.title AS session_title, s.starts_at AS session_starts_at, l.name AS location_name,"
             " p.display_name AS learner_name, cert.course_name,"
             f" CASE WHEN cert.id IS NULL THEN NULL ELSE {certificate_status('cert')} END AS certificate_status"
+            " FROM (SELECT c.id, c.txid::text::bigint AS txid, c.event, c.payload, c.occurred_at,"
+            " CASE WHEN c.topic = 'enrollments' THEN CAST(c.payload->'fields'->>'session_id' AS uuid) END AS session_ref,"
+            " CASE WHEN c.topic = 'enrollments' THEN CAST(c.payload->'fields'->>'learner_id' AS uuid) END AS learner_ref,"
+            " CASE WHEN c.topic = 'certificates' THEN CAST(c.payload->'fields'->>'certificate_id' AS uuid) END"
+            " AS certificate_ref"
             " FROM change_log c"
-            " LEFT JOIN training_sessions s ON c.topic = 'enrollments' AND s.id = CAST(c.payload->'fields'->>'session_id' AS uuid)"
-            " LEFT JOIN locations l ON l.id = s.location_id"
-            " LEFT JOIN profiles p ON c.topic = 'enrollments' AND p.id = CAST(c.payload->'fields'->>'learner_id' AS uuid)"
-            " LEFT JOIN certificates cert ON c.topic = 'certificates'"
-            " AND cert.id = CAST(c.payload->'fields'->>'certificate_id' AS uuid)"
             " WHERE (c.txid, c.id) > (CAST(:txid AS text)::xid8, :id)"
             f" AND c.txid < {feed_horizon()}"
-            f" AND {change_scope(actor)} {topic_filter} ORDER BY c.txid, c.id LIMIT :limit"
+            f" AND {change_scope(actor)} {topic_filter} ORDER BY c.txid, c.id LIMIT :limit) c"
+            " LEFT JOIN training_sessions s ON s.id = c.session_ref"
+            " LEFT JOIN locations l ON l.id = s.location_id"
+            " LEFT JOIN profiles p ON p.id = c.learner_ref"
+            " LEFT JOIN certificates cert ON cert.id = c.certificate_ref"
         )
         params = {
             **scope_params(actor),

@@ -39,6 +39,19 @@ def test_migrate_check_health_and_run_the_demo_twice(pg_url: str) -> None:
         assert run.returncode == 0, run.stderr
         assert "Hank Harbor        0 events" in run.stdout
         assert "→ revoked: L. C***" in run.stdout
+    # the demo's revocation is in the audit trail, with who did it
+    trail = arccm(env, "audit", "--table", "certificates")
+    assert trail.returncode == 0, trail.stderr
+    entries = [json.loads(line) for line in trail.stdout.splitlines()]
+    revoked = [e for e in entries if e["operation"] == "UPDATE" and "revoked_at" in e.get("new_values", {})]
+    assert len(revoked) == 2  # once per demo run
+    assert all(e["actor_id"] and e["table"] == "certificates" and e["row_id"] for e in revoked)
+    mine = arccm(env, "audit", "--actor", revoked[0]["actor_id"], "--since", "2000-01-01")
+    assert mine.returncode == 0
+    assert {json.loads(line)["actor_id"] for line in mine.stdout.splitlines()} == {revoked[0]["actor_id"]}
+    assert arccm(env, "audit", "--row", "x").returncode == 2  # a row needs its table
+    assert arccm(env, "audit", "--actor", "nobody").returncode == 2
+    assert arccm(env, "audit", "--since", "yesterday").returncode == 2
     down = arccm(env, "db", "downgrade", "base")
     assert down.stdout.strip() == "at base"
 
