@@ -435,30 +435,38 @@ CREATE INDEX audit_log_row_idx ON audit_log (table_name, row_id, id);
 CREATE INDEX audit_log_actor_idx ON audit_log (actor_id, at);
 CREATE INDEX audit_log_at_idx ON audit_log USING brin (at);
 
+-- one statement-level trigger per operation: the changed rows arrive as transition tables and are written to the
+-- trail in one INSERT … SELECT per statement (a batch of a thousand certificates is one statement, not a thousand
+-- trigger calls).  TG_ARGV[0] names the key columns (comma-separated); an UPDATE keeps only the changed fields.
 CREATE FUNCTION arccm_audit() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER {path} AS $$
 DECLARE
-    whole jsonb := to_jsonb(CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END);
-    old_row jsonb := CASE WHEN TG_OP IN ('UPDATE', 'DELETE') THEN to_jsonb(OLD) END;
-    new_row jsonb := CASE WHEN TG_OP IN ('INSERT', 'UPDATE') THEN to_jsonb(NEW) END;
-    changed_old jsonb;
-    changed_new jsonb;
+    keys text[] := string_to_array(TG_ARGV[0], ',');
+    actor uuid := arccm_claimed_user();
 BEGIN
-    IF TG_OP = 'UPDATE' THEN
-        SELECT jsonb_object_agg(o.key, o.value), jsonb_object_agg(o.key, new_row -> o.key)
-          INTO changed_old, changed_new
-          FROM jsonb_each(old_row) o WHERE o.value IS DISTINCT FROM new_row -> o.key AND o.key <> 'updated_at';
-        IF changed_old IS NULL THEN
-            RETURN NULL;  -- nothing but the timestamp moved
-        END IF;
-        old_row := changed_old;
-        new_row := changed_new;
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO audit_log (actor_id, operation, table_name, row_id, new_values)
+        SELECT actor, 'INSERT', TG_TABLE_NAME, arccm_row_key(j, keys), j
+        FROM (SELECT to_jsonb(n) AS j FROM new_rows n) x;
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO audit_log (actor_id, operation, table_name, row_id, old_values)
+        SELECT actor, 'DELETE', TG_TABLE_NAME, arccm_row_key(j, keys), j
+        FROM (SELECT to_jsonb(o) AS j FROM old_rows o) x;
+    ELSE
+        INSERT INTO audit_log (actor_id, operation, table_name, row_id, old_values, new_values)
+        SELECT actor, 'UPDATE', TG_TABLE_NAME, b.k, d.before, d.after
+        FROM (SELECT arccm_row_key(to_jsonb(o), keys) AS k, to_jsonb(o) AS j FROM old_rows o) b
+        JOIN (SELECT arccm_row_key(to_jsonb(n), keys) AS k, to_jsonb(n) AS j FROM new_rows n) a ON a.k = b.k
+        CROSS JOIN LATERAL (
+            SELECT jsonb_object_agg(e.key, e.value) AS before, jsonb_object_agg(e.key, a.j -> e.key) AS after
+            FROM jsonb_each(b.j) e WHERE e.value IS DISTINCT FROM a.j -> e.key AND e.key <> 'updated_at'
+        ) d
+        WHERE d.before IS NOT NULL;  -- nothing but the timestamp moved: nothing to record
     END IF;
-    INSERT INTO audit_log (actor_id, operation, table_name, row_id, old_values, new_values)
-    VALUES (arccm_claimed_user(), TG_OP, TG_TABLE_NAME,
-            (SELECT string_agg(whole ->> k, ':') FROM unnest(string_to_array(TG_ARGV[0], ',')) k),
-            old_row, new_row);
     RETURN NULL;
 END $$;
+CREATE FUNCTION arccm_row_key(j jsonb, keys text[]) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT string_agg(j ->> k, ':' ORDER BY n) FROM unnest(keys) WITH ORDINALITY AS u(k, n)
+$$;
 CREATE FUNCTION arccm_audit_truncate() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER {path} AS $$
 BEGIN
     INSERT INTO audit_log (actor_id, operation, table_name) VALUES (arccm_claimed_user(), 'TRUNCATE', TG_TABLE_NAME);
@@ -500,10 +508,15 @@ def upgrade() -> None:
     op.execute(AUDIT.replace("{path}", path))
     for table in AUDITED:
         key = ROW_KEYS.get(table, "id")
-        op.execute(
-            f'CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON "{table}"'
-            f" FOR EACH ROW EXECUTE FUNCTION arccm_audit('{key}')"
-        )
+        for operation, rows in (
+            ("INSERT", "NEW TABLE AS new_rows"),
+            ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
+            ("DELETE", "OLD TABLE AS old_rows"),
+        ):
+            op.execute(
+                f'CREATE TRIGGER audit_{operation.lower()} AFTER {operation} ON "{table}" REFERENCING {rows}'
+                f" FOR EACH STATEMENT EXECUTE FUNCTION arccm_audit('{key}')"
+            )
         op.execute(
             f'CREATE TRIGGER audit_truncate AFTER TRUNCATE ON "{table}" FOR EACH STATEMENT'
             " EXECUTE FUNCTION arccm_audit_truncate()"
@@ -529,7 +542,7 @@ FUNCTIONS = [
     "arccm_may_schedule()", "arccm_may_issue()", "arccm_staff_profiles(uuid[])", "arccm_staff_qualifications(uuid[])",
     "arccm_staff_sessions(uuid[], timestamptz, timestamptz)", "arccm_staff_bookings(uuid[], timestamptz, timestamptz)",
     "arccm_current_certificates(uuid[], uuid[])", "arccm_supersede(uuid, uuid, integer, integer)",
-    "arccm_codes_in_use(text[])", "arccm_students(uuid[])", "arccm_row_exists(text, uuid)", "arccm_notification_keys_in_use(text[])", "arccm_verify(text, date)", "arccm_record_refusal(text, text)", "arccm_audit()", "arccm_audit_truncate()",
+    "arccm_codes_in_use(text[])", "arccm_students(uuid[])", "arccm_row_exists(text, uuid)", "arccm_notification_keys_in_use(text[])", "arccm_verify(text, date)", "arccm_record_refusal(text, text)", "arccm_audit()", "arccm_row_key(jsonb, text[])", "arccm_audit_truncate()",
     "arccm_refuse_change()",
 ]  # fmt: skip
 
@@ -544,7 +557,10 @@ def downgrade() -> None:
     op.execute('DROP POLICY owner_all ON "alembic_version"')
     op.execute('ALTER TABLE "alembic_version" NO FORCE ROW LEVEL SECURITY, DISABLE ROW LEVEL SECURITY')
     for table in AUDITED:
-        op.execute(f'DROP TRIGGER audit ON "{table}"; DROP TRIGGER audit_truncate ON "{table}"')
+        op.execute(
+            f'DROP TRIGGER audit_insert ON "{table}"; DROP TRIGGER audit_update ON "{table}";'
+            f' DROP TRIGGER audit_delete ON "{table}"; DROP TRIGGER audit_truncate ON "{table}"'
+        )
     op.execute(
         "ALTER FUNCTION arccm_enrollment_counters() SECURITY INVOKER RESET search_path;"
         " ALTER FUNCTION arccm_roster_counter() SECURITY INVOKER RESET search_path"
