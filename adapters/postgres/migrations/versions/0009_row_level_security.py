@@ -45,16 +45,18 @@ def ap(location: str, provider: str | None = None, creator: str | None = None) -
     return f"({IS_AP} AND ({' OR '.join(arms)}))"
 
 
-# Sets from the helpers are tested as ``x IN (SELECT unnest(helper()))``: an uncorrelated sub-select, run once per
-# statement into a hash table, so the test per row is O(1) — ``x = ANY(array)`` would search the whole array for
-# every row (an instructor with 40,000 certificates made a dashboard take 11 s).
+# Sets from the helpers are tested as ``x = ANY((SELECT helper()))``: an InitPlan, computed only when an earlier
+# arm did not already decide the row, then searched per row — fine for an actor's sessions (hundreds), not for an
+# instructor's certificates (tens of thousands: a dashboard took 11 s), which are tested by their own
+# instructor_ids instead.  (A hashed ``IN (SELECT unnest(…))`` is built eagerly, and made an AP's calendar 40×
+# slower by computing every person related to the AP for each statement.)
 # sessions an instructor or learner takes part in; an AP's sessions are found by the session's own columns
 SESSION_READ = (
     f"({ADMIN} OR {ap('location_id', 'provider_id', 'created_by')}"
-    f" OR id IN (SELECT unnest(arccm_my_sessions())))"
+    f" OR id = ANY(CAST((SELECT arccm_my_sessions()) AS uuid[])))"
 )
 SESSION_WRITE = f"({ADMIN} OR {ap('location_id')})"
-SESSION_TEACH = f"({LEADS} AND id IN (SELECT unnest(arccm_taught_sessions())))"
+SESSION_TEACH = f"({LEADS} AND id = ANY(CAST((SELECT arccm_taught_sessions()) AS uuid[])))"
 # an enrollment is read like its session by an AP (or by who enrolled it), by the session's instructors, by its learner
 ENROLLMENT_AP = (
     f"({IS_AP} AND (enrolled_by = {UID} OR EXISTS (SELECT 1 FROM training_sessions s WHERE s.id = session_id"
@@ -62,13 +64,13 @@ ENROLLMENT_AP = (
 )
 ENROLLMENT_READ = (
     f"({ADMIN} OR {ENROLLMENT_AP} OR learner_id = {UID}"
-    f" OR ({LEADS} AND session_id IN (SELECT unnest(arccm_taught_sessions()))))"
+    f" OR ({LEADS} AND session_id = ANY(CAST((SELECT arccm_taught_sessions()) AS uuid[]))))"
 )
 ENROLLMENT_WRITE = (
     f"({ADMIN} OR ({IS_AP} AND EXISTS (SELECT 1 FROM training_sessions s WHERE s.id = session_id"
     f" AND s.location_id = ANY({LOCS}))))"
 )
-ENROLLMENT_ASSESS = f"({LEADS} AND session_id IN (SELECT unnest(arccm_taught_sessions())))"
+ENROLLMENT_ASSESS = f"({LEADS} AND session_id = ANY(CAST((SELECT arccm_taught_sessions()) AS uuid[])))"
 MINE_AS_HOLDER = f"(recipient_user_id = {UID} OR recipient_student_id = {UID})"
 CERTIFICATE_READ = (
     f"({ADMIN} OR {ap('location_id', 'provider_id', 'issued_by')} OR {MINE_AS_HOLDER}"
@@ -78,7 +80,7 @@ CERTIFICATE_WRITE = (
     f"({ADMIN} OR {ap('location_id')} OR ((SELECT arccm_role()) = 'IC' AND instructor_ids @> ARRAY[{UID}]))"
 )
 PERSON_AP = f"({IS_AP} AND (location_id = ANY({LOCS}) OR provider_id = {PROV}))"
-PROFILE_READ = f"({ADMIN} OR id = {UID} OR {PERSON_AP} OR id IN (SELECT unnest(arccm_related_people())))"
+PROFILE_READ = f"({ADMIN} OR id = {UID} OR {PERSON_AP} OR id = ANY(CAST((SELECT arccm_related_people()) AS uuid[])))"
 INSTRUCTOR_ROLES = "('IC','IP','IT','IN')"
 PROFILE_WRITE = f"({ADMIN} OR ({IS_AP} AND provider_id = {PROV} AND role IN {INSTRUCTOR_ROLES}))"
 # rows about one person (compliance, availability): the person, SA/AD, and the AP whose scope holds the person
@@ -93,7 +95,7 @@ MANAGES_PERSON = (
 ROSTER_READ = f"({ADMIN} OR {ap('location_id', 'provider_id', 'created_by')} OR ({LEADS} AND instructor_id = {UID}))"
 ROSTER_WRITE = f"({ADMIN} OR {ap('location_id')})"
 STUDENT_READ = (
-    f"({ADMIN} OR {ap('location_id')} OR id = {UID} OR id IN (SELECT unnest(arccm_roster_students())))"
+    f"({ADMIN} OR {ap('location_id')} OR id = {UID} OR id = ANY(CAST((SELECT arccm_roster_students()) AS uuid[])))"
 )
 TEAM_READ = f"({ADMIN} OR {ap('location_id', 'provider_id', 'created_by')})"
 TEAM_MEMBERS_READ = "EXISTS (SELECT 1 FROM teams t WHERE t.id = team_id)"  # the team's own policy decides
