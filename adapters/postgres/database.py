@@ -259,8 +259,8 @@ class Database:
             self._system = create_engine(
                 self.owner_url,
                 pool_pre_ping=True,
-                pool_size=2,
-                max_overflow=4,
+                pool_size=self.pool_size,  # as many as the application's: imports and upkeep run concurrently too
+                max_overflow=self.max_overflow,
                 pool_timeout=30,
                 connect_args=self.connect_args,
             )
