@@ -9,6 +9,7 @@ with no actor in between must see nothing at all.
 from __future__ import annotations
 
 import os
+import pwd
 import random
 import shutil
 import socket
@@ -62,6 +63,8 @@ unix_socket_dir =
 auth_type = trust
 auth_file = {workdir}/users.txt
 pool_mode = transaction
+query_wait_timeout = 20
+server_connect_timeout = 5
 log_connections = 0
 log_disconnections = 0
 default_pool_size = 4
@@ -74,8 +77,9 @@ pidfile = {workdir}/pgbouncer.pid
     for name in ("users.txt", "pgbouncer.ini"):
         (workdir / name).chmod(0o644)
     command = [binary, str(workdir / "pgbouncer.ini")]
-    if os.geteuid() == 0:  # pgbouncer will not run as root
-        command[1:1] = ["-u", "nobody"]
+    if os.geteuid() == 0:  # pgbouncer will not run as root: run it as whoever may reach the server's socket
+        user = pwd.getpwuid(os.stat(host).st_uid).pw_name if host.startswith("/") else "nobody"
+        command[1:1] = ["-u", user]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         assert process.stdout is not None
