@@ -243,10 +243,9 @@ def downgrade() -> None:
     )
     for function in FUNCTIONS:
         op.execute(f"DROP FUNCTION {function}")
-    op.execute(
-        "DELETE FROM audit_log WHERE operation = 'ERASED';"
-        if False
-        else "ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only; DELETE FROM audit_log WHERE operation = 'ERASED';"
+    op.execute(  # the append-only trigger refuses the delete: off for this one statement
+        "ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only;"
+        " DELETE FROM audit_log WHERE operation = 'ERASED';"
         " ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only;"
         " ALTER TABLE audit_log DROP CONSTRAINT audit_log_operation_check, ADD CONSTRAINT audit_log_operation_check"
         " CHECK (operation IN ('INSERT','UPDATE','DELETE','TRUNCATE','REFUSED'))"
