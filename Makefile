@@ -21,6 +21,7 @@ demo: $(STAMP)
 	$(BIN)/arccm demo
 
 test: $(STAMP)
+	@bash .ci/test-tools
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -32,6 +32,7 @@ from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
+from arccm.adapters.postgres.roles import actor_role, actor_roles, copy_privileges, ensure_actor_roles
 from arccm.application.ports.unit_of_work import ActorNotPermitted
 from arccm.domain.access import Actor
 
@@ -80,42 +81,48 @@ def feed_horizon() -> str:
 
 # the helpers the policies call: a role reading under them must be allowed to run them
 POLICY_HELPERS = (
-    "arccm_uid()", "arccm_role()", "arccm_provider()", "arccm_locations()", "arccm_taught_sessions()",
-    "arccm_taught_certificates()", "arccm_my_sessions()", "arccm_related_people()", "arccm_roster_students()",
-    "arccm_email(uuid)", "arccm_phone(uuid)",
+    "arccm_uid", "arccm_role", "arccm_provider", "arccm_locations", "arccm_taught_sessions",
+    "arccm_taught_certificates", "arccm_my_sessions", "arccm_related_people", "arccm_roster_students",
+    "arccm_email", "arccm_phone",
 )  # fmt: skip
 
 
-def supabase_grants(schema: str) -> str:
-    """On a database with Supabase's roles: ``authenticated`` reads every table under the same policies (the actor
-    is the ``sub`` of the JWT claims PostgREST sets), ``anon`` may only verify a certificate.  Idempotent; run by
-    every ``arccm db upgrade``, so roles created after the schema are covered too."""
-    helpers = ", ".join(f'"{schema}".{name}' for name in POLICY_HELPERS)
-    return f"""
+def access_grants(schema: str, app_role: str) -> list[str]:
+    """What every ``arccm db upgrade`` makes true, whatever migration ran last (idempotent):
+
+    * each actor role (``roles.py``) holds exactly the runtime role's privileges in the schema;
+    * on a database with Supabase's roles, ``authenticated`` reads what the runtime role reads (contact columns
+      excepted, migration 0010) under the same generic policies, the actor being the ``sub`` of the JWT claims
+      PostgREST sets; ``anon`` may only verify a certificate.  Roles created after the schema are covered too."""
+    statements = [ensure_actor_roles(app_role)]
+    statements += [copy_privileges(schema, app_role, role) for role in actor_roles(app_role)]
+    statements.append(
+        copy_privileges(schema, app_role, "authenticated", table_privileges=("SELECT",), functions=POLICY_HELPERS)
+    )
+    statements.append(
+        f"""
     DO $$
     DECLARE
-        t text;
-        cols text;
+        p record;
     BEGIN
-        IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticated') THEN
-            GRANT USAGE ON SCHEMA "{schema}" TO authenticated;
-            GRANT SELECT ON ALL TABLES IN SCHEMA "{schema}" TO authenticated;
+        IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'authenticated') THEN
             REVOKE SELECT ON "{schema}".alembic_version FROM authenticated;
-            -- contact details: never as columns, only through arccm_email / arccm_phone (migration 0010)
-            FOREACH t IN ARRAY ARRAY['profiles', 'student_enrollment_profiles'] LOOP
-                SELECT string_agg(quote_ident(column_name), ', ' ORDER BY ordinal_position) INTO cols
-                FROM information_schema.columns
-                WHERE table_schema = '{schema}' AND table_name = t AND column_name NOT IN ('email', 'phone');
-                EXECUTE format('REVOKE SELECT ON %I.%I FROM authenticated', '{schema}', t);
-                EXECUTE format('GRANT SELECT (%s) ON %I.%I TO authenticated', cols, '{schema}', t);
+            GRANT EXECUTE ON FUNCTION "{schema}".arccm_verify(text, date) TO authenticated;
+            -- the generic policies (migration 0011 gave them to the runtime role alone)
+            FOR p IN SELECT polname, polrelid::regclass AS rel FROM pg_policy
+                     WHERE polrelid IN (SELECT oid FROM pg_class WHERE relnamespace = '"{schema}"'::regnamespace)
+                       AND polname LIKE 'actor\\_%'
+            LOOP
+                EXECUTE format('ALTER POLICY %I ON %s TO %I, authenticated', p.polname, p.rel, '{app_role}');
             END LOOP;
-            GRANT EXECUTE ON FUNCTION {helpers}, "{schema}".arccm_verify(text, date) TO authenticated;
         END IF;
-        IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'anon') THEN
+        IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'anon') THEN
             GRANT USAGE ON SCHEMA "{schema}" TO anon;
             GRANT EXECUTE ON FUNCTION "{schema}".arccm_verify(text, date) TO anon;
         END IF;
     END $$"""
+    )
+    return statements
 
 
 @functools.lru_cache(maxsize=32)
@@ -130,7 +137,9 @@ def _begin_statement(schema: str, as_actor: bool, writer: bool) -> TextClause:
     who the database says the actor is — in one round trip."""
     sql = (
         "SELECT set_config('search_path', :schema, true),"
-        " set_config('arccm.user_id', :user_id, true), set_config('arccm.role', :role, true),"
+        # an actor's transaction runs as its role's database role, which has only that role's policies (roles.py)
+        + (" set_config('role', :db_role, true)," if as_actor else "")
+        + " set_config('arccm.user_id', :user_id, true), set_config('arccm.role', :role, true),"
         # short statements: starting parallel workers costs more than it saves here
         " set_config('max_parallel_workers_per_gather', '0', true)"
         + (", pg_advisory_xact_lock_shared(:feed_class, :feed_key)" if writer else "")
@@ -292,7 +301,8 @@ class Database:
         command.upgrade(self.alembic_config(), revision)
         if self.current() == self.head():
             with self.owner_engine().begin() as connection:
-                connection.execute(text(supabase_grants(self.schema)))
+                for statement in access_grants(self.schema, self.app_role):
+                    connection.execute(text(statement))
         if self.app_password:
             with self.owner_engine().begin() as connection:
                 connection.execute(text(f'ALTER ROLE "{self.app_role}" PASSWORD :p'), {"p": self.app_password})
@@ -335,6 +345,7 @@ class Database:
                         "schema": f'"{self.schema}"',
                         "user_id": str(actor.user_id) if actor else "",
                         "role": actor.role.value if actor else "system",
+                        "db_role": actor_role(self.app_role, actor.role.value) if actor else "",
                         "feed_class": FEED_WRITER_CLASS,
                         "feed_key": self.feed_key,
                     },

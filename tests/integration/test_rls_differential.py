@@ -25,6 +25,7 @@ from sqlalchemy import text
 
 from arccm.adapters.container import Container
 from arccm.adapters.postgres.database import Database
+from arccm.adapters.postgres.roles import actor_role
 from arccm.application import commands as c
 from arccm.domain.access import Actor, Resource, ResourceKind, Role, can_read
 from arccm.domain.certificate import CompletionKind
@@ -224,18 +225,23 @@ def test_rls_the_domain_and_the_oracle_agree_on_every_row(pg_schema: PgSchema, p
     for actor in actors:
         role, active = standing[actor.user_id]
         for table, found in rows.items():
-            with db.engine.connect() as connection:
-                connection.execute(
-                    text("SELECT set_config('search_path', :s, true), set_config('arccm.user_id', :u, true)"),
-                    {"s": f'"{db.schema}"', "u": str(actor.user_id)},
-                )
-                seen = set(connection.execute(text(f"SELECT id FROM {table}")).scalars())
-                connection.rollback()
             expected = {r["id"] for r in found if oracle(actor, role, active, table, r)}
             domain = {r["id"] for r in found if active and can_read(actor, resource(table, r))}
-            assert seen == expected, (role, active, table, seen ^ expected)
             assert domain == expected, (role, active, table, domain ^ expected)
-            CASES.append(1)
+            # under the generic policies (the runtime role) and under the actor's own role's (migration 0011)
+            for db_role in (db.app_role, actor_role(db.app_role, actor.role.value)):
+                with db.engine.connect() as connection:
+                    connection.execute(
+                        text(
+                            "SELECT set_config('search_path', :s, true), set_config('role', :r, true),"
+                            " set_config('arccm.user_id', :u, true)"
+                        ),
+                        {"s": f'"{db.schema}"', "r": db_role, "u": str(actor.user_id)},
+                    )
+                    seen = set(connection.execute(text(f"SELECT id FROM {table}")).scalars())
+                    connection.rollback()
+                assert seen == expected, (role, active, table, db_role, seen ^ expected)
+            CASES.append(1)  # one case: the domain, the oracle and both policy sets on one actor and table
 
 
 def test_the_differential_run_was_large_enough() -> None:

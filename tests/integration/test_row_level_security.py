@@ -27,6 +27,7 @@ from sqlalchemy.exc import DBAPIError
 
 from arccm.adapters.container import Container
 from arccm.adapters.postgres.database import Database
+from arccm.adapters.postgres.roles import actor_role, actor_roles
 from arccm.application import commands as c
 from arccm.application.ports.change_feed import Cursor
 from arccm.application.ports.unit_of_work import ActorNotPermitted
@@ -57,14 +58,33 @@ def database(world: World) -> Database:
 
 
 @contextmanager
-def as_runtime_role(db: Database, user_id: str | None) -> Iterator[Connection]:
-    """A raw connection as the runtime role with ``arccm.user_id`` set (or not) by hand, as a host service might."""
+def as_runtime_role(db: Database, user_id: str | None, as_role: Role | None = None) -> Iterator[Connection]:
+    """A raw connection as the runtime role with ``arccm.user_id`` set (or not) by hand, as a host service might —
+    under the generic policies, or (``as_role``) switched to that domain role's database role, as arccm does."""
     with db.engine.connect() as connection:
         connection.execute(text("SELECT set_config('search_path', :s, true)"), {"s": f'"{db.schema}"'})
+        if as_role is not None:
+            connection.execute(
+                text("SELECT set_config('role', :r, true)"), {"r": actor_role(db.app_role, as_role.value)}
+            )
         if user_id is not None:
             connection.execute(text("SELECT set_config('arccm.user_id', :u, true)"), {"u": user_id})
         yield connection
         connection.rollback()
+
+
+POLICY_SETS = ["generic", "per role"]
+
+
+@pytest.fixture(params=POLICY_SETS)
+def policies(request: pytest.FixtureRequest) -> str:
+    """Which policies a test reads and writes under: the runtime role's generic ones (a host service's SQL), or
+    each domain role's own (migration 0011: what arccm's units of work run under)."""
+    return str(request.param)
+
+
+def role_for(policies: str, actor: Actor | None) -> Role | None:
+    return actor.role if policies == "per role" and actor is not None else None
 
 
 def tables(db: Database) -> list[str]:
@@ -118,11 +138,39 @@ def test_every_table_forces_row_level_security_and_the_runtime_role_bypasses_not
             text("SELECT rolsuper, rolbypassrls, rolinherit FROM pg_roles WHERE rolname = :r"), {"r": db.app_role}
         ).one()
         assert tuple(role) == (False, False, False)
+        # the actor roles (migration 0011): no login, nothing bypassed or inherited, the runtime role may switch
+        for name in actor_roles(db.app_role):
+            row = connection.execute(
+                text(
+                    "SELECT rolsuper, rolbypassrls, rolinherit, rolcanlogin, pg_has_role(:app, rolname, 'MEMBER')"
+                    " FROM pg_roles WHERE rolname = :r"
+                ),
+                {"r": name, "app": db.app_role},
+            ).one()
+            assert tuple(row) == (False, False, False, False, True), name
         owned = connection.execute(
-            text("SELECT count(*) FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner WHERE r.rolname = :r"),
-            {"r": db.app_role},
+            text("SELECT count(*) FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner WHERE r.rolname = ANY(:r)"),
+            {"r": [db.app_role, *actor_roles(db.app_role)]},
         ).scalar_one()
         assert owned == 0
+        # no policy for everyone: the generic ones are the runtime role's, each role's are its own and guarded
+        policies = connection.execute(
+            text("SELECT policyname, roles::text[], qual, with_check FROM pg_policies WHERE schemaname = :s"),
+            {"s": db.schema},
+        ).all()
+        assert not [p for p in policies if "public" in p.roles]
+        for p in policies:
+            if p.policyname.startswith("actor_"):
+                # (and Supabase's authenticated, where the server has that role: arccm db upgrade adds it)
+                assert db.app_role in p.roles, p
+                assert set(p.roles) <= {db.app_role, "authenticated"}, p
+            elif p.policyname != "owner_all":
+                role = p.policyname.split("_")[0].upper()
+                assert p.roles == [actor_role(db.app_role, role)], p
+                for clause in (p.qual, p.with_check):
+                    assert clause is None or clause.startswith(
+                        f"((( SELECT {db.schema}.arccm_role() AS arccm_role) = '{role}'::text) AND "
+                    ), p
         unpinned = (
             connection.execute(
                 text(
@@ -176,13 +224,14 @@ def test_every_table_forces_row_level_security_and_the_runtime_role_bypasses_not
 
 
 @pytest.mark.parametrize("setting", [None, "", "not-a-uuid", str(uuid.uuid4())])
-def test_without_a_valid_active_actor_every_table_is_empty(world: World, setting: str | None) -> None:
+def test_without_a_valid_active_actor_every_table_is_empty(world: World, setting: str | None, policies: str) -> None:
     populated(world)
     db = database(world)
-    for table in tables(db):
+    roles: list[Role | None] = list(Role) if policies == "per role" else [None]
+    for table, role in ((t, r) for t in tables(db) for r in roles):
         if table == "alembic_version":
             continue
-        with as_runtime_role(db, setting) as connection:
+        with as_runtime_role(db, setting, role) as connection:
             if setting == "not-a-uuid":  # a malformed id raises (22P02) where a policy looks: never "no filter"
                 try:
                     count = connection.execute(text(f'SELECT count(*) FROM "{table}"')).scalar_one()
@@ -191,20 +240,20 @@ def test_without_a_valid_active_actor_every_table_is_empty(world: World, setting
                     continue
             else:
                 count = connection.execute(text(f'SELECT count(*) FROM "{table}"')).scalar_one()
-            assert count == 0, (table, setting)
+            assert count == 0, (table, setting, role)
 
 
-def test_an_inactive_user_or_a_suspended_provider_reads_and_does_nothing(world: World) -> None:
+def test_an_inactive_user_or_a_suspended_provider_reads_and_does_nothing(world: World, policies: str) -> None:
     ap, _, learner = populated(world)
     db = database(world)
-    with as_runtime_role(db, str(ap.user_id)) as connection:
+    with as_runtime_role(db, str(ap.user_id), role_for(policies, ap)) as connection:
         assert connection.execute(text("SELECT count(*) FROM training_sessions")).scalar_one() == 1
     with db.owner_engine().begin() as owner:
         owner.execute(
             text(f"UPDATE \"{db.schema}\".authorized_providers SET status = 'suspended' WHERE id = :p"),
             {"p": ap.provider_id},
         )
-    with as_runtime_role(db, str(ap.user_id)) as connection:
+    with as_runtime_role(db, str(ap.user_id), role_for(policies, ap)) as connection:
         assert connection.execute(text("SELECT count(*) FROM training_sessions")).scalar_one() == 0
     refused = world.container.resolve_actor()(ap.user_id)
     assert isinstance(refused, Failure)
@@ -220,7 +269,7 @@ def test_an_inactive_user_or_a_suspended_provider_reads_and_does_nothing(world: 
         owner.execute(
             text(f"UPDATE \"{db.schema}\".profiles SET status = 'inactive' WHERE id = :p"), {"p": learner.user_id}
         )
-    with as_runtime_role(db, str(learner.user_id)) as connection:
+    with as_runtime_role(db, str(learner.user_id), role_for(policies, learner)) as connection:
         assert connection.execute(text("SELECT count(*) FROM certificates")).scalar_one() == 0
     with pytest.raises(ActorNotPermitted):
         world.container.read_models().certificates(learner, world.clock.now().date())
@@ -237,16 +286,44 @@ def test_a_role_changed_since_the_actor_was_resolved_is_refused(world: World) ->
     assert world.container.read_models().enrollments(fresh)
 
 
+def test_switching_to_a_role_the_actor_does_not_hold_gains_nothing(world: World) -> None:
+    """The runtime role may switch to any actor role; each role's policies first ask the database for the actor's
+    role, so a caller that sets a learner's id and switches to the administrators' role sees and changes nothing."""
+    ap, ic, learner = populated(world)
+    db = database(world)
+    for user in (ap, ic, learner):
+        for role in (r for r in Role if r is not user.role):
+            for table in tables(db):
+                if table == "alembic_version":
+                    continue
+                with as_runtime_role(db, str(user.user_id), role) as connection:
+                    assert connection.execute(text(f'SELECT count(*) FROM "{table}"')).scalar_one() == 0, (
+                        user.role,
+                        role,
+                        table,
+                    )
+            with as_runtime_role(db, str(user.user_id), role) as connection:
+                assert connection.execute(text("UPDATE training_sessions SET title = title")).rowcount == 0
+            with as_runtime_role(db, str(user.user_id), role) as connection, pytest.raises(DBAPIError) as refused:
+                connection.execute(
+                    text(
+                        "INSERT INTO teams (id, name, provider_id, created_by) VALUES (gen_random_uuid(), 'x', :p, :u)"
+                    ),
+                    {"p": ap.provider_id, "u": user.user_id},
+                )
+            assert isinstance(refused.value.orig, psycopg.errors.InsufficientPrivilege), refused.value
+
+
 # --- writes -------------------------------------------------------------------------------------------------
 
 
-def test_writes_outside_the_rules_are_refused_or_filtered(world: World) -> None:
+def test_writes_outside_the_rules_are_refused_or_filtered(world: World, policies: str) -> None:
     ap, ic, learner = populated(world)
     other = world.user(Role.AP, world.provider(locations=1))
     db = database(world)
 
     def attempt(user: Actor, sql: str, params: dict[str, Any] | None = None) -> int | str:
-        with as_runtime_role(db, str(user.user_id)) as connection:
+        with as_runtime_role(db, str(user.user_id), role_for(policies, user)) as connection:
             try:
                 return connection.execute(text(sql), params or {}).rowcount
             except DBAPIError as error:
@@ -308,16 +385,18 @@ def test_raw_reads_under_rls_equal_the_oracle_and_the_domain(pg_schema: PgSchema
         everything = world.container.change_feed().read(world.admin, Cursor.origin(), 100_000).changes
     assert len(everything) == written
     for actor in actors:
-        with db.transaction(actor) as connection:
+        visible = {ch.cursor.id for ch in everything if can_read(actor, ch.event.scope)}
+        # as arccm reads (the actor's own database role), and as a host service's SQL (the generic policies)
+        with db.transaction(actor) as mine, as_runtime_role(db, str(actor.user_id)) as generic:
+            for connection in (mine, generic):
 
-            def ids(sql: str) -> set[Any]:
-                return set(connection.execute(text(sql)).scalars())
+                def ids(sql: str, connection: Connection = connection) -> set[Any]:
+                    return set(connection.execute(text(sql)).scalars())
 
-            assert ids("SELECT id FROM training_sessions") == expected_sessions(actor, facts), actor.role
-            assert ids("SELECT id FROM session_enrollments") == expected_enrollments(actor, facts), actor.role
-            assert ids("SELECT id FROM certificates") == expected_certificates(actor, facts), actor.role
-            visible = {ch.cursor.id for ch in everything if can_read(actor, ch.event.scope)}
-            assert ids("SELECT id FROM change_log") == visible, actor.role
+                assert ids("SELECT id FROM training_sessions") == expected_sessions(actor, facts), actor.role
+                assert ids("SELECT id FROM session_enrollments") == expected_enrollments(actor, facts), actor.role
+                assert ids("SELECT id FROM certificates") == expected_certificates(actor, facts), actor.role
+                assert ids("SELECT id FROM change_log") == visible, actor.role
         CASES.append(1)
     # and once inactive, an actor of any role reads nothing at all
     gone = actors[1 + len(spec["sessions"]) % (len(actors) - 1)]
@@ -327,8 +406,12 @@ def test_raw_reads_under_rls_equal_the_oracle_and_the_domain(pg_schema: PgSchema
         )
     with pytest.raises(ActorNotPermitted), db.transaction(gone):
         pass
-    for table in ("training_sessions", "session_enrollments", "certificates", "change_log", "profiles"):
-        with as_runtime_role(db, str(gone.user_id)) as connection:
+    for table, role in (
+        (t, r)
+        for t in ("training_sessions", "session_enrollments", "certificates", "change_log", "profiles")
+        for r in (None, gone.role)
+    ):
+        with as_runtime_role(db, str(gone.user_id), role) as connection:
             assert connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() == 0, (gone.role, table)
 
 
@@ -542,7 +625,7 @@ UPDATES: dict[str, tuple[str, str, str, str, str]] = {
 DELETABLE = {"team_members": (ALLOWED, ALLOWED, FILTERED, FILTERED, FILTERED)}
 
 
-def test_the_role_table_command_matrix(world: World) -> None:
+def test_the_role_table_command_matrix(world: World, policies: str) -> None:
     ap, ic, learner = populated(world)
     other = world.user(Role.AP, world.provider(locations=1))
     assert world.admin is not None
@@ -562,7 +645,7 @@ def test_the_role_table_command_matrix(world: World) -> None:
     actors = (world.admin, ap, other, ic, learner)
 
     def outcome(user: Actor, sql: str) -> str:
-        with as_runtime_role(db, str(user.user_id)) as connection:
+        with as_runtime_role(db, str(user.user_id), role_for(policies, user)) as connection:
             try:
                 done = connection.execute(text(sql)).rowcount
             except DBAPIError as error:
