@@ -169,7 +169,7 @@ def test_every_table_forces_row_level_security_and_the_runtime_role_bypasses_not
                 assert p.roles == [actor_role(db.app_role, role)], p
                 for clause in (p.qual, p.with_check):
                     assert clause is None or clause.startswith(
-                        f"((( SELECT {db.schema}.arccm_role() AS arccm_role) = '{role}'::text) AND "
+                        f"(( SELECT {db.schema}.arccm_acts_as('{role}'::text) AS arccm_acts_as) AND "
                     ), p
         unpinned = (
             connection.execute(
