@@ -14,6 +14,9 @@ indexes (the arms name columns the indexes lack) — 24 % slower than without ro
   reads no column, and estimates ``$1 = 'SA'`` to keep 0.5 % of the rows (an administrator's analytics were
   planned as sort-and-group for a few hundred rows and got 33,000), a bare boolean 50 %.
 * ``arccm_role()`` answers in one query instead of two (it was ``arccm_uid()``'s query and then its own).
+* The set helpers (``arccm_taught_sessions`` …) are PL/pgSQL, like the scalar ones: a SQL function that is not
+  inlined (none with SECURITY DEFINER is) is planned again at every call, and a policy calls them once per
+  statement and table reference — a learner's dashboard spent 0.9 of its 1.4 ms planning them.
 * The generic policies now apply to the runtime role alone (and to Supabase's ``authenticated``, which
   ``arccm db upgrade`` adds): a host service writing SQL as the runtime role reads under them as before.
 * The actor roles hold exactly the runtime role's privileges (``roles.copy_privileges``, again at every upgrade).
@@ -139,6 +142,43 @@ REVOKE EXECUTE ON FUNCTION arccm_acts_as(text) FROM PUBLIC;
 """
 
 
+# the set helpers of migration 0009, each now the same query in PL/pgSQL (its plan kept for the session)
+SET_HELPERS = {
+    "arccm_taught_sessions": """
+        SELECT COALESCE(array_agg(id), '{}') FROM (
+            SELECT id FROM training_sessions WHERE lead_instructor_id = me
+            UNION SELECT id FROM training_sessions WHERE assistant_ids @> ARRAY[me]
+        ) s""",
+    "arccm_taught_certificates": """
+        SELECT COALESCE(array_agg(id), '{}') FROM certificates WHERE instructor_ids @> ARRAY[me]""",
+    "arccm_my_sessions": """
+        SELECT COALESCE(array_agg(id), '{}') FROM (
+            SELECT id FROM training_sessions WHERE lead_instructor_id = me
+            UNION SELECT id FROM training_sessions WHERE assistant_ids @> ARRAY[me]
+            UNION SELECT session_id FROM session_enrollments WHERE learner_id = me AND status <> 'cancelled'
+        ) s""",
+    "arccm_roster_students": """
+        SELECT COALESCE(array_agg(DISTINCT m.student_profile_id), '{}') FROM student_rosters r
+        JOIN student_roster_members m ON m.roster_id = r.id
+        WHERE r.instructor_id = me OR (arccm_role() = 'AP' AND r.location_id = ANY(arccm_locations()))""",
+}
+
+
+def _set_helpers(schema: str, language: str) -> str:
+    path = f'SET search_path = "{schema}", pg_catalog'
+    out = []
+    for name, query in SET_HELPERS.items():
+        if language == "plpgsql":
+            body = f"DECLARE\n    me uuid := arccm_uid();\nBEGIN\n    RETURN ({query.strip()});\nEND"
+        else:  # migration 0009's form
+            body = query.replace("= me", "= arccm_uid()").replace("ARRAY[me]", "ARRAY[arccm_uid()]")
+        out.append(
+            f"CREATE OR REPLACE FUNCTION {name}() RETURNS uuid[] LANGUAGE {language} STABLE SECURITY DEFINER {path}"
+            f" AS $$ {body} $$"
+        )
+    return ";\n".join(out)
+
+
 ROLE_0009 = """
 CREATE OR REPLACE FUNCTION arccm_role() RETURNS text LANGUAGE plpgsql STABLE SECURITY DEFINER {path} AS $$
 BEGIN
@@ -151,6 +191,7 @@ DROP FUNCTION arccm_acts_as(text);
 def upgrade() -> None:
     schema, app_role = _config("schema", "public"), _config("app_role", "arccm_app")
     op.execute(_standing_functions(schema))
+    op.execute(_set_helpers(schema, "plpgsql"))
     op.execute(f'GRANT EXECUTE ON FUNCTION arccm_acts_as(text) TO "{app_role}"')
     op.execute(ensure_actor_roles(app_role))
     for role in actor_roles(app_role):
@@ -174,5 +215,6 @@ def downgrade() -> None:
     op.execute(_claimed_user(schema, [app_role]))
     _indexes(INDEXES_0003)
     op.execute(ROLE_0009.replace("{path}", f'SET search_path = "{schema}", pg_catalog'))
+    op.execute(_set_helpers(schema, "sql"))
     for role in actor_roles(app_role):  # the roles stay: other schemas may use them
         op.execute(revoke_all(schema, role))
