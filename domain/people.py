@@ -133,6 +133,8 @@ class UserProfile:
         return self
 
     def change_role(self, role: Role, by: UUID, now: datetime) -> UserProfile:
+        if role is self.role:  # nothing changes, so nothing is announced (as for set_active)
+            return self
         old = self.role
         self.role = role
         self.events.append(

@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from returns.result import Failure, Success
 from sqlalchemy import text
@@ -46,7 +46,13 @@ def _key(table: str, row: dict[str, Any]) -> str:
     return ":".join(str(row[k]) for k in KEYS.get(table, ("id",)))
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# no shrinking: each example builds an organization (seconds), and a shrink ran for minutes; the plan is printed
+@settings(
+    max_examples=6,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+)
 @given(plan=steps)
 def test_the_trail_rebuilds_every_row_and_names_every_actor(
     pg_schema: PgSchema, plan: list[tuple[str, int, int]]
