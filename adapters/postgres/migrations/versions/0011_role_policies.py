@@ -216,5 +216,5 @@ def downgrade() -> None:
     _indexes(INDEXES_0003)
     op.execute(ROLE_0009.replace("{path}", f'SET search_path = "{schema}", pg_catalog'))
     op.execute(_set_helpers(schema, "sql"))
-    for role in actor_roles(app_role):  # the roles stay: other schemas may use them
-        op.execute(revoke_all(schema, role))
+    for name in actor_roles(app_role):  # the roles stay: other schemas may use them
+        op.execute(revoke_all(schema, name))
