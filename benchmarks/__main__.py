@@ -56,9 +56,10 @@ def main() -> int:
     parser.add_argument("--schema", help="run on this kept schema (seeded by an earlier --keep run) instead of seeding")
     parser.add_argument(
         "--rls",
-        choices=["on", "off"],
+        choices=["on", "off", "both"],
         default="on",
-        help="off: the same suite with row-level security disabled on every table (to measure what it costs)",
+        help="off: the same suite with row-level security disabled on every table (to measure what it costs);"
+        " both: each benchmark with it on and off, back to back on the same data, in alternating order",
     )
     args = parser.parse_args()
     scale = args.scale or ("s" if args.quick else "m")
@@ -71,22 +72,27 @@ def main() -> int:
         database.upgrade()
         report = seed(database.owner_engine(), schema, scale, 1, today)
         print(f"seeded scale {scale} in {report.seconds}s into {schema}", file=sys.stderr)
-    row_level_security(database, on=args.rls == "on")
     bench = Bench.open(url, schema, args.quick, today)
     results = []
     try:
-        for name, run in SUITE:
+        for index, (name, run) in enumerate(SUITE):
             if args.only and name not in args.only:
                 continue
-            began = time.perf_counter()
-            result = run(bench).as_json()
-            results.append(result)
-            print(
-                f"{name:<22} ours {result['ours']:>10} {result['unit']:<15} {result['baseline']['name']:<12}"
-                f" {result['baseline']['value']:>10}  ratio {result['ratio']:>7}  ({time.perf_counter() - began:.0f}s)",
-                file=sys.stderr,
-            )
+            settings = {"on": [True], "off": [False], "both": [True, False] if index % 2 == 0 else [False, True]}
+            for on in settings[args.rls]:
+                row_level_security(database, on=on)
+                began = time.perf_counter()
+                result = run(bench).as_json()
+                result["extra"]["row_level_security"] = "on" if on else "off"
+                results.append(result)
+                print(
+                    f"{name:<22} {'on ' if on else 'off'} ours {result['ours']:>10} {result['unit']:<15}"
+                    f" {result['baseline']['name']:<12} {result['baseline']['value']:>10}  ratio {result['ratio']:>7}"
+                    f"  ({time.perf_counter() - began:.0f}s)",
+                    file=sys.stderr,
+                )
     finally:
+        row_level_security(database, on=True)
         bench.container.lifecycle().shutdown()
         if not args.keep and args.schema is None:
             with database.owner_engine().begin() as connection:
