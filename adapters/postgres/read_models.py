@@ -53,6 +53,9 @@ def _ap(location: str, provider: str, creator: str) -> str:
 # per statement: an InitPlan), and the rows are then fetched by id.
 _TAUGHT = "CAST((SELECT arccm_taught_sessions()) AS uuid[])"
 _TAUGHT_CERTIFICATES = "CAST((SELECT arccm_taught_certificates()) AS uuid[])"
+# the sessions the actor leads, assists or is enrolled in (a learner's scope); one helper call per statement, where
+# the branches below would each pay the policy's own call again under row-level security
+_ATTENDED = "CAST((SELECT arccm_my_sessions()) AS uuid[])"
 # each branch is answered by its own index; the union is tiny for an instructor or a learner
 _MY_SESSIONS = (
     "SELECT id FROM training_sessions WHERE lead_instructor_id = :me"
@@ -78,6 +81,8 @@ def scoped_sessions(actor: Actor, where: str) -> str:
     """
     if actor.role in ADMINS or actor.role is Role.AP:
         return f"(SELECT s.* FROM training_sessions s WHERE {where} AND {session_scope(actor)}) s"
+    if actor.role not in LEAD_INSTRUCTORS:  # a learner or trainee: a few sessions, found by id in one reference
+        return f"(SELECT s.* FROM training_sessions s WHERE s.id = ANY({_ATTENDED}) AND {where}) s"
     return (
         f"(SELECT s.* FROM training_sessions s WHERE s.lead_instructor_id = :me AND {where}"
         f" UNION SELECT s.* FROM training_sessions s WHERE s.id = ANY({_TAUGHT}) AND {where}"
@@ -351,12 +356,17 @@ class PostgresScheduleQueries:
         zone = ZoneInfo(viewer_timezone)
         found = self._rows(
             actor,
-            "SELECT s.id AS session_id, s.title, c.name AS course_name, s.status, s.starts_at, s.ends_at,"
-            " l.name AS location_name, l.timezone AS location_timezone, p.display_name AS instructor_name,"
+            "SELECT s.id AS session_id, s.title, COALESCE(c.name, '') AS course_name, s.status, s.starts_at,"
+            " s.ends_at, COALESCE(l.name, '') AS location_name, COALESCE(l.timezone, 'UTC') AS location_timezone,"
+            " COALESCE(p.display_name, '') AS instructor_name,"
             " s.seats_taken, s.max_capacity, round(100.0 * s.seats_taken / s.max_capacity, 1)::float AS percent_full,"
             " s.waitlist_length, s.version"
-            " FROM training_sessions s JOIN course_templates c ON c.id = s.course_id"
-            " JOIN locations l ON l.id = s.location_id JOIN profiles p ON p.id = s.lead_instructor_id"
+            # the month's sessions first, then their names (outer joins: the sessions lead). Under row-level
+            # security the scope is tested twice, the query's and the policy's; the planner multiplies the two
+            # selectivities, expects almost no session, and with inner joins started from every location and
+            # course instead. A name the actor may not read shows empty rather than hiding the session.
+            " FROM training_sessions s LEFT JOIN course_templates c ON c.id = s.course_id"
+            " LEFT JOIN locations l ON l.id = s.location_id LEFT JOIN profiles p ON p.id = s.lead_instructor_id"
             f" WHERE s.starts_at >= :from AND s.starts_at < :to AND {session_scope(actor)} ORDER BY s.starts_at, s.id",
             {**scope_params(actor), **_window(start, end, viewer_timezone)},
         )
