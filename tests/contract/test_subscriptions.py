@@ -182,13 +182,20 @@ def test_a_failing_handler_stops_its_subscription_and_no_other(world: World) -> 
     assert broken.health().delivered == 1
 
 
-def prune_everything(world: World) -> int:
+def prune_everything(world: World, expected: int) -> int:
     if world.container.config.backend() == "postgres":
+        import time
         from datetime import datetime, timedelta
 
         from arccm.adapters.postgres.read_models import prune_change_log
 
-        return prune_change_log(world.container.database(), datetime.now(UTC) + timedelta(minutes=1))
+        # a change is pruned only once no transaction older than it runs anywhere on the server (so no reader
+        # can still be about to see it); on a shared, busy server another client's transaction may hold that
+        # back for a moment: prune again until the changes are gone (bounded)
+        pruned, deadline = 0, time.monotonic() + 120
+        while pruned < expected and time.monotonic() < deadline:
+            pruned += prune_change_log(world.container.database(), datetime.now(UTC) + timedelta(minutes=1))
+        return pruned
     import time
 
     store: MemoryStore = world.container.memory_store()
@@ -200,7 +207,7 @@ def test_a_cursor_older_than_the_retained_feed_is_told_to_resync(world: World) -
         ok(world.container.create_team()(world.admin, c.CreateTeam(name)))
     feed = world.container.change_feed()
     last = feed.read(world.admin, Cursor.origin()).changes[-1].cursor
-    assert prune_everything(world) == 2
+    assert prune_everything(world, 2) == 2
     assert feed.read(world.admin, Cursor.origin()).resync_required  # never silence
     assert not feed.read(world.admin, last).resync_required
     ok(world.container.create_team()(world.admin, c.CreateTeam("Three")))
