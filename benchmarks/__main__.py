@@ -93,6 +93,7 @@ def main() -> int:
                 )
     finally:
         row_level_security(database, on=True)
+        bench.container.subscriptions().stop()  # before the server goes: its listener would only reconnect in vain
         bench.container.lifecycle().shutdown()
         if not args.keep and args.schema is None:
             with database.owner_engine().begin() as connection:

@@ -557,7 +557,6 @@ def realtime_latency(b: Bench) -> Result:
     """Commit-to-handler latency of a live subscription, against polling the feed once a second."""
     seconds = 3.0 if b.quick else 6.0
     results = {rate: _latency_run(b, rate, seconds) for rate in (200, 1000)}
-    b.container.subscriptions().stop()  # before the server goes: its listener would only reconnect in vain
     ours, polled = results[200]
     extra: dict[str, Any] = {}
     for rate, (live, poll) in results.items():
