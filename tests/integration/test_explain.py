@@ -35,12 +35,13 @@ COUNTERS_DISAGREE = """
 """
 BIG_TABLES = re.compile(r"Seq Scan on (\S+\.)?(training_sessions|session_enrollments|certificates)\b")
 TODAY = date(2026, 11, 30)
+SCALE = os.environ.get("ARCCM_EXPLAIN_SCALE", "s")
 
 
 @pytest.fixture(scope="module")
 def seeded(pg_url: str) -> Any:
     schema = PgSchema(pg_url)
-    seed(schema.owner, schema.name, os.environ.get("ARCCM_EXPLAIN_SCALE", "s"), 1, TODAY)
+    seed(schema.owner, schema.name, SCALE, 1, TODAY)
     yield schema
     schema.drop()
 
@@ -142,4 +143,4 @@ def test_the_seed_is_deterministic_and_consistent(seeded: PgSchema) -> None:
     assert first == second
     assert generate(SCALES["demo"], 6, TODAY) != first
     assert one(seeded, COUNTERS_DISAGREE) == 0
-    assert one(seeded, "SELECT count(*) FROM certificates") == SCALES["s"].certificates
+    assert one(seeded, "SELECT count(*) FROM certificates") == SCALES[SCALE].certificates
