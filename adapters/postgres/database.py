@@ -32,7 +32,7 @@ from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
-from arccm.adapters.postgres.roles import actor_role, actor_roles, copy_privileges, ensure_actor_roles
+from arccm.adapters.postgres.roles import actor_group, actor_role, copy_privileges, ensure_actor_roles
 from arccm.application.ports.unit_of_work import ActorNotPermitted
 from arccm.domain.access import Actor
 
@@ -90,12 +90,12 @@ POLICY_HELPERS = (
 def access_grants(schema: str, app_role: str) -> list[str]:
     """What every ``arccm db upgrade`` makes true, whatever migration ran last (idempotent):
 
-    * each actor role (``roles.py``) holds exactly the runtime role's privileges in the schema;
+    * the actor roles (``roles.py``) hold exactly the runtime role's privileges in the schema, through their group;
     * on a database with Supabase's roles, ``authenticated`` reads what the runtime role reads (contact columns
       excepted, migration 0010) under the same generic policies, the actor being the ``sub`` of the JWT claims
       PostgREST sets; ``anon`` may only verify a certificate.  Roles created after the schema are covered too."""
     statements = [ensure_actor_roles(app_role)]
-    statements += [copy_privileges(schema, app_role, role) for role in actor_roles(app_role)]
+    statements.append(copy_privileges(schema, app_role, actor_group(app_role)))
     statements.append(
         copy_privileges(schema, app_role, "authenticated", table_privileges=("SELECT",), functions=POLICY_HELPERS)
     )

@@ -8,9 +8,11 @@ has only its own role's policies: the generic policies with the role put in, gua
 to "is the actor that role?" (migration 0011).  The runtime role is ``NOINHERIT``: it may switch to these roles but
 does not hold their policies, and a caller that switches to a role its actor does not have sees nothing.
 
-The roles hold exactly the runtime role's privileges in arccm's schema (tables, columns, sequences, functions):
-``copy_privileges`` makes it so, run by migration 0011 and again by every ``arccm db upgrade``, so a later migration
-only grants to the runtime role.  Supabase's ``authenticated`` gets the runtime role's read privileges and the
+The roles hold exactly the runtime role's privileges in arccm's schema (tables, columns, sequences, functions),
+through one group role they inherit from, ``arccm_app_actor`` (no policy names it): ``copy_privileges`` gives the
+group the runtime role's privileges, run by migration 0011 and again by every ``arccm db upgrade``, so a later
+migration only grants to the runtime role.  (One copy, not one per role: a copy is a few hundred GRANTs, and every
+test schema is upgraded.)  Supabase's ``authenticated`` gets the runtime role's read privileges and the
 policy helpers the same way.
 """
 
@@ -28,18 +30,37 @@ def actor_roles(app_role: str) -> list[str]:
     return [actor_role(app_role, role.value) for role in Role]
 
 
+def actor_group(app_role: str) -> str:
+    """The role the actor roles inherit their privileges from (a copy of the runtime role's)."""
+    return f"{app_role}_actor"
+
+
 def ensure_actor_roles(app_role: str) -> str:
-    """Create the actor roles (cluster-wide, shared by every schema) and let the runtime role switch to them."""
-    statements = []
+    """Create the actor roles and their group (cluster-wide, shared by every schema); the runtime role may switch
+    to each actor role, and each inherits the group's privileges."""
+    group = actor_group(app_role)
+    statements = [
+        f"""
+            BEGIN
+                CREATE ROLE "{group}" NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT;
+            EXCEPTION WHEN duplicate_object THEN NULL;  -- another schema's upgrade made it
+            END;"""
+    ]
     for name in actor_roles(app_role):
         statements.append(
             f"""
             BEGIN
-                CREATE ROLE "{name}" NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT;
-            EXCEPTION WHEN duplicate_object THEN NULL;  -- another schema's upgrade made it
+                CREATE ROLE "{name}" NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE INHERIT;
+            EXCEPTION WHEN duplicate_object THEN NULL;
             END;
+            IF NOT (SELECT rolinherit FROM pg_roles WHERE rolname = '{name}') THEN
+                ALTER ROLE "{name}" INHERIT;  -- it takes its privileges from the group
+            END IF;
             IF NOT pg_has_role('{app_role}', '{name}', 'MEMBER') THEN
                 GRANT "{name}" TO "{app_role}";
+            END IF;
+            IF NOT pg_has_role('{name}', '{group}', 'MEMBER') THEN
+                GRANT "{group}" TO "{name}";
             END IF;"""
         )
     return "DO $$ BEGIN" + "".join(statements) + "\nEND $$"

@@ -27,7 +27,7 @@ from sqlalchemy.exc import DBAPIError
 
 from arccm.adapters.container import Container
 from arccm.adapters.postgres.database import Database
-from arccm.adapters.postgres.roles import actor_role, actor_roles
+from arccm.adapters.postgres.roles import actor_group, actor_role, actor_roles
 from arccm.application import commands as c
 from arccm.application.ports.change_feed import Cursor
 from arccm.application.ports.unit_of_work import ActorNotPermitted
@@ -138,19 +138,37 @@ def test_every_table_forces_row_level_security_and_the_runtime_role_bypasses_not
             text("SELECT rolsuper, rolbypassrls, rolinherit FROM pg_roles WHERE rolname = :r"), {"r": db.app_role}
         ).one()
         assert tuple(role) == (False, False, False)
-        # the actor roles (migration 0011): no login, nothing bypassed or inherited, the runtime role may switch
+        # the actor roles (migration 0011): no login, nothing bypassed, the runtime role may switch to them; they
+        # inherit only their group's privileges, and the group is a member of nothing and logs in nowhere
+        group = actor_group(db.app_role)
         for name in actor_roles(db.app_role):
             row = connection.execute(
                 text(
-                    "SELECT rolsuper, rolbypassrls, rolinherit, rolcanlogin, pg_has_role(:app, rolname, 'MEMBER')"
-                    " FROM pg_roles WHERE rolname = :r"
+                    "SELECT rolsuper, rolbypassrls, rolcanlogin, pg_has_role(:app, rolname, 'MEMBER'),"
+                    " pg_has_role(rolname, :group, 'USAGE') FROM pg_roles WHERE rolname = :r"
                 ),
-                {"r": name, "app": db.app_role},
+                {"r": name, "app": db.app_role, "group": group},
             ).one()
-            assert tuple(row) == (False, False, False, False, True), name
+            assert tuple(row) == (False, False, False, True, True), name
+            granted = connection.execute(
+                text(
+                    "SELECT array_agg(g.rolname ORDER BY g.rolname) FROM pg_auth_members m"
+                    " JOIN pg_roles g ON g.oid = m.roleid JOIN pg_roles r ON r.oid = m.member WHERE r.rolname = :r"
+                ),
+                {"r": name},
+            ).scalar_one()
+            assert granted == [group], name
+        row = connection.execute(
+            text(
+                "SELECT rolsuper, rolbypassrls, rolcanlogin, (SELECT count(*) FROM pg_auth_members m"
+                " WHERE m.member = r.oid) FROM pg_roles r WHERE rolname = :g"
+            ),
+            {"g": group},
+        ).one()
+        assert tuple(row) == (False, False, False, 0)
         owned = connection.execute(
             text("SELECT count(*) FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner WHERE r.rolname = ANY(:r)"),
-            {"r": [db.app_role, *actor_roles(db.app_role)]},
+            {"r": [db.app_role, group, *actor_roles(db.app_role)]},
         ).scalar_one()
         assert owned == 0
         # no policy for everyone: the generic ones are the runtime role's, each role's are its own and guarded

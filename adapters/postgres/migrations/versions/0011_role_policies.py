@@ -19,7 +19,8 @@ indexes (the arms name columns the indexes lack) — 24 % slower than without ro
   statement and table reference — a learner's dashboard spent 0.9 of its 1.4 ms planning them.
 * The generic policies now apply to the runtime role alone (and to Supabase's ``authenticated``, which
   ``arccm db upgrade`` adds): a host service writing SQL as the runtime role reads under them as before.
-* The actor roles hold exactly the runtime role's privileges (``roles.copy_privileges``, again at every upgrade).
+* The actor roles hold exactly the runtime role's privileges, inherited from one group role that has a copy of
+  them (``roles.copy_privileges``, again at every upgrade).
 * The covering indexes of the certificate counts also hold the columns an AP's certificate policy reads (issuer,
   holder), so an AP's dashboard keeps its index-only scans under the policy.
 
@@ -35,7 +36,14 @@ from types import ModuleType
 
 from alembic import op
 
-from arccm.adapters.postgres.roles import actor_role, actor_roles, copy_privileges, ensure_actor_roles, revoke_all
+from arccm.adapters.postgres.roles import (
+    actor_group,
+    actor_role,
+    actor_roles,
+    copy_privileges,
+    ensure_actor_roles,
+    revoke_all,
+)
 from arccm.domain.access import Role
 
 revision = "0011"
@@ -194,8 +202,7 @@ def upgrade() -> None:
     op.execute(_set_helpers(schema, "plpgsql"))
     op.execute(f'GRANT EXECUTE ON FUNCTION arccm_acts_as(text) TO "{app_role}"')
     op.execute(ensure_actor_roles(app_role))
-    for role in actor_roles(app_role):
-        op.execute(copy_privileges(schema, app_role, role))
+    op.execute(copy_privileges(schema, app_role, actor_group(app_role)))
     op.execute(_claimed_user(schema, [app_role, *actor_roles(app_role)]))
     for table, commands in _generic().POLICIES.items():
         for command in commands:
@@ -216,5 +223,4 @@ def downgrade() -> None:
     _indexes(INDEXES_0003)
     op.execute(ROLE_0009.replace("{path}", f'SET search_path = "{schema}", pg_catalog'))
     op.execute(_set_helpers(schema, "sql"))
-    for name in actor_roles(app_role):  # the roles stay: other schemas may use them
-        op.execute(revoke_all(schema, name))
+    op.execute(revoke_all(schema, actor_group(app_role)))  # the roles stay: other schemas may use them
