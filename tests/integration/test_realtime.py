@@ -96,7 +96,12 @@ def all_changes(container: Container) -> list[Cursor]:
 
 
 @pytest.mark.parametrize(
-    ("wakeups", "run"), [("postgres", run) for run in range(10)] + [("supabase", run) for run in range(3)]
+    ("wakeups", "run"),
+    [
+        pytest.param(wakeups, run, marks=[pytest.mark.soak] if run else [])
+        for wakeups, runs in (("postgres", 10), ("supabase", 3))
+        for run in range(runs)
+    ],
 )
 def test_out_of_order_commits_are_delivered_once_in_txid_order(pg_schema: PgSchema, wakeups: str, run: int) -> None:
     """Ten runs in a row on LISTEN/NOTIFY; three through Supabase Realtime, where the poll is longer than the
