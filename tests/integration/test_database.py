@@ -18,7 +18,7 @@ from tests.conftest import PgSchema
 from tests.world import World, ok
 
 pytestmark = pytest.mark.needs_postgres
-HEAD = "0011"  # the newest revision; bump with each migration
+HEAD = "0012"  # the newest revision; bump with each migration
 
 
 def raw(pg_schema: PgSchema, sql: str, params: dict[str, Any] | None = None, as_app: bool = False) -> Any:
