@@ -171,7 +171,12 @@ def statement(sql: str) -> TextClause:
 def fetch(database: Database, actor: Actor | None, sql: str, params: dict[str, Any]) -> list[Any]:
     """Every row of one read, in one transaction acting as ``actor`` (its scope settings applied)."""
     with database.transaction(actor) as connection:
-        return list(connection.execute(statement(sql), params).mappings())
+        rows = list(connection.execute(statement(sql), params).mappings())
+        # it wrote nothing, so a commit ends it as a rollback would — and keeps the connection's prepared statements
+        # (psycopg drops them all at every rollback): the same few read statements are then parsed, rewritten under
+        # the policies and planned once per connection, not at every read
+        connection.commit()
+        return rows
 
 
 def certificate_status(c: str = "c") -> str:

@@ -15,7 +15,7 @@ from arccm.application import commands as c
 from arccm.domain.access import Role
 from arccm.domain.certificate import CompletionKind
 from tests.conftest import PgSchema
-from tests.world import World, ok
+from tests.world import NOW, World, ok
 
 pytestmark = pytest.mark.needs_postgres
 HEAD = "0012"  # the newest revision; bump with each migration
@@ -191,6 +191,25 @@ def test_acting_user_is_transaction_local_and_never_leaks_through_the_pool(pg_sc
                 assert role in (None, "")
                 seen_backends.add(pid)
         assert len(seen_backends) == 1  # one physical connection served every identity
+    finally:
+        database.shutdown(timeout=1)
+
+
+def test_repeated_reads_keep_their_prepared_statements(pg_schema: PgSchema) -> None:
+    """A read ends with a commit, not a rollback: psycopg deallocates every prepared statement of the connection at
+    a rollback, so a read model run again and again was parsed, rewritten under the policies and planned each time."""
+    from arccm.adapters.postgres.read_models import PostgresReadModels
+
+    database = Database(normalize_url(pg_schema.url), schema=pg_schema.name, pool_size=1, max_overflow=0)
+    world = World.create(pg_schema.container())
+    actor = world.user(Role.AP, world.provider())
+    reads = PostgresReadModels(database)
+    try:
+        for _ in range(8):  # psycopg prepares a statement on its sixth run on a connection
+            reads.dashboard(actor, NOW.date())
+        with database.engine.connect() as bare:  # the one pooled connection
+            prepared = bare.execute(text("SELECT statement FROM pg_prepared_statements")).scalars().all()
+        assert any("certificates_issued_7d" in statement for statement in prepared), prepared
     finally:
         database.shutdown(timeout=1)
 
