@@ -215,7 +215,7 @@ class Database:
                 self.app_url,
                 pool_pre_ping=True,  # check each connection before handing it out
                 # the most recently used connection first: its caches are warm and its prepared statements (psycopg
-                # prepares a statement on its fifth run on a connection) are used, where a FIFO pool handed the same
+                # prepares a statement on its sixth run on a connection) are used, where a FIFO pool handed the same
                 # dashboard statement to each of ten connections in turn and had it parsed, rewritten under the
                 # policies and planned every time; and the connections beyond the load stay idle and can be closed
                 pool_use_lifo=True,

@@ -26,8 +26,10 @@ revision = "0012"
 down_revision = "0011"
 
 
-def _migration(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"arccm_migration_{name[:4]}", Path(__file__).with_name(name))
+def _role_policies() -> ModuleType:
+    """Migration 0011: its ``specialize`` writes each role's policy, and its ``_generic()`` loads migration 0009."""
+    path = Path(__file__).with_name("0011_role_policies.py")
+    spec = importlib.util.spec_from_file_location("arccm_migration_0011", path)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -43,7 +45,8 @@ def provider_first(expression: str, locs: str, prov: str) -> str:
 
 def _alter(forward: bool) -> None:
     """Upgrade (``forward``) or downgrade every policy whose text the reordering changes."""
-    generic, roles = _migration("0009_row_level_security.py"), _migration("0011_role_policies.py")
+    roles = _role_policies()
+    generic = roles._generic()
 
     def reordered(expression: str | None) -> str | None:
         return provider_first(expression, generic.LOCS, generic.PROV) if expression else None
