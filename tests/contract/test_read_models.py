@@ -200,3 +200,67 @@ def test_out_of_range_arguments_are_refused_by_name_on_every_backend(world: Worl
     assert outcome.failure().field == "start"
     assert feed.read(ap, Cursor.origin(), 0).changes == []  # the edges of the range are allowed
     assert reads.dashboard(ap, date(9000, 12, 31)).upcoming_sessions == 0
+
+
+def _recount(world: World, actor: object, today: date) -> dict[str, int]:
+    """The dashboard's session and certificate figures, counted from the list read models — another statement per
+    backend, with its own scope predicate — for the same actor."""
+    reads = world.container.read_models()
+    sessions = [s for s in reads.sessions(actor) if s.status in ("scheduled", "in_progress")]  # type: ignore[arg-type]
+    certificates = reads.certificates(actor, today)  # type: ignore[arg-type]
+    live = [x for x in certificates if x.status == "active"]
+    return {
+        "upcoming_sessions": sum(1 for s in sessions if s.status == "scheduled"),
+        "in_progress_sessions": sum(1 for s in sessions if s.status == "in_progress"),
+        "seats_taken": sum(s.seats_taken for s in sessions),
+        "seats_offered": sum(s.max_capacity for s in sessions),
+        "waitlisted": sum(s.waitlist_length for s in sessions),
+        "certificates_total": len(certificates),
+        "certificates_active": len(live),
+        "certificates_expiring_30d": sum(1 for x in live if x.expiry_date <= today + timedelta(days=30)),
+        "certificates_issued_7d": sum(1 for x in certificates if x.issue_date > today - timedelta(days=7)),
+    }
+
+
+def dashboard_figures(world: World, actor: object, today: date) -> dict[str, int]:
+    board = world.container.read_models().dashboard(actor, today)  # type: ignore[arg-type]
+    return {name: getattr(board, name) for name in _recount(world, actor, today)}
+
+
+def test_every_roles_dashboard_equals_a_recount_of_its_lists(world: World) -> None:
+    """Two providers; an instructor who leads one session and assists in the other provider's; a learner who also
+    teaches; certificates issued, one revoked: each actor's dashboard counts what its own lists show (the dashboard
+    reads an AP's certificates in three branches and an instructor's by instructor_ids, the lists by one predicate)."""
+    ap, ic, (past, _future) = _run(world)
+    other = world.provider()
+    other_ap = world.user(Role.AP, other)
+    assistant = world.user(Role.IT, other)
+    lead = world.user(Role.IC, other)
+    session = world.session(other_ap, lead, location=world.locations[-1], assistants=frozenset({assistant.user_id}))
+    seats = [
+        ok(world.container.enroll_learner()(other_ap, c.EnrollLearner(session.id, learner.user_id)))
+        for learner in (world.user(Role.IN), ic)  # the first provider's instructor learns here
+    ]
+    world.run_class(session, {seat.id: (95, 95) for seat in seats})
+    issued = [
+        ok(
+            world.container.issue_certificate()(
+                lead, c.IssueCertificate(CompletionKind.SESSION_ENROLLMENT, session.id, s.id)
+            )
+        )
+        for s in seats
+    ]
+    ok(world.container.revoke_certificate()(other_ap, c.RevokeCertificate(issued[0].id, "issued in error")))
+    upcoming = world.session(
+        other_ap,
+        lead,
+        location=world.locations[-1],
+        starts_in=timedelta(days=12),
+        assistants=frozenset({assistant.user_id}),
+    )
+    ok(world.container.enroll_learner()(other_ap, c.EnrollLearner(upcoming.id, assistant.user_id)))
+    today = world.clock.now().date()
+    for actor in (world.admin, ap, ic, other_ap, assistant, lead):
+        assert dashboard_figures(world, actor, today) == _recount(world, actor, today), actor
+    assert dashboard_figures(world, ic, today)["certificates_total"] == 3  # issued two, and holds one
+    assert dashboard_figures(world, other_ap, today)["certificates_active"] == 1

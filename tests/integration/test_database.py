@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -18,7 +19,7 @@ from tests.conftest import PgSchema
 from tests.world import NOW, World, ok
 
 pytestmark = pytest.mark.needs_postgres
-HEAD = "0012"  # the newest revision; bump with each migration
+HEAD = "0013"  # the newest revision; bump with each migration
 
 
 def raw(pg_schema: PgSchema, sql: str, params: dict[str, Any] | None = None, as_app: bool = False) -> Any:
@@ -334,3 +335,39 @@ def test_pooled_connections_killed_under_the_application_are_replaced(
     for _ in range(3):
         assert ok(verify(c.VerifyCertificate(cert.code.display))).certificate.status == "active"
         assert len(world.container.read_models().sessions(ap)) == 1
+
+
+def test_an_aps_dashboard_counts_its_providers_certificates_at_a_location_it_no_longer_has(pg_schema: PgSchema) -> None:
+    """A location leaves the provider (its certificates keep the provider): the AP reads them by the provider arm of
+    its scope, and the dashboard finds them by its loose scan of the provider's locations, as its list and a count
+    by docs/access.md's rule do."""
+    from tests.contract.test_read_models import _recount, dashboard_figures
+
+    world = World.create(pg_schema.container())
+    provider = world.provider(locations=2)
+    ap, ic = world.user(Role.AP, provider), world.user(Role.IC, provider)
+    for days, location in enumerate(world.locations[-2:], start=3):
+        session = world.session(ap, ic, location=location, starts_in=timedelta(days=days))
+        seat = ok(world.container.enroll_learner()(ap, c.EnrollLearner(session.id, world.user(Role.IN).user_id)))
+        world.run_class(session, {seat.id: (95, 95)})
+        ok(
+            world.container.issue_certificate()(
+                ap, c.IssueCertificate(CompletionKind.SESSION_ENROLLMENT, session.id, seat.id)
+            )
+        )
+    gone = world.locations[-1].id
+    with pg_schema.owner.begin() as connection:
+        connection.execute(text(f'SET LOCAL search_path TO "{pg_schema.name}"'))
+        connection.execute(text("DELETE FROM provider_locations WHERE location_id = :l"), {"l": gone})
+        by_rule = connection.execute(
+            text(
+                "SELECT count(*) FROM certificates WHERE location_id = ANY(:locs) OR provider_id = :p OR issued_by = :me"
+            ),
+            {"locs": [world.locations[-2].id], "p": provider.id, "me": ap.user_id},
+        ).scalar_one()
+    ap = ok(world.container.resolve_actor()(ap.user_id))
+    assert ap.location_ids == {world.locations[-2].id}
+    today = world.clock.now().date()
+    assert by_rule == 2
+    assert dashboard_figures(world, ap, today) == _recount(world, ap, today)
+    assert dashboard_figures(world, ap, today)["certificates_total"] == by_rule

@@ -81,11 +81,20 @@ def test_small_scopes_use_index_scans(seeded: PgSchema, role: Role, busiest: str
     actor = Actor(one(seeded, busiest), role)
     lines = plan(seeded, *dashboard_query(actor, TODAY), actor=actor, policies=policies)
     shown = "\n".join(lines)
-    assert not [line for line in lines if BIG_TABLES.search(line)], shown
+    big = [line for line in lines if BIG_TABLES.search(line)]
+    if role is Role.IC and policies == "generic":
+        # An instructor's certificates are found by instructor_ids, through the GIN index that the per-role policy
+        # (under which arccm reads: database.transaction) drives.  Under the generic policy — an OR over every
+        # role's arms, which no index serves — the read model's own test (array containment, not leakproof) may
+        # not run before it, so that one count scans the table: what a host service's SQL as the bare runtime
+        # role would get.  Nothing else may.
+        big = [line for line in big if not re.search(r"Seq Scan on (\S+\.)?certificates c\b", line)]
+    assert not big, shown
     assert any("Index" in line for line in lines), shown
     # the policies' helpers run once per statement: each call sits under an InitPlan, and never in a filter
     assert any(line.strip().startswith("InitPlan") for line in lines), shown
-    calls = [i for i, line in enumerate(lines) if "arccm_uid()" in line or "arccm_role()" in line]
+    helpers = ("arccm_uid()", "arccm_role()", "arccm_acts_as(", "arccm_my_sessions()", "current_setting('arccm.")
+    calls = [i for i, line in enumerate(lines) if any(helper in line for helper in helpers)]
     assert calls, shown
     assert not [lines[i] for i in calls if "Filter:" in lines[i] and not re.search(INIT_PLAN_VALUE, lines[i])], shown
 

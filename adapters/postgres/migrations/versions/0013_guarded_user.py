@@ -1,0 +1,94 @@
+"""Behind its role's guard, a policy reads the acting user from the setting instead of asking again who it is.
+
+Every role policy of migration 0011 is ``(SELECT arccm_acts_as('<role>')) AND (…)``: the guard holds only when the
+user the transaction claims (``arccm.user_id`` — the actor roles are never Supabase's) is active, under no
+provider or an active one, and holds that role.  Inside the ``AND``, ``(SELECT arccm_uid())`` asked the same
+question again — a ``SECURITY DEFINER`` call reading ``profiles`` and ``authorized_providers`` (18 µs) — for each of
+its references: two to four per policy, each its own InitPlan, in every statement and table reference (a learner's
+certificates, an instructor's profile).  Wherever the guard holds, ``arccm_uid()`` equals the claimed user, and
+wherever it does not, the policy admits nothing whatever the rest says; so the role policies now read
+``(SELECT arccm_setting_uid())``, the claimed user straight from the setting: a ``SQL`` function, inlined, no call at
+all.  The generic policies (the runtime role itself, Supabase's ``authenticated``) have no guard and keep
+``arccm_uid()``.  Every policy admits exactly the rows it admitted before.
+
+Revision ID: 0013
+Revises: 0012
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
+from alembic import op
+
+from arccm.domain.access import Role
+
+revision = "0013"
+down_revision = "0012"
+
+VERIFIED_USER = "(SELECT arccm_uid())"
+CLAIMED_USER = "(SELECT arccm_setting_uid())"
+
+# Every name qualified, the operator too (``nullif`` would look ``=`` up): the function is inlined into the caller's
+# statement and parsed under the caller's search_path, which names no schema of ours when the caller chooses.
+SETTING_UID = """
+CREATE FUNCTION arccm_setting_uid() RETURNS uuid LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN pg_catalog.current_setting('arccm.user_id', true) OPERATOR(pg_catalog.=) '' THEN NULL
+                ELSE pg_catalog.current_setting('arccm.user_id', true)::pg_catalog.uuid END
+$$;
+REVOKE EXECUTE ON FUNCTION arccm_setting_uid() FROM PUBLIC;
+COMMENT ON FUNCTION arccm_setting_uid() IS
+    'The user the transaction claims, unverified: only for policies behind arccm_acts_as (migration 0013).'
+"""
+
+
+def _load(filename: str, name: str) -> ModuleType:
+    path = Path(__file__).with_name(filename)
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def guarded(policy: str) -> str:
+    """A role policy (guard first) with the claimed user for the verified one: the guard already verified it."""
+    assert policy.startswith("((SELECT arccm_acts_as('"), policy
+    return policy.replace(VERIFIED_USER, CLAIMED_USER)
+
+
+def _alter(forward: bool) -> None:
+    """Each role policy as migration 0012 left it (``forward``: with the claimed user)."""
+    order = _load("0012_policy_test_order.py", "arccm_migration_0012")
+    roles = order._role_policies()
+    generic = roles._generic()
+
+    def as_0012(expression: str, role: Role) -> str:
+        return str(roles.specialize(order.provider_first(expression, generic.LOCS, generic.PROV), role.value))
+
+    for table, commands in generic.POLICIES.items():
+        for command, (using, check) in commands.items():
+            for role in Role:
+                texts = [as_0012(e, role) if e else None for e in (using, check)]
+                if forward:
+                    texts = [guarded(t) if t else None for t in texts]
+                policy_using, policy_check = texts
+                clauses = (f" USING ({policy_using})" if policy_using else "") + (
+                    f" WITH CHECK ({policy_check})" if policy_check else ""
+                )
+                op.execute(f'ALTER POLICY {role.value.lower()}_{command.lower()} ON "{table}"{clauses}')
+
+
+def upgrade() -> None:
+    app_role = _load("0011_role_policies.py", "arccm_migration_0011")._config("app_role", "arccm_app")
+    op.execute(SETTING_UID)
+    op.execute(f'GRANT EXECUTE ON FUNCTION arccm_setting_uid() TO "{app_role}"')
+    _alter(forward=True)
+
+
+def downgrade() -> None:
+    _alter(forward=False)
+    op.execute("DROP FUNCTION arccm_setting_uid()")
