@@ -231,7 +231,7 @@ def test_every_roles_dashboard_equals_a_recount_of_its_lists(world: World) -> No
     """Two providers; an instructor who leads one session and assists in the other provider's; a learner who also
     teaches; certificates issued, one revoked: each actor's dashboard counts what its own lists show (the dashboard
     reads an AP's certificates in three branches and an instructor's by instructor_ids, the lists by one predicate)."""
-    ap, ic, (past, _future) = _run(world)
+    ap, ic, _ = _run(world)
     other = world.provider()
     other_ap = world.user(Role.AP, other)
     assistant = world.user(Role.IT, other)
