@@ -601,7 +601,7 @@ def _latency_run(b: Bench, rate: int, seconds: float) -> tuple[dict[str, Any], d
         cursor = start
         while not stop.wait(1.0):
             for change in feed.read(admin, cursor, 100_000, frozenset({"teams"})).changes:
-                polled.setdefault(change.event.team_id, time.perf_counter())  # type: ignore[attr-defined]
+                polled.setdefault(change.event.team_id, time.perf_counter())
                 cursor = change.cursor
 
     polling = threading.Thread(target=poller, daemon=True)
