@@ -18,7 +18,10 @@ themselves (their own scope, which must hold with row-level security off too), a
 conditions of one primary-key scan, which it walks as every pair of their elements: an instructor with 490
 sessions cost the dashboard 240,100 index descents, 9–18 ms where RLS off took 1 (``EXPLAIN ANALYZE``, scale m;
 PostgreSQL 17 merges the two arrays).  As a hashed filter the policy's set costs one probe per row the query's own
-index scan found.  Every policy admits exactly the rows it admitted before.
+index scan found.  In ``USING``, on a session's own row the policy first tests whether the actor leads or assists it (two
+columns; ``arccm_taught_sessions()`` is exactly those), so the set — all of an instructor's sessions, of every year
+— is built only when a row is not one the actor teaches: for an instructor it usually never is.  Every policy
+admits exactly the rows it admitted before.
 
 Revision ID: 0013
 Revises: 0012
@@ -68,11 +71,25 @@ def _load(filename: str, name: str) -> ModuleType:
 SESSION_SET = re.compile(r"(\w+) = ANY\(CAST\(\(SELECT (arccm_my_sessions|arccm_taught_sessions)\(\)\) AS uuid\[\]\)\)")
 
 
-def guarded(policy: str) -> str:
+# On a session's own row, "the actor leads or assists it" is two column tests; only attending needs the set.
+TEACHES = f"lead_instructor_id = {CLAIMED_USER} OR assistant_ids @> ARRAY[{CLAIMED_USER}]"
+SESSION_ROWS = {
+    "id = ANY(CAST((SELECT arccm_taught_sessions()) AS uuid[]))": f"({TEACHES})",
+    "id = ANY(CAST((SELECT arccm_my_sessions()) AS uuid[]))": f"({TEACHES} OR id IN (SELECT unnest(arccm_my_sessions())))",
+}
+
+
+def guarded(policy: str, table: str, using: bool) -> str:
     """A role policy (guard first) with the claimed user for the verified one — the guard already verified it — and
-    its session sets probed in a hash instead of searched as arrays."""
+    its session sets probed in a hash instead of searched as arrays.  In ``USING`` on a session's own row, the
+    sessions an instructor teaches are its lead and assistant columns (``arccm_taught_sessions()`` is exactly those,
+    in the same snapshot); a ``WITH CHECK`` keeps the set, which holds what the actor taught before the change."""
     assert policy.startswith("((SELECT arccm_acts_as('"), policy
-    return SESSION_SET.sub(r"\1 IN (SELECT unnest(\2()))", policy.replace(VERIFIED_USER, CLAIMED_USER))
+    policy = policy.replace(VERIFIED_USER, CLAIMED_USER)
+    if table == "training_sessions" and using:
+        for array_test, row_test in SESSION_ROWS.items():
+            policy = policy.replace(array_test, row_test)
+    return SESSION_SET.sub(r"\1 IN (SELECT unnest(\2()))", policy)
 
 
 def _alter(forward: bool) -> None:
@@ -89,7 +106,7 @@ def _alter(forward: bool) -> None:
             for role in Role:
                 texts = [as_0012(e, role) if e else None for e in (using, check)]
                 if forward:
-                    texts = [guarded(t) if t else None for t in texts]
+                    texts = [guarded(t, table, i == 0) if t else None for i, t in enumerate(texts)]
                 policy_using, policy_check = texts
                 clauses = (f" USING ({policy_using})" if policy_using else "") + (
                     f" WITH CHECK ({policy_check})" if policy_check else ""
