@@ -202,7 +202,7 @@ def test_out_of_range_arguments_are_refused_by_name_on_every_backend(world: Worl
     assert reads.dashboard(ap, date(9000, 12, 31)).upcoming_sessions == 0
 
 
-def _recount(world: World, actor: object, today: date) -> dict[str, int]:
+def recount(world: World, actor: object, today: date) -> dict[str, int]:
     """The dashboard's session and certificate figures, counted from the list read models — another statement per
     backend, with its own scope predicate — for the same actor."""
     reads = world.container.read_models()
@@ -224,7 +224,7 @@ def _recount(world: World, actor: object, today: date) -> dict[str, int]:
 
 def dashboard_figures(world: World, actor: object, today: date) -> dict[str, int]:
     board = world.container.read_models().dashboard(actor, today)  # type: ignore[arg-type]
-    return {name: getattr(board, name) for name in _recount(world, actor, today)}
+    return {name: getattr(board, name) for name in recount(world, actor, today)}
 
 
 def test_every_roles_dashboard_equals_a_recount_of_its_lists(world: World) -> None:
@@ -261,6 +261,6 @@ def test_every_roles_dashboard_equals_a_recount_of_its_lists(world: World) -> No
     ok(world.container.enroll_learner()(other_ap, c.EnrollLearner(upcoming.id, assistant.user_id)))
     today = world.clock.now().date()
     for actor in (world.admin, ap, ic, other_ap, assistant, lead):
-        assert dashboard_figures(world, actor, today) == _recount(world, actor, today), actor
+        assert dashboard_figures(world, actor, today) == recount(world, actor, today), actor
     assert dashboard_figures(world, ic, today)["certificates_total"] == 3  # issued two, and holds one
     assert dashboard_figures(world, other_ap, today)["certificates_active"] == 1

@@ -341,7 +341,7 @@ def test_an_aps_dashboard_counts_its_providers_certificates_at_a_location_it_no_
     """A location leaves the provider (its certificates keep the provider): the AP reads them by the provider arm of
     its scope, and the dashboard finds them by its loose scan of the provider's locations, as its list and a count
     by docs/access.md's rule do."""
-    from tests.contract.test_read_models import _recount, dashboard_figures
+    from tests.contract.test_read_models import dashboard_figures, recount
 
     world = World.create(pg_schema.container())
     provider = world.provider(locations=2)
@@ -369,5 +369,5 @@ def test_an_aps_dashboard_counts_its_providers_certificates_at_a_location_it_no_
     assert ap.location_ids == {world.locations[-2].id}
     today = world.clock.now().date()
     assert by_rule == 2
-    assert dashboard_figures(world, ap, today) == _recount(world, ap, today)
+    assert dashboard_figures(world, ap, today) == recount(world, ap, today)
     assert dashboard_figures(world, ap, today)["certificates_total"] == by_rule

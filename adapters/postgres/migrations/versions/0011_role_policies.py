@@ -30,12 +30,11 @@ Revises: 0010
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from types import ModuleType
 
 from alembic import op
 
+from arccm.adapters.postgres.migrations import earlier
 from arccm.adapters.postgres.roles import (
     actor_group,
     actor_role,
@@ -54,13 +53,7 @@ ROLE_OF_ACTOR = "(SELECT arccm_role())"
 
 def _generic() -> ModuleType:
     """Migration 0009, whose policies these specialize."""
-    path = Path(__file__).with_name("0009_row_level_security.py")
-    spec = importlib.util.spec_from_file_location("arccm_migration_0009", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return earlier("0009_row_level_security.py")
 
 
 def _config(name: str, default: str) -> str:

@@ -13,13 +13,12 @@ Revises: 0011
 
 from __future__ import annotations
 
-import importlib.util
 import re
-from pathlib import Path
 from types import ModuleType
 
 from alembic import op
 
+from arccm.adapters.postgres.migrations import earlier
 from arccm.domain.access import Role
 
 revision = "0012"
@@ -28,13 +27,7 @@ down_revision = "0011"
 
 def _role_policies() -> ModuleType:
     """Migration 0011: its ``specialize`` writes each role's policy, and its ``_generic()`` loads migration 0009."""
-    path = Path(__file__).with_name("0011_role_policies.py")
-    spec = importlib.util.spec_from_file_location("arccm_migration_0011", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return earlier("0011_role_policies.py")
 
 
 def provider_first(expression: str, locs: str, prov: str) -> str:

@@ -29,13 +29,11 @@ Revises: 0012
 
 from __future__ import annotations
 
-import importlib.util
 import re
-from pathlib import Path
-from types import ModuleType
 
 from alembic import op
 
+from arccm.adapters.postgres.migrations import earlier
 from arccm.domain.access import Role
 
 revision = "0013"
@@ -55,16 +53,6 @@ REVOKE EXECUTE ON FUNCTION arccm_setting_uid() FROM PUBLIC;
 COMMENT ON FUNCTION arccm_setting_uid() IS
     'The user the transaction claims, unverified: only for policies behind arccm_acts_as (migration 0013).'
 """
-
-
-def _load(filename: str, name: str) -> ModuleType:
-    path = Path(__file__).with_name(filename)
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 # a session set tested as an array: ``id = ANY(CAST((SELECT arccm_my_sessions()) AS uuid[]))``
@@ -94,7 +82,7 @@ def guarded(policy: str, table: str, using: bool) -> str:
 
 def _alter(forward: bool) -> None:
     """Each role policy as migration 0012 left it (``forward``: with the claimed user)."""
-    order = _load("0012_policy_test_order.py", "arccm_migration_0012")
+    order = earlier("0012_policy_test_order.py")
     roles = order._role_policies()
     generic = roles._generic()
 
@@ -115,7 +103,7 @@ def _alter(forward: bool) -> None:
 
 
 def upgrade() -> None:
-    app_role = _load("0011_role_policies.py", "arccm_migration_0011")._config("app_role", "arccm_app")
+    app_role = earlier("0011_role_policies.py")._config("app_role", "arccm_app")
     op.execute(SETTING_UID)
     op.execute(f'GRANT EXECUTE ON FUNCTION arccm_setting_uid() TO "{app_role}"')
     _alter(forward=True)
