@@ -132,7 +132,7 @@ def _driver_sql(sql: str, dialect: Dialect) -> str:
 
 
 @functools.lru_cache(maxsize=64)
-def _begin_statement(schema: str, as_actor: bool, writer: bool) -> TextClause:
+def _begin_statement(schema: str, as_actor: bool, writer: bool, generic_plans: bool = False) -> TextClause:
     """The first statement of every transaction: transaction-local settings, the writers' lock, and (for an actor)
     who the database says the actor is — in one round trip."""
     sql = (
@@ -140,8 +140,14 @@ def _begin_statement(schema: str, as_actor: bool, writer: bool) -> TextClause:
         # an actor's transaction runs as its role's database role, which has only that role's policies (roles.py)
         + (" set_config('role', :db_role, true)," if as_actor else "")
         + " set_config('arccm.user_id', :user_id, true), set_config('arccm.role', :role, true),"
+        # what the actor claims to be besides: an AP's policies read these, and its guard verifies them (0015)
+        " set_config('arccm.provider', :provider, true), set_config('arccm.locations', :locations, true),"
         # short statements: starting parallel workers costs more than it saves here
         " set_config('max_parallel_workers_per_gather', '0', true)"
+        # a read model's statement, once psycopg has prepared it, keeps one generic plan per connection: left to
+        # itself the server re-plans it at every run when a custom plan looks cheaper, and planning a statement
+        # rewritten under the role's policies cost an instructor's dashboard 1.0 of its 1.5 ms (0.4 ms with them off)
+        + (", set_config('plan_cache_mode', 'force_generic_plan', true)" if generic_plans else "")
         + (", pg_advisory_xact_lock_shared(:feed_class, :feed_key)" if writer else "")
     )
     if as_actor:  # evaluated after the settings, left to right; named with the schema (parsed before search_path moves)
@@ -149,6 +155,13 @@ def _begin_statement(schema: str, as_actor: bool, writer: bool) -> TextClause:
             f'"{schema}".arccm_{name}() AS {name}' for name in ("uid", "role", "provider", "locations")
         )
     return text(sql)
+
+
+def claimed_locations(actor: Actor | None) -> str:
+    """An actor's locations as the ``arccm.locations`` setting: a uuid[] literal ('' for none or no actor)."""
+    if actor is None:
+        return ""
+    return "{" + ",".join(sorted(str(location) for location in actor.location_ids)) + "}"
 
 
 def _check_standing(actor: Actor, standing: Any) -> None:
@@ -331,7 +344,9 @@ class Database:
     # --- transactions -------------------------------------------------------------
 
     @contextmanager
-    def transaction(self, actor: Actor | None, writer: bool = False) -> Iterator[Connection]:
+    def transaction(
+        self, actor: Actor | None, writer: bool = False, generic_plans: bool = False
+    ) -> Iterator[Connection]:
         """A connection in one transaction, acting as ``actor``; rolled back unless committed inside.
 
         An actor's transaction runs as the runtime role under row-level security, and its first statement asks the
@@ -340,17 +355,22 @@ class Database:
         before anything is read.  No actor is the system (upkeep, imports, bootstrap): it runs as the owner role.
 
         ``writer``: the transaction may write to the change log, and says so before it writes anything (a shared
-        advisory lock the change feed looks for, see ``feed_horizon``)."""
+        advisory lock the change feed looks for, see ``feed_horizon``).
+
+        ``generic_plans``: statements prepared on this connection run on their generic plan, never re-planned for
+        the parameters of one run (read models: their parameters are an actor's identity and a few dates)."""
         self._enter()
         try:
             engine = self.engine if actor is not None else self.system_engine
             with engine.connect() as connection:
                 standing = connection.execute(
-                    _begin_statement(self.schema, actor is not None, writer),
+                    _begin_statement(self.schema, actor is not None, writer, generic_plans),
                     {
                         "schema": f'"{self.schema}"',
                         "user_id": str(actor.user_id) if actor else "",
                         "role": actor.role.value if actor else "system",
+                        "provider": str(actor.provider_id) if actor and actor.provider_id else "",
+                        "locations": claimed_locations(actor),
                         "db_role": actor_role(self.app_role, actor.role.value) if actor else "",
                         "feed_class": FEED_WRITER_CLASS,
                         "feed_key": self.feed_key,

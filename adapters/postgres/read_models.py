@@ -185,7 +185,7 @@ def statement(sql: str) -> TextClause:
 
 def fetch(database: Database, actor: Actor | None, sql: str, params: dict[str, Any]) -> list[Any]:
     """Every row of one read, in one transaction acting as ``actor`` (its scope settings applied)."""
-    with database.transaction(actor) as connection:
+    with database.transaction(actor, generic_plans=True) as connection:
         rows = list(connection.execute(statement(sql), params).mappings())
         # it wrote nothing, so a commit ends it as a rollback would — and keeps the connection's prepared statements
         # (psycopg drops them all at every rollback): the same few read statements are then parsed, rewritten under
@@ -210,9 +210,63 @@ def certificate_active(c: str = "c") -> str:
 _STATUS = certificate_status()
 
 
+def _pairs(actor: Actor, alias: str) -> str:
+    """An administrator's or an AP's certificates by location and provider (an AP's: of its provider or at its
+    locations) — what ``certificate_counts`` (migration 0014) can count; an AP's own issues elsewhere are not."""
+    if actor.role in ADMINS:
+        return "TRUE"
+    return f"({alias}.provider_id = :prov OR {alias}.location_id = ANY(:locs))"
+
+
+def _counted_certificates(actor: Actor) -> str:
+    """The certificate figures of an administrator or an AP, from the counts per (location, provider) and a few
+    date ranges of covering indexes: a few hundred rows, however many certificates there are.
+
+    active = live with no expiry recorded (counted) − those of them already past expiry (the upkeep's backlog)
+    + live ones whose expiry was recorded though ``today`` is not past it (a day before the upkeep's)."""
+    current = "c.revoked_at IS NULL AND c.superseded_by_id IS NULL"
+    pairs = _pairs(actor, "c")
+    live = certificate_active()
+    if actor.role is Role.AP:  # what the AP issued itself at another provider's certificates elsewhere: a handful
+        elsewhere = f"""(
+            SELECT count(*) AS total, count(*) FILTER (WHERE {live}) AS active,
+                   count(*) FILTER (WHERE {live} AND c.expiry_date <= :soon) AS expiring,
+                   count(*) FILTER (WHERE c.issue_date > :week_ago) AS issued
+            FROM certificates c WHERE c.issued_by = :me AND NOT (c.location_id = ANY(:locs))
+            AND c.provider_id IS DISTINCT FROM :prov)"""
+    else:
+        elsewhere = "(SELECT 0 AS total, 0 AS active, 0 AS expiring, 0 AS issued)"
+    return f"""(
+        SELECT k.total + x.total AS certificates_total,
+               k.live_unrecorded + x.active
+               - (SELECT count(*) FROM certificates c
+                  WHERE {current} AND c.expired_on IS NULL AND c.expiry_date < :today AND {pairs})
+               + (SELECT count(*) FROM certificates c
+                  WHERE {current} AND c.expired_on IS NOT NULL AND c.expiry_date >= :today AND {pairs})
+               AS certificates_active,
+               x.expiring + (SELECT count(*) FROM certificates c
+                             WHERE {current} AND c.expiry_date >= :today AND c.expiry_date <= :soon AND {pairs})
+               AS certificates_expiring_30d,
+               x.issued + (SELECT count(*) FROM certificates c WHERE c.issue_date > :week_ago AND {pairs})
+               AS certificates_issued_7d
+        FROM (SELECT COALESCE(sum(k.certificates), 0) AS total, COALESCE(sum(k.live_unrecorded), 0) AS live_unrecorded
+              FROM certificate_counts k WHERE {_pairs(actor, "k")}) k, {elsewhere} x
+    ) c"""
+
+
 def dashboard_query(actor: Actor, today: date) -> tuple[str, dict[str, Any]]:
     """One statement for every figure of the dashboard."""
     live = certificate_active()
+    certificates = (
+        _counted_certificates(actor)
+        if actor.role in ADMINS or actor.role is Role.AP
+        else f"""(
+        SELECT count(*) AS certificates_total, count(*) FILTER (WHERE {live}) AS certificates_active,
+               count(*) FILTER (WHERE {live} AND c.expiry_date <= :soon) AS certificates_expiring_30d,
+               count(*) FILTER (WHERE c.issue_date > :week_ago) AS certificates_issued_7d
+        FROM {scoped_certificates(actor, "c.issue_date, c.expiry_date, c.revoked_at, c.superseded_by_id")}
+    ) c"""
+    )
     sql = f"""
     SELECT s.*, c.*, p.*, t.*
     FROM (
@@ -221,12 +275,7 @@ def dashboard_query(actor: Actor, today: date) -> tuple[str, dict[str, Any]]:
                COALESCE(sum(s.seats_taken), 0) AS seats_taken, COALESCE(sum(s.max_capacity), 0) AS seats_offered,
                COALESCE(sum(s.waitlist_length), 0) AS waitlisted
         FROM {scoped_sessions(actor, "s.status IN ('scheduled', 'in_progress')")}
-    ) s, (
-        SELECT count(*) AS certificates_total, count(*) FILTER (WHERE {live}) AS certificates_active,
-               count(*) FILTER (WHERE {live} AND c.expiry_date <= :soon) AS certificates_expiring_30d,
-               count(*) FILTER (WHERE c.issue_date > :week_ago) AS certificates_issued_7d
-        FROM {scoped_certificates(actor, "c.issue_date, c.expiry_date, c.revoked_at, c.superseded_by_id")}
-    ) c, (
+    ) s, {certificates}, (
         SELECT avg(p.compliance_score)::float AS compliance_average_score
         FROM profiles p WHERE p.compliance_status <> 'unassessed' AND {profile_scope(actor)}
     ) p, (

@@ -250,7 +250,11 @@ class Generator:
                     None,
                 )
             )
-        tables["certificates"] = _supersede_older(certificates)
+        # the daily upkeep has run: each current certificate past its expiry date had it recorded the day after
+        tables["certificates"] = [
+            (*row, row[15] + timedelta(days=1) if row[-1] is None and row[15] < self.today else None)
+            for row in _supersede_older(certificates)
+        ]
 
     def teams(self, tables: dict[str, list[tuple[Any, ...]]]) -> None:
         rows, members = [], []
@@ -275,7 +279,7 @@ COLUMNS = {
     "instructor_profiles": "id, specialties, max_students_per_session, credential_expires_on",
     "training_sessions": "id, course_id, title, location_id, provider_id, lead_instructor_id, starts_at, ends_at, max_capacity, status",
     "session_enrollments": "id, session_id, learner_id, status, waitlist_position, attendance_status, completion_status, practical_score, written_score, enrolled_at, cancelled_at",
-    "certificates": "id, verification_code, completion_kind, completion_id, recipient_name, recipient_user_id, course_id, course_name, location_id, provider_id, session_id, instructor_ids, instructor_name, issued_by, issue_date, expiry_date, lead_instructor_id, supersedes_id, superseded_by_id",
+    "certificates": "id, verification_code, completion_kind, completion_id, recipient_name, recipient_user_id, course_id, course_name, location_id, provider_id, session_id, instructor_ids, instructor_name, issued_by, issue_date, expiry_date, lead_instructor_id, supersedes_id, superseded_by_id, expired_on",
     "teams": "id, name, provider_id, location_id, created_by",
     "team_members": "team_id, user_id, role, added_at",
 }

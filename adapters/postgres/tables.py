@@ -687,6 +687,9 @@ _CERTIFICATE_SCOPE_COVER = (
     "recipient_student_id",
 )
 
+# the columns an AP's certificate policy reads: location, provider, issuer, holder
+_CERTIFICATE_POLICY_COLUMNS = ("location_id", "provider_id", "issued_by", "recipient_user_id", "recipient_student_id")
+
 t_certificates = Table(
     "certificates",
     metadata,
@@ -765,7 +768,6 @@ t_certificates = Table(
         "provider_id",
         postgresql_include=list(_CERTIFICATE_SCOPE_COVER),
     ),
-    Index("certificates_expiry_idx", "expiry_date"),
     Index("certificates_instructors_idx", "instructor_ids", postgresql_using="gin"),
     Index("certificates_issued_by_idx", "issued_by"),
     Index(
@@ -779,10 +781,18 @@ t_certificates = Table(
             "revoked_at",
             "superseded_by_id",
             "issued_by",
+            "recipient_user_id",
+            "recipient_student_id",
         ],
     ),
     Index("certificates_lead_instructor_idx", "lead_instructor_id", "issue_date"),
     Index("certificates_location_idx", "location_id", "issue_date"),
+    Index(
+        "certificates_live_expiry_idx",
+        "expiry_date",
+        postgresql_include=list(_CERTIFICATE_POLICY_COLUMNS),
+        postgresql_where="((revoked_at IS NULL) AND (superseded_by_id IS NULL))",
+    ),
     Index(
         "certificates_provider_cover_idx",
         "provider_id",
@@ -790,6 +800,12 @@ t_certificates = Table(
         postgresql_include=list(_CERTIFICATE_SCOPE_COVER),
     ),
     Index("certificates_provider_idx", "provider_id", "issue_date"),
+    Index(
+        "certificates_recorded_expiry_idx",
+        "expiry_date",
+        postgresql_include=list(_CERTIFICATE_POLICY_COLUMNS),
+        postgresql_where="((expired_on IS NOT NULL) AND (revoked_at IS NULL) AND (superseded_by_id IS NULL))",
+    ),
     Index("certificates_recipient_student_idx", "recipient_student_id", "course_id"),
     Index("certificates_recipient_user_idx", "recipient_user_id", "course_id"),
     Index("certificates_roster_idx", "roster_id"),
@@ -813,6 +829,18 @@ t_certificates = Table(
         postgresql_where="(revoked_at IS NULL)",
         unique=True,
     ),
+)
+
+# kept by triggers on certificates (migration 0014): per (location, provider), all and live-with-no-recorded-expiry
+t_certificate_counts = Table(
+    "certificate_counts",
+    metadata,
+    Column("location_id", Uuid, nullable=False),
+    Column("provider_id", Uuid),
+    Column("certificates", BigInteger, nullable=False),
+    Column("live_unrecorded", BigInteger, nullable=False),
+    UniqueConstraint("location_id", "provider_id", name="certificate_counts_pair", postgresql_nulls_not_distinct=True),
+    comment="Certificates per (location, provider): all, and live with no expiry recorded; kept by triggers (migration 0014)",
 )
 
 t_session_enrollments = Table(

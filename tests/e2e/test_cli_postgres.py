@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 pytestmark = pytest.mark.needs_postgres
-HEAD = "0013"  # the newest revision; bump with each migration
+HEAD = "0015"  # the newest revision; bump with each migration
 ARCCM = str(Path(sys.executable).parent / "arccm")
 
 

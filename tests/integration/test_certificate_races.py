@@ -22,6 +22,7 @@ from arccm.domain.access import Actor, Role
 from arccm.domain.certificate import CompletionKind
 from arccm.domain.training_session import TrainingSession
 from tests.conftest import PgSchema
+from tests.integration.test_certificate_counts import counts_drift
 from tests.integration.test_concurrency import learners, run_concurrently
 from tests.world import World, ok
 
@@ -83,6 +84,7 @@ def test_a_batch_and_single_issues_for_one_session_at_once(pg_schema: PgSchema) 
     live = _live_per_completion(pg_schema)
     assert len(live) == len(enrollments)
     assert set(live.values()) == {1}
+    assert counts_drift(pg_schema) == {}  # the counts per location and provider (migration 0014) kept up
 
 
 def test_one_learner_certified_from_two_sessions_at_once_holds_one_current_certificate(pg_schema: PgSchema) -> None:

@@ -19,6 +19,7 @@ from arccm.adapters.postgres.seed import seed
 from arccm.domain.access import Actor, Role
 from arccm.domain.verification_code import VerificationCode
 from tests.conftest import PgSchema
+from tests.integration.test_row_level_security import CLAIMS
 
 pytestmark = pytest.mark.needs_postgres
 COUNTERS_DISAGREE = """
@@ -60,6 +61,7 @@ def plan(
             if policies == "per role":
                 connection.execute(text(f'SET LOCAL ROLE "{actor_role(schema.database.app_role, actor.role.value)}"'))
             connection.execute(text("SELECT set_config('arccm.user_id', :u, true)"), {"u": str(actor.user_id)})
+            connection.execute(text(CLAIMS))
         return list(connection.execute(text("EXPLAIN (ANALYZE, VERBOSE, COSTS OFF) " + sql), params).scalars())
 
 

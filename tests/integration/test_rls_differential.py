@@ -30,6 +30,7 @@ from arccm.application import commands as c
 from arccm.domain.access import Actor, Resource, ResourceKind, Role, can_read
 from arccm.domain.certificate import CompletionKind
 from tests.conftest import PgSchema
+from tests.integration.test_row_level_security import CLAIMS
 from tests.world import World
 
 pytestmark = pytest.mark.postgres
@@ -238,6 +239,7 @@ def test_rls_the_domain_and_the_oracle_agree_on_every_row(pg_schema: PgSchema, p
                         ),
                         {"s": f'"{db.schema}"', "r": db_role, "u": str(actor.user_id)},
                     )
+                    connection.execute(text(CLAIMS))
                     seen = set(connection.execute(text(f"SELECT id FROM {table}")).scalars())
                     connection.rollback()
                 assert seen == expected, (role, active, table, db_role, seen ^ expected)

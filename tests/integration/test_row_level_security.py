@@ -69,9 +69,17 @@ def as_runtime_role(db: Database, user_id: str | None, as_role: Role | None = No
             )
         if user_id is not None:
             connection.execute(text("SELECT set_config('arccm.user_id', :u, true)"), {"u": user_id})
+            if user_id not in ("", "not-a-uuid"):  # and what arccm claims with it: the database's own answer
+                connection.execute(text(CLAIMS))
         yield connection
         connection.rollback()
 
+
+# an AP's role policies read its provider and locations from the transaction, and its guard checks them (0015)
+CLAIMS = (
+    "SELECT set_config('arccm.provider', COALESCE(CAST(arccm_provider() AS text), ''), true),"
+    " set_config('arccm.locations', CAST(arccm_locations() AS text), true)"
+)
 
 POLICY_SETS = ["generic", "per role"]
 
@@ -291,6 +299,38 @@ def test_an_inactive_user_or_a_suspended_provider_reads_and_does_nothing(world: 
         assert connection.execute(text("SELECT count(*) FROM certificates")).scalar_one() == 0
     with pytest.raises(ActorNotPermitted):
         world.container.read_models().certificates(learner, world.clock.now().date())
+
+
+def test_an_ap_claiming_a_provider_or_locations_not_its_own_sees_nothing(world: World) -> None:
+    """An AP's role policies read its provider and locations from the transaction (migration 0015); its guard
+    admits them only when they are the AP's own, so a forged, stale or missing claim reads nothing anywhere."""
+    ap, _, _ = populated(world)
+    db = database(world)
+    other = world.provider(locations=1)
+    own = sorted(str(location) for location in ap.location_ids)
+    foreign = str(next(iter(other.location_ids)))
+    forged = [
+        (str(other.id), "{" + foreign + "}"),  # another provider's claims
+        (str(ap.provider_id), "{" + ",".join([*own, foreign]) + "}"),  # one location more
+        (str(ap.provider_id), "{}"),  # fewer
+        ("", "{" + ",".join(own) + "}"),  # no provider
+        (str(ap.provider_id), None),  # locations not claimed at all
+    ]
+    with as_runtime_role(db, str(ap.user_id), Role.AP) as connection:  # its true claims: it reads its session
+        assert connection.execute(text("SELECT count(*) FROM training_sessions")).scalar_one() == 1
+    for provider, locations in forged:
+        for table in tables(db):
+            if table == "alembic_version":
+                continue
+            with as_runtime_role(db, str(ap.user_id), Role.AP) as connection:
+                connection.execute(
+                    text("SELECT set_config('arccm.provider', :p, true), set_config('arccm.locations', :l, true)"),
+                    {"p": provider, "l": locations if locations is not None else ""},
+                )
+                if locations is None:
+                    connection.execute(text("RESET arccm.locations"))
+                count = connection.execute(text(f'SELECT count(*) FROM "{table}"')).scalar_one()
+                assert count == 0, (provider, locations, table)
 
 
 def test_a_role_changed_since_the_actor_was_resolved_is_refused(world: World) -> None:
