@@ -13,9 +13,22 @@ def server_url(configured: str | None, data_dir: Path) -> str:
     server's under ``data_dir`` (started, or reused if already running)."""
     if configured:
         return configured
-    from arccm.adapters.extras import need
+    import subprocess
 
-    return str(need("embedded", "arccm.adapters.embedded.server").EmbeddedServer.start(data_dir).url)
+    from arccm.adapters.config import ConfigError
+    from arccm.adapters.extras import need
+    from arccm.adapters.postgres.database import DatabaseUnavailable
+
+    server = need("embedded", "arccm.adapters.embedded.server").EmbeddedServer
+    try:
+        return str(server.start(data_dir).url)
+    except OSError as error:  # the directory cannot be made or written: the setting is wrong, say which
+        raise ConfigError(f"ARCCM_DATA_DIR: cannot use {str(data_dir)[:200]}: {error.strerror or error}") from None
+    except subprocess.CalledProcessError as error:
+        where, program = str(data_dir)[:200], error.cmd[0] if error.cmd else "a command"
+        raise DatabaseUnavailable(
+            f"the embedded PostgreSQL under {where} did not start ({program} exited {error.returncode})"
+        ) from None
 
 
 def database_url(settings: Settings) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import enum
+import unicodedata
 from collections.abc import Iterable
 from datetime import date, datetime
 from uuid import UUID
@@ -276,5 +277,12 @@ def mask_name(name: str) -> str:
     return f"{parts[0][0]}. {parts[-1][0]}***"
 
 
+def _name_key(name: str) -> str:
+    """Unicode's canonical caseless form (NFD, case-folded, NFD again), whitespace collapsed: a name typed in
+    decomposed form (as macOS keyboards produce), in another case or with other spacing is the same name."""
+    folded = unicodedata.normalize("NFD", unicodedata.normalize("NFD", name).casefold())
+    return " ".join(folded.split())
+
+
 def names_match(supplied: str, actual: str) -> bool:
-    return " ".join(supplied.casefold().split()) == " ".join(actual.casefold().split())
+    return _name_key(supplied) == _name_key(actual)

@@ -239,6 +239,36 @@ class NotRevoked(DomainError):
 
 
 @attrs.frozen
+class NotPrintable(DomainError):
+    """A revoked or superseded certificate is not printed: a clean copy of it would pass for a valid one."""
+
+    certificate_id: UUID
+    status: str
+    code: str = attrs.field(init=False, default="not_printable")
+
+    @property
+    def message(self) -> str:
+        return (
+            f"certificate {self.certificate_id} is {self.status}: it is not printed"
+            " (its verification page shows its status)"
+        )
+
+
+@attrs.frozen
+class Unprintable(DomainError):
+    """Text the certificate's fonts cannot print: no certificate is printed with a blank where a name should be."""
+
+    field: str
+    characters: str
+    code: str = attrs.field(init=False, default="unprintable_text")
+
+    @property
+    def message(self) -> str:
+        shown = self.characters[:20] + ("…" if len(self.characters) > 20 else "")
+        return f"{self.field}: the certificate's fonts have no glyph for {shown!r}; it is not printed without them"
+
+
+@attrs.frozen
 class AlreadySuperseded(DomainError):
     certificate_id: UUID
     code: str = attrs.field(init=False, default="already_superseded")

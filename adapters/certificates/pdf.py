@@ -6,11 +6,14 @@ Latin, Greek and Cyrillic, so names print as they are written.
 
 from __future__ import annotations
 
+import functools
 import io
 from importlib.resources import files
+from typing import cast
 
 import segno
 from fpdf import FPDF
+from fpdf.enums import MethodReturnValue
 
 from arccm.application.ports.certificate_renderer import CertificateDocument
 from arccm.domain.templates import CertificateLayout
@@ -34,8 +37,21 @@ def qr_png(url: str) -> io.BytesIO:
     return buffer
 
 
+@functools.cache
+def _printable() -> frozenset[int]:
+    """The code points both shipped faces (regular and bold) have a glyph for."""
+    from fontTools.ttLib import TTFont  # type: ignore[import-untyped]  # fpdf2's own font reader (no stubs)
+
+    faces = [TTFont(str(FONTS / name), lazy=True).getBestCmap() for name in ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf")]
+    return frozenset(faces[0]) & frozenset(faces[1])
+
+
 class PdfCertificateRenderer:
     media_type = "application/pdf"
+
+    def unprintable(self, text: str) -> str:
+        printable = _printable()
+        return "".join(dict.fromkeys(ch for ch in text if ord(ch) not in printable and not ch.isspace()))
 
     def render(self, document: CertificateDocument, layout: CertificateLayout) -> bytes:
         pdf = FPDF(orientation="L", unit="mm", format="A4")
@@ -65,6 +81,28 @@ class PdfCertificateRenderer:
         pdf.set_xy(20, y)
         pdf.cell(WIDTH - 40, size * 0.5, text, align="C")
 
+    def _fitted(self, pdf: FPDF, y: float, text: str, size: int, bold: bool = False) -> None:
+        """``text`` whole between the margins: at ``size`` if it fits on one line, else at the largest size down to
+        60 % of it that does, else wrapped onto two lines at the largest size that fits them (a long name is
+        printed in full, never cut off at the page's edge)."""
+        style, width = "B" if bold else "", WIDTH - 40
+        smallest = max(8, int(size * 0.6))
+        for points in range(size, smallest - 1, -1):
+            pdf.set_font("DejaVu", style, points)
+            if pdf.get_string_width(text) <= width:
+                self._centred(pdf, y, text, points, bold)
+                return
+        for points in range(smallest, 5, -1):
+            pdf.set_font("DejaVu", style, points)
+            lines = cast(
+                list[str],
+                pdf.multi_cell(width, points * 0.45, text, align="C", dry_run=True, output=MethodReturnValue.LINES),
+            )
+            if len(lines) <= 2 or points == 6:
+                pdf.set_xy(20, y - points * 0.2)
+                pdf.multi_cell(width, points * 0.45, text, align="C")
+                return
+
     def _body(
         self, pdf: FPDF, document: CertificateDocument, layout: CertificateLayout, accent: tuple[int, int, int]
     ) -> None:
@@ -73,11 +111,11 @@ class PdfCertificateRenderer:
         pdf.set_text_color(60, 60, 60)
         self._centred(pdf, 50, layout.subtitle, 14)
         pdf.set_text_color(20, 20, 20)
-        self._centred(pdf, 62, document.recipient_name, 28, bold=True)
+        self._fitted(pdf, 62, document.recipient_name, 28, bold=True)
         pdf.set_text_color(60, 60, 60)
         self._centred(pdf, 82, "has successfully completed", 14)
         pdf.set_text_color(*accent)
-        self._centred(pdf, 93, document.course_name, 22, bold=True)
+        self._fitted(pdf, 93, document.course_name, 22, bold=True)
         pdf.set_text_color(60, 60, 60)
         self._centred(pdf, 110, f"at {document.location_name} · issued by {document.issuer_name}", 12)
         issued, expires = document.issue_date.strftime("%d %B %Y"), document.expiry_date.strftime("%d %B %Y")

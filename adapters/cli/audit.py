@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import UTC, datetime
 
 import attrs
 import typer
 
-from arccm.adapters.cli.certificates import running
+from arccm.adapters.cli.certificates import excerpt, identifier, running
 
 SINCE_HELP = "Only entries at or after this time (ISO 8601; a date means its midnight UTC)."
 
@@ -22,15 +21,11 @@ def audit(
     limit: int = typer.Option(1000, "--limit", min=1, max=100_000, help="At most this many entries."),
 ) -> None:
     """Print the audit trail as JSON lines, oldest first: operation, table, row, actor, changed fields, time."""
-    try:
-        actor_id = uuid.UUID(actor) if actor else None
-    except ValueError:
-        typer.echo(f"arccm: --actor: not a user id: {actor!r}", err=True)
-        raise typer.Exit(2) from None
+    actor_id = identifier("--actor", actor, "a user") if actor else None
     try:
         start = datetime.fromisoformat(since) if since else None
     except ValueError:
-        typer.echo(f"arccm: --since: expected an ISO 8601 date or time, got {since!r}", err=True)
+        typer.echo(f"arccm: --since: expected an ISO 8601 date or time, got {excerpt(since or '')!r}", err=True)
         raise typer.Exit(2) from None
     if start is not None and start.tzinfo is None:
         start = start.replace(tzinfo=UTC)

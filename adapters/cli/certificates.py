@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import re
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import attrs
 import typer
@@ -25,7 +29,8 @@ from arccm.domain.certificate import CompletionKind
 from arccm.domain.errors import DomainError
 
 app = typer.Typer(no_args_is_help=True, help="Issue, verify, render and maintain certificates.")
-err = Console(stderr=True)
+# one line per message whatever the width: rich wraps at 80 columns when stderr is not a terminal
+err = Console(stderr=True, soft_wrap=True)
 
 
 @contextmanager
@@ -54,13 +59,17 @@ def value(outcome: Result[Any, DomainError]) -> Any:
     return outcome.unwrap()
 
 
-def acting(container: Container, user: str) -> Actor:
+def identifier(option: str, text: str, what: str) -> uuid.UUID:
+    """``text`` as an id, or one line on stderr naming the option (with a short excerpt of the value) and exit 2."""
     try:
-        user_id = uuid.UUID(user)
+        return uuid.UUID(text)
     except ValueError:
-        err.print(f"arccm: --as: not a user id: {user!r}", markup=False)
+        err.print(f"arccm: {option}: not {what} id: {excerpt(text)!r}", markup=False)
         raise typer.Exit(2) from None
-    actor: Actor = value(container.resolve_actor()(user_id))
+
+
+def acting(container: Container, user: str) -> Actor:
+    actor: Actor = value(container.resolve_actor()(identifier("--as", user, "a user")))
     return actor
 
 
@@ -89,7 +98,9 @@ def batch(
         err.print("arccm: give exactly one of --session or --roster")
         raise typer.Exit(2)
     kind = CompletionKind.SESSION_ENROLLMENT if session else CompletionKind.ROSTER_MEMBER
-    source = uuid.UUID(session or roster or "")
+    source = (
+        identifier("--session", session, "a session") if session else identifier("--roster", roster or "", "a roster")
+    )
     with running() as container:
         command = commands.BatchIssueCertificates(kind, source, chunk_size=chunk, preview=preview, name=name)
         actor = acting(container, user)
@@ -102,9 +113,9 @@ def resume(
     user: str = typer.Option(..., "--as", help="User id of the person issuing."),
 ) -> None:
     """Finish an interrupted batch: no duplicates, nothing missed."""
+    target = identifier("BATCH_ID", batch_id, "a batch")
     with running() as container:
         actor = acting(container, user)
-        target = uuid.UUID(batch_id)
         _run_batch(actor, lambda on: container.resume_batch()(on[0], target, on[1]))
 
 
@@ -125,12 +136,15 @@ def _run_batch(actor: Actor, run: Any) -> None:
 def verify(
     code: str, name: str | None = typer.Option(None, help="Confirm the holder's name without revealing it.")
 ) -> None:
-    """What anyone may learn from a code."""
+    """What anyone may learn from a code.  Exit code 0: the certificate is active (and the name, if given, is the
+    holder's); 1: revoked, superseded, expired, unknown, or the name not confirmed — the answer is still printed."""
     with running() as container:
         answer = value(container.verify_certificate()(commands.VerifyCertificate(code, name)))
         typer.echo(
             json.dumps({**attrs.asdict(answer.certificate), "name_confirmed": answer.name_confirmed}, default=str)
         )
+    if answer.certificate.status != "active" or answer.name_confirmed is False:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -143,8 +157,44 @@ def pdf(
     with running() as container:
         actor = acting(container, user) if user else None
         rendered = value(container.render_certificate()(actor, code))
-        output.write_bytes(rendered.content)
+        _write_whole(output, rendered.content)
         typer.echo(f"wrote {output} ({len(rendered.content)} bytes) for {rendered.document.verification_url}")
+    if urlsplit(rendered.document.verification_url).hostname in ("localhost", "127.0.0.1", "::1"):
+        err.print(
+            f"arccm: warning: the QR code points to {rendered.document.verification_url}, which only this machine"
+            " can open: set ARCCM_PUBLIC_URL to the address that serves /verify",
+            markup=False,
+        )
+
+
+def _write_whole(output: Path, content: bytes) -> None:
+    """The file whole or not at all: written to a temporary file beside it, then renamed over it.  A path that
+    cannot be written (no such directory, a directory, no permission, a full disk, a name too long) is one line
+    on stderr and exit code 2, and leaves nothing behind."""
+    temporary: Path | None = None
+    try:
+        if output.is_dir():
+            raise IsADirectoryError(errno.EISDIR, "is a directory")
+        descriptor, name = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name[:64]}.", suffix=".part")
+        temporary = Path(name)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(content)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, output)
+        temporary = None
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        err.print(f"arccm: --output: cannot write {excerpt(str(output))}: {reason}", markup=False)
+        raise typer.Exit(2) from None
+    finally:
+        if temporary is not None:
+            temporary.unlink(missing_ok=True)
+
+
+def excerpt(text: str, limit: int = 80) -> str:
+    """At most ``limit`` characters of what someone typed, for a message (never the whole of a huge value)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @app.command()
@@ -155,10 +205,16 @@ def expire() -> None:
         typer.echo(f"recorded {count} expired certificates")
 
 
+MAX_DAYS = 3650  # ten years: further ahead than any certificate's validity
+
+
 def _days(text: str) -> int:
-    match = re.fullmatch(r"(\d+)d?", text.strip())
-    if match is None:
-        err.print(f"arccm: --within: expected a number of days like 30d, got {text!r}", markup=False)
+    match = re.fullmatch(r"(\d{1,5})d?", text.strip())
+    if match is None or int(match.group(1)) > MAX_DAYS:
+        err.print(
+            f"arccm: --within: expected a number of days up to {MAX_DAYS} like 30d, got {excerpt(text)!r}",
+            markup=False,
+        )
         raise typer.Exit(2)
     return int(match.group(1))
 

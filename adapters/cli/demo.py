@@ -7,6 +7,7 @@ refused what along the way.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -31,6 +32,7 @@ from arccm.domain.people import AuthorizedProvider, InstructorProfile, Location,
 from arccm.domain.training_session import TrainingSession
 
 T = TypeVar("T")
+_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 START = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
 
 
@@ -48,11 +50,15 @@ class Story:
 
     def attempt(self, who: str, what: str, outcome: Result[T, DomainError]) -> T | None:
         if isinstance(outcome, Failure):
-            self.say(f"  [red]✗ refused[/red] {who} → {what}: {outcome.failure().message}")
+            self.say(f"  [red]✗ refused[/red] {who} → {what}: {self.named(outcome.failure().message)}")
             return None
         self.say(f"  [green]✓[/green] {who} → {what}")
         value: T = outcome.unwrap()
         return value
+
+    def named(self, message: str) -> str:
+        """A domain message with the ids the story knows put as the names a reader knows them by."""
+        return _ID.sub(lambda m: self.names.get(uuid.UUID(m[0]), m[0]), message)
 
     def person(self, key: str, name: str, role: Role, provider: AuthorizedProvider | None = None) -> UserProfile:
         profile = UserProfile(
@@ -146,6 +152,7 @@ def schedule_chapter(story: Story, world: dict[str, Any]) -> TrainingSession:
         "Alice (AP, Northside)", "schedule 2 seats, Irene leading, Tina assisting", schedule(a["alice"], plan)
     )
     assert session is not None
+    story.names[session.id] = "this session"
     story.say(f"    starts {session.starts_at.isoformat()} ({starts.tzinfo}), capacity 2, waitlist on")
     return session
 
@@ -163,6 +170,7 @@ def enroll_chapter(story: Story, world: dict[str, Any], session: TrainingSession
         )
         if enrollment is not None:
             seats[key] = enrollment
+            story.names[enrollment.id] = f"{name}'s enrollment"
             where = f"waitlist #{enrollment.waitlist_position}" if enrollment.waitlist_position else "seat"
             story.say(f"    → {enrollment.status.value} ({where})")
     story.attempt("Alice", "enroll Lee twice", enroll(a["alice"], c.EnrollLearner(session.id, people["lee"].id)))

@@ -108,12 +108,31 @@ def current() -> None:
     typer.echo(f"current {database.current() or 'base'}, head {database.head()}")
 
 
+def _installed() -> str:
+    from importlib.metadata import version as installed
+
+    return installed("arccm")
+
+
 @app.command()
 def version() -> None:
     """Print the installed version."""
-    from importlib.metadata import version as installed
+    typer.echo(_installed())
 
-    typer.echo(installed("arccm"))
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        typer.echo(_installed())
+        raise typer.Exit
+
+
+@app.callback()
+def main(
+    _version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the installed version and exit."
+    ),
+) -> None:
+    """arccm: training sessions, enrollments, certificates."""
 
 
 _register()

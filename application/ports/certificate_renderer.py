@@ -25,3 +25,7 @@ class CertificateRenderer(Protocol):
     media_type: str
 
     def render(self, document: CertificateDocument, layout: CertificateLayout) -> bytes: ...
+
+    def unprintable(self, text: str) -> str:
+        """The characters of ``text`` this renderer has no glyph for, each once, in order ('' when all print)."""
+        ...

@@ -11,7 +11,7 @@ from arccm.application.use_cases.base import Context, in_transaction
 from arccm.application.use_cases.certificates.notices import issuer_name
 from arccm.application.validation import boundary
 from arccm.domain.access import Actor, can_read
-from arccm.domain.errors import DomainError, Forbidden, UnknownCode
+from arccm.domain.errors import DomainError, Forbidden, NotPrintable, UnknownCode, Unprintable
 from arccm.domain.templates import CertificateLayout
 from arccm.domain.verification_code import VerificationCode, parse
 
@@ -42,6 +42,9 @@ class RenderCertificateHandler:
             return Failure(UnknownCode())
         if actor is not None and not can_read(actor, certificate.resource()):
             return Failure(Forbidden("render a certificate", "outside the actor's read scope"))
+        if certificate.revocation is not None or certificate.superseded_by_id is not None:
+            status = "revoked" if certificate.revocation is not None else "superseded"
+            return Failure(NotPrintable(certificate.id, status))
         location = uow.reference.location(certificate.location_id)
         document = CertificateDocument(
             recipient_name=certificate.recipient.name,
@@ -54,6 +57,10 @@ class RenderCertificateHandler:
             verification_code=certificate.code.display,
             verification_url=self.ctx.verify_url(certificate.code.display),
         )
+        for field in ("recipient_name", "course_name", "instructor_name", "location_name", "issuer_name"):
+            missing = self.renderer.unprintable(getattr(document, field))
+            if missing:
+                return Failure(Unprintable(field, missing))
         layout = uow.reference.certificate_layout(certificate.location_id) or CertificateLayout()
         content = self.renderer.render(document, layout)
         return Success(RenderedCertificate(self.renderer.media_type, content, document))

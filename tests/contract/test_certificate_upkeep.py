@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from email import message_from_bytes
 from typing import Any
 
+import attrs
 import pypdfium2
 import pytest
 import zxingcpp
@@ -23,7 +24,7 @@ from arccm.application import commands as c
 from arccm.application.ports.change_feed import Cursor
 from arccm.domain.access import Role
 from arccm.domain.certificate import Certificate, CompletionKind
-from arccm.domain.errors import Forbidden
+from arccm.domain.errors import Forbidden, NotPrintable, Unprintable
 from arccm.domain.people import UserProfile
 from arccm.domain.templates import CertificateLayout, EmailTemplate
 from tests.world import NOW, World, ok
@@ -180,6 +181,20 @@ def test_the_pdf_carries_a_qr_code_to_the_verification_url(world: World) -> None
     assert qr.text == f"http://localhost:8000/verify/{certificate.code.display}"
     stranger = world.user(Role.IN)
     assert isinstance(world.container.render_certificate()(stranger, certificate.code.display).failure(), Forbidden)
+    # a name the fonts cannot print: refused, never a certificate with a blank for a name
+    with world.container.unit_of_work()(None) as uow:
+        stored = uow.certificates.get_for_update(certificate.id)
+        assert stored is not None
+        stored.recipient = attrs.evolve(stored.recipient, name="王小明")  # (as a data correction would)
+        uow.commit()
+    unprintable = world.container.render_certificate()(ap, certificate.code.display).failure()
+    assert isinstance(unprintable, Unprintable)
+    assert (unprintable.field, unprintable.characters) == ("recipient_name", "王小明")
+    # a revoked certificate is not printed: a clean copy would pass for a valid one
+    ok(world.container.revoke_certificate()(ap, c.RevokeCertificate(certificate.id, "issued in error")))
+    refused = world.container.render_certificate()(ap, certificate.code.display).failure()
+    assert isinstance(refused, NotPrintable)
+    assert refused.status == "revoked"
 
 
 # --- SMTP ------------------------------------------------------------------------------------

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
+import unicodedata
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Connection
 
 pytestmark = pytest.mark.needs_postgres
 HEAD = "0015"  # the newest revision; bump with each migration
@@ -68,36 +73,84 @@ def test_bad_configuration_is_one_line_naming_the_variable() -> None:
     assert unreachable.stderr.count("\n") == 1
 
 
-def test_certificate_commands(pg_url: str, tmp_path: Path) -> None:
-    import pypdfium2
-    import zxingcpp
-    from sqlalchemy import create_engine, text
+@contextmanager
+def engine_for(pg_url: str) -> Iterator[Connection]:
+    """The owner's connection, in a transaction committed at the end."""
+    from sqlalchemy import create_engine
     from sqlalchemy.pool import NullPool
 
     from arccm.adapters.postgres.database import normalize_url
 
+    engine = create_engine(normalize_url(pg_url), poolclass=NullPool)
+    try:
+        with engine.begin() as connection:
+            yield connection
+    finally:
+        engine.dispose()
+
+
+def test_certificate_commands(pg_url: str, tmp_path: Path) -> None:
+    import pypdfium2
+    import zxingcpp
+    from sqlalchemy import text
+
     schema = f"t_cli_{uuid.uuid4().hex[:10]}"
     env = {"ARCCM_DATABASE_URL": pg_url, "ARCCM_DB_SCHEMA": schema, "ARCCM_PUBLIC_URL": "https://verify.example.org"}
     assert arccm(env, "demo").returncode == 0
-    engine = create_engine(normalize_url(pg_url), poolclass=NullPool)
-    with engine.connect() as connection:
+    with engine_for(pg_url) as connection:
         code = connection.execute(text(f'SELECT verification_code FROM "{schema}".certificates')).scalar_one()
-    engine.dispose()
 
     verified = arccm(env, "certificates", "verify", code.lower())
-    assert verified.returncode == 0, verified.stderr
+    assert verified.returncode == 1, verified.stderr  # revoked: a script can tell (0 is for an active certificate)
     answer = json.loads(verified.stdout)
     assert answer["status"] == "revoked"
     assert answer["recipient_name"] == "L. C***"
     assert json.loads(arccm(env, "certificates", "verify", code, "--name", "Lee Chen").stdout)["name_confirmed"] is True
+    # a name typed in decomposed Unicode, as macOS keyboards produce it, is the same name
+    with engine_for(pg_url) as connection:
+        connection.execute(
+            text(f"UPDATE \"{schema}\".certificates SET recipient_name = 'Zoë Núñez', revoked_at = NULL,"
+                 " revoked_by = NULL, revocation_reason = NULL")
+        )  # fmt: skip
+    active = arccm(env, "certificates", "verify", code, "--name", unicodedata.normalize("NFD", "ZOË NÚÑEZ"))
+    assert active.returncode == 0, active.stderr
+    assert json.loads(active.stdout)["name_confirmed"] is True
+    unconfirmed = arccm(env, "certificates", "verify", code, "--name", "Zoe Nunez")
+    assert (unconfirmed.returncode, json.loads(unconfirmed.stdout)["name_confirmed"]) == (1, False)
     typo = ("1" if code[0] != "1" else "2") + code[1:]
     mistyped = arccm(env, "certificates", "verify", typo)
     assert mistyped.returncode == 1
     assert "mistyped_code" in mistyped.stderr
 
+    # a path that cannot be written: one line, exit 2, nothing left behind (the PDF is written whole or not at all)
+    for unwritable in (tmp_path / "missing" / "c.pdf", tmp_path, tmp_path / ("x" * 100_000)):
+        refused = arccm(env, "certificates", "pdf", code, "-o", str(unwritable))
+        assert refused.returncode == 2, refused.stderr
+        assert len(refused.stderr.splitlines()) == 1, refused.stderr
+        assert refused.stderr.startswith("arccm: --output: cannot write ")
+        assert "Traceback" not in refused.stderr
+        assert len(refused.stderr) < 300
+    # a full disk, as a file-size limit: the write fails part way, and the partial file is removed
+    full = subprocess.run(
+        [ARCCM, "certificates", "pdf", code, "-o", str(tmp_path / "full.pdf")],
+        capture_output=True, text=True, timeout=300, env={**os.environ, **env}, check=False,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (2_000, 2_000)),
+    )  # fmt: skip
+    assert full.returncode == 2, full.stderr
+    assert full.stderr.startswith("arccm: --output: cannot write "), full.stderr
+    assert len(full.stderr.splitlines()) == 1, full.stderr
+    assert list(tmp_path.iterdir()) == []
     out = tmp_path / "certificate.pdf"
     rendered = arccm(env, "certificates", "pdf", code, "-o", str(out))
     assert rendered.returncode == 0, rendered.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["certificate.pdf"]
+    assert rendered.stderr == ""
+    # without a public address the QR code points at this machine: said, once
+    local = arccm({**env, "ARCCM_PUBLIC_URL": ""}, "certificates", "pdf", code, "-o", str(tmp_path / "local.pdf"))
+    assert local.returncode == 0, local.stderr
+    assert local.stderr.startswith("arccm: warning: the QR code points to http://localhost:8000/verify/"), local.stderr
+    assert len(local.stderr.splitlines()) == 1
+    (tmp_path / "local.pdf").unlink()
     (qr,) = zxingcpp.read_barcodes(pypdfium2.PdfDocument(out.read_bytes())[0].render(scale=2).to_pil())
     assert qr.text.startswith("https://verify.example.org/verify/")
 
@@ -109,6 +162,27 @@ def test_certificate_commands(pg_url: str, tmp_path: Path) -> None:
         == "reminders: 0 new, 0 already sent; e-mails: not sent, ARCCM_SMTP_URL is not set (they stay queued)"
     )
     assert arccm(env, "certificates", "remind", "--within", "soon").returncode == 2
+    # ids that are not ids, and values too long to echo: one short line, exit 2, no traceback
+    someone = str(uuid.uuid4())
+    for args in (
+        ("certificates", "batch", "--as", someone, "--session", "abc"),
+        ("certificates", "batch", "--as", someone, "--roster", "abc"),
+        ("certificates", "batch", "--as", "abc", "--session", someone),
+        ("certificates", "resume", "abc", "--as", someone),
+        ("certificates", "pdf", code, "-o", str(tmp_path / "x.pdf"), "--as", "u" * 131_000),
+        ("audit", "--actor", "a" * 131_000),
+        ("audit", "--since", "s" * 131_000),
+    ):
+        bad = arccm(env, *args)
+        assert bad.returncode == 2, (args[:3], bad.stderr[:300])
+        assert len(bad.stderr.splitlines()) == 1, bad.stderr[:300]
+        assert "Traceback" not in bad.stderr
+        assert len(bad.stderr) < 300, bad.stderr[:300]
+    huge = arccm(env, "certificates", "remind", "--within", "9" * 100_000)
+    assert huge.returncode == 2
+    assert len(huge.stderr.splitlines()) == 1
+    assert "Traceback" not in huge.stderr
+    assert len(huge.stderr) < 300
 
 
 def test_seed_loads_a_scale_once(pg_url: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -43,3 +45,33 @@ def test_a_second_process_reuses_the_running_server(tmp_path: Path) -> None:
     )
     assert second.stdout.strip() == started
     assert start_time(server.url) == started  # the second process left, the server stayed up for us
+
+
+HOLDER = """
+import sys
+from pathlib import Path
+from arccm.adapters.embedded.server import EmbeddedServer
+EmbeddedServer.start(Path(sys.argv[1]))
+print("up", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_client_killed_with_sigkill_does_not_keep_the_server_running(tmp_path: Path) -> None:
+    """Its handle stays listed; the next client forgets it and, leaving last, stops the server."""
+    data = tmp_path / "data"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(data)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout is not None
+    assert holder.stdout.readline().strip() == "up"  # the server is up and the holder listed
+    holder.kill()
+    holder.wait(timeout=60)
+    postmaster = data / "pgdata" / "postmaster.pid"
+    assert postmaster.exists()
+    try:
+        subprocess.run([sys.executable, "-c", PROBE, str(data)], capture_output=True, timeout=120, check=True)
+        assert not postmaster.exists()  # stopped by the last live client on its way out
+    finally:
+        if postmaster.exists():  # the test failed: leave no server behind
+            os.kill(int(postmaster.read_text().split()[0]), signal.SIGTERM)

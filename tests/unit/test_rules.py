@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -237,7 +238,20 @@ def test_masking_never_reveals_more_than_initials(first: str, rest: str) -> None
     masked = mask_name(name)
     assert masked.endswith("***")
     assert len(masked.replace("*", "").replace(".", "").replace(" ", "")) <= 2
-    assert names_match(name.upper(), name) == (name.upper().casefold() == name.casefold())
+    if name.upper().casefold() == name.casefold():
+        assert names_match(name.upper(), name)
+    # the same name typed decomposed (macOS keyboards), composed, or with other spacing
+    for typed in (unicodedata.normalize("NFD", name), unicodedata.normalize("NFC", name), f"  {name}\t"):
+        assert names_match(typed, name)
+    assert not names_match(name + "x", name)
+
+
+def test_a_name_typed_in_decomposed_form_is_the_same_name() -> None:
+    composed = "Zoë Núñez"
+    assert unicodedata.normalize("NFD", composed) != composed
+    assert names_match(unicodedata.normalize("NFD", composed), composed)
+    assert names_match("ZOË  NÚÑEZ", unicodedata.normalize("NFD", composed))
+    assert not names_match("Zoe Nunez", composed)
 
 
 # --- compliance ---------------------------------------------------------------------
