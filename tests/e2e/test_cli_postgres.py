@@ -27,8 +27,8 @@ def arccm(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_migrate_check_health_and_run_the_demo_twice(pg_url: str) -> None:
-    env = {"ARCCM_DATABASE_URL": pg_url, "ARCCM_DB_SCHEMA": f"t_cli_{uuid.uuid4().hex[:10]}"}
+def test_migrate_check_health_and_run_the_demo_twice(pg_url: str, cli_schema: str) -> None:
+    env = {"ARCCM_DATABASE_URL": pg_url, "ARCCM_DB_SCHEMA": cli_schema}
     assert arccm(env, "db", "current").stdout.strip() == f"current base, head {HEAD}"
     upgraded = arccm(env, "db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
@@ -73,6 +73,17 @@ def test_bad_configuration_is_one_line_naming_the_variable() -> None:
     assert unreachable.stderr.count("\n") == 1
 
 
+@pytest.fixture
+def cli_schema(pg_url: str) -> Iterator[str]:
+    """A schema of the test's own, dropped afterwards (the CLI creates it; nothing else would remove it)."""
+    name = f"t_cli_{uuid.uuid4().hex[:10]}"
+    yield name
+    from sqlalchemy import text
+
+    with engine_for(pg_url) as connection:
+        connection.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+
+
 @contextmanager
 def engine_for(pg_url: str) -> Iterator[Connection]:
     """The owner's connection, in a transaction committed at the end."""
@@ -89,12 +100,12 @@ def engine_for(pg_url: str) -> Iterator[Connection]:
         engine.dispose()
 
 
-def test_certificate_commands(pg_url: str, tmp_path: Path) -> None:
+def test_certificate_commands(pg_url: str, cli_schema: str, tmp_path: Path) -> None:
     import pypdfium2
     import zxingcpp
     from sqlalchemy import text
 
-    schema = f"t_cli_{uuid.uuid4().hex[:10]}"
+    schema = cli_schema
     env = {"ARCCM_DATABASE_URL": pg_url, "ARCCM_DB_SCHEMA": schema, "ARCCM_PUBLIC_URL": "https://verify.example.org"}
     assert arccm(env, "demo").returncode == 0
     with engine_for(pg_url) as connection:
@@ -185,8 +196,8 @@ def test_certificate_commands(pg_url: str, tmp_path: Path) -> None:
     assert len(huge.stderr) < 300
 
 
-def test_seed_loads_a_scale_once(pg_url: str) -> None:
-    env = {"ARCCM_DATABASE_URL": pg_url, "ARCCM_DB_SCHEMA": f"t_seed_{uuid.uuid4().hex[:10]}"}
+def test_seed_loads_a_scale_once(pg_url: str, cli_schema: str) -> None:
+    env = {"ARCCM_DATABASE_URL": pg_url, "ARCCM_DB_SCHEMA": cli_schema}
     first = arccm(env, "seed", "--scale", "demo", "--seed", "3")
     assert first.returncode == 0, first.stderr
     assert "seeded scale demo" in first.stdout
@@ -197,13 +208,13 @@ def test_seed_loads_a_scale_once(pg_url: str) -> None:
     assert arccm(env, "seed", "--scale", "xl").returncode == 2
 
 
-def test_events_tail_prints_the_users_own_feed(pg_url: str) -> None:
+def test_events_tail_prints_the_users_own_feed(pg_url: str, cli_schema: str) -> None:
     from sqlalchemy import create_engine, text
     from sqlalchemy.pool import NullPool
 
     from arccm.adapters.postgres.database import normalize_url
 
-    schema = f"t_cli_{uuid.uuid4().hex[:10]}"
+    schema = cli_schema
     env = {"ARCCM_DATABASE_URL": pg_url, "ARCCM_DB_SCHEMA": schema}
     assert arccm(env, "demo").returncode == 0
     engine = create_engine(normalize_url(pg_url), poolclass=NullPool)
@@ -226,7 +237,7 @@ def test_events_tail_prints_the_users_own_feed(pg_url: str) -> None:
     assert arccm(env, "events", "tail", "--as", str(lee), "--topics", "gossip").returncode == 2
 
 
-def test_events_tail_prints_every_topic_the_feed_carries(pg_url: str) -> None:
+def test_events_tail_prints_every_topic_the_feed_carries(pg_url: str, cli_schema: str) -> None:
     """All of the feed by default — roster events too — and every topic the feed carries is subscribable (issue 10:
     28 events in the feed, 23 printed; ``--topics rosters`` refused)."""
     from sqlalchemy import create_engine, text
@@ -236,7 +247,7 @@ def test_events_tail_prints_every_topic_the_feed_carries(pg_url: str) -> None:
     from arccm.adapters.postgres.database import normalize_url
     from arccm.application import commands as c
 
-    schema = f"t_cli_{uuid.uuid4().hex[:10]}"
+    schema = cli_schema
     env = {"ARCCM_DATABASE_URL": pg_url, "ARCCM_DB_SCHEMA": schema}
     assert arccm(env, "demo").returncode == 0
     engine = create_engine(normalize_url(pg_url), poolclass=NullPool)
@@ -269,8 +280,8 @@ def test_events_tail_prints_every_topic_the_feed_carries(pg_url: str) -> None:
     assert {json.loads(line)["topic"] for line in rosters.stdout.splitlines()} == {"rosters"}
 
 
-def test_events_prune_then_tail_from_the_start_asks_for_a_resync(pg_url: str) -> None:
-    env = {"ARCCM_DATABASE_URL": pg_url, "ARCCM_DB_SCHEMA": f"t_cli_{uuid.uuid4().hex[:10]}"}
+def test_events_prune_then_tail_from_the_start_asks_for_a_resync(pg_url: str, cli_schema: str) -> None:
+    env = {"ARCCM_DATABASE_URL": pg_url, "ARCCM_DB_SCHEMA": cli_schema}
     assert arccm(env, "demo").returncode == 0
     assert arccm(env, "events", "prune", "--older-than", "30d").stdout.startswith("pruned 0 changes")
     pruned = arccm(env, "events", "prune", "--older-than", "0d")
@@ -292,7 +303,7 @@ def test_events_prune_then_tail_from_the_start_asks_for_a_resync(pg_url: str) ->
     assert "resync required" in tail.stderr
 
 
-def test_events_tail_wakes_on_supabase_realtime_when_configured(pg_url: str) -> None:
+def test_events_tail_wakes_on_supabase_realtime_when_configured(pg_url: str, cli_schema: str) -> None:
     """ARCCM_SUPABASE_URL/KEY switch the feed's wake-ups to Supabase Realtime (here: the local protocol server)."""
     from sqlalchemy import create_engine, make_url, text
     from sqlalchemy.pool import NullPool
@@ -302,7 +313,7 @@ def test_events_tail_wakes_on_supabase_realtime_when_configured(pg_url: str) -> 
     from tests.integration.test_realtime import Commits, write_teams
     from tests.realtime_server import RealtimeServer
 
-    schema = f"t_cli_{uuid.uuid4().hex[:10]}"
+    schema = cli_schema
     env = {"ARCCM_DATABASE_URL": pg_url, "ARCCM_DB_SCHEMA": schema}
     assert arccm(env, "db", "upgrade").returncode == 0
     engine = create_engine(normalize_url(pg_url), poolclass=NullPool)
