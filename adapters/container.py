@@ -13,6 +13,7 @@ from arccm.adapters.email.smtp import SmtpMailer
 from arccm.adapters.extras import lazy, need
 from arccm.adapters.lifecycle import MemoryLifecycle
 from arccm.adapters.memory.audit import MemoryAuditTrail
+from arccm.adapters.memory.directory import MemoryDirectory
 from arccm.adapters.memory.outbox import MemoryMailer
 from arccm.adapters.memory.read_models import MemoryChangeFeed, MemoryReadModels, MemoryScheduleQueries
 from arccm.adapters.memory.store import MemoryStore
@@ -22,6 +23,7 @@ from arccm.adapters.realtime.pump import FeedPump
 from arccm.adapters.system import RandomIds, SecureCodes, SystemClock
 from arccm.application.use_cases import (
     certificates,
+    directory,
     enrollments,
     notifications,
     people,
@@ -94,6 +96,11 @@ class Container(containers.DeclarativeContainer):
         config.backend,
         memory=providers.Singleton(MemoryScheduleQueries, store=memory_store),
         postgres=providers.Singleton(lazy("postgres", f"{_PG}.read_models", "PostgresScheduleQueries"), database),
+    )
+    directory_queries = providers.Selector(
+        config.backend,
+        memory=providers.Singleton(MemoryDirectory, store=memory_store),
+        postgres=providers.Singleton(lazy("postgres", f"{_PG}.directory", "PostgresDirectory"), database),
     )
     lifecycle = providers.Selector(
         config.backend,
@@ -175,6 +182,8 @@ class Container(containers.DeclarativeContainer):
     view_calendar = providers.Factory(schedule.ViewCalendarHandler, queries=schedule_queries)
     view_analytics = providers.Factory(schedule.ViewAnalyticsHandler, queries=schedule_queries, clock=clock)
     view_session_metrics = providers.Factory(schedule.ViewSessionMetricsHandler, queries=schedule_queries)
+    # finding things: pages of sessions, people, certificates, rosters and batches (ports/directory.py)
+    directory = providers.Factory(directory.DirectoryHandler, directory=directory_queries, clock=clock)
 
 
 def on_postgres(

@@ -174,6 +174,8 @@ def _attrs_class(annotation: type) -> Check:
 
 def _collection(annotation: Any, origin: type) -> Check:
     items = typing.get_args(annotation)
+    if origin is tuple and items and items[-1] is not Ellipsis:
+        return _fixed_tuple(annotation, items)
     item = checker(items[0] if items else Any)
 
     def check(value: object, field: str) -> InvalidValue | None:
@@ -182,6 +184,22 @@ def _collection(annotation: Any, origin: type) -> Check:
         elements: Iterable[object] = value  # type: ignore[assignment]  # checked just above: a collection
         for index, element in enumerate(elements):
             found = item(element, f"{field}[{index}]")
+            if found is not None:
+                return found
+        return None
+
+    return check
+
+
+def _fixed_tuple(annotation: Any, items: tuple[Any, ...]) -> Check:
+    """``tuple[A, B]``: exactly two elements, the first an A, the second a B."""
+    checks = [checker(item) for item in items]
+
+    def check(value: object, field: str) -> InvalidValue | None:
+        if not isinstance(value, tuple) or len(value) != len(checks):
+            return _wrong(field, annotation)
+        for index, (element, check_element) in enumerate(zip(value, checks, strict=True)):
+            found = check_element(element, f"{field}[{index}]")
             if found is not None:
                 return found
         return None

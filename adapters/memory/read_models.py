@@ -29,7 +29,7 @@ from arccm.application.ports.read_models import (
 from arccm.application.validation import Day, Limit, Moment, checked_query
 from arccm.domain.access import ADMINS, Actor, can_read
 from arccm.domain.certificate import Certificate, CertificateStatus
-from arccm.domain.enrollment import Attendance, Completion, EnrollmentStatus
+from arccm.domain.enrollment import Attendance, Completion, Enrollment, EnrollmentStatus
 from arccm.domain.training_session import SessionStatus, TrainingSession
 from arccm.domain.verification_code import VerificationCode
 
@@ -48,23 +48,14 @@ class MemoryReadModels:
     def sessions(self, actor: Actor) -> Sequence[SessionSummary]:
         self.store.check_standing(actor)
         with self.store.lock:
-            return sorted((_session_summary(s) for s in self._sessions(actor)), key=lambda s: (s.starts_at, s.id))
+            return sorted((session_summary(s) for s in self._sessions(actor)), key=lambda s: (s.starts_at, s.id))
 
     @checked_query
     def enrollments(self, actor: Actor) -> Sequence[EnrollmentSummary]:
         self.store.check_standing(actor)
         with self.store.lock:
             found = [
-                EnrollmentSummary(
-                    e.id,
-                    s.id,
-                    e.learner_id,
-                    e.enrolled_at,
-                    e.status.value,
-                    e.waitlist_position,
-                    e.attendance.value,
-                    e.completion.value,
-                )
+                enrollment_summary(s, e)
                 for s in self.store.sessions.values()
                 for e in s.enrollments
                 if can_read(actor, s.enrollment_resource(e))
@@ -75,18 +66,7 @@ class MemoryReadModels:
     def certificates(self, actor: Actor, today: Day) -> Sequence[CertificateSummary]:
         self.store.check_standing(actor)
         with self.store.lock:
-            found = [
-                CertificateSummary(
-                    c.id,
-                    c.code.display,
-                    c.recipient.name,
-                    c.course_name,
-                    c.issue_date,
-                    c.expiry_date,
-                    c.status(today).value,
-                )
-                for c in self._certificates(actor)
-            ]
+            found = [certificate_summary(c, today) for c in self._certificates(actor)]
         return sorted(found, key=lambda c: (c.issue_date, str(c.id)))
 
     @checked_query
@@ -108,7 +88,7 @@ class MemoryReadModels:
     ) -> Sequence[SessionSummary]:
         with self.store.lock:
             found = [
-                _session_summary(s)
+                session_summary(s)
                 for s in self.store.sessions.values()
                 if s.course_id == course_id
                 and s.location_id in location_ids
@@ -171,7 +151,20 @@ class MemoryReadModels:
         )
 
 
-def _session_summary(s: TrainingSession) -> SessionSummary:
+def enrollment_summary(s: TrainingSession, e: Enrollment) -> EnrollmentSummary:
+    return EnrollmentSummary(
+        e.id, s.id, e.learner_id, e.enrolled_at, e.status.value, e.waitlist_position, e.attendance.value,
+        e.completion.value,
+    )  # fmt: skip
+
+
+def certificate_summary(c: Certificate, today: date) -> CertificateSummary:
+    return CertificateSummary(
+        c.id, c.code.display, c.recipient.name, c.course_name, c.issue_date, c.expiry_date, c.status(today).value
+    )
+
+
+def session_summary(s: TrainingSession) -> SessionSummary:
     return SessionSummary(
         id=s.id,
         title=s.title,

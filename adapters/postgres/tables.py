@@ -289,6 +289,7 @@ t_profiles = Table(
         postgresql_include=["compliance_score"],
         postgresql_where="(compliance_status <> 'unassessed'::text)",
     ),
+    Index("profiles_email_idx", text("lower(btrim(email))"), postgresql_where="(email <> ''::text)"),
     Index("profiles_location_idx", "location_id"),
     Index("profiles_provider_idx", "provider_id"),
 )
@@ -320,6 +321,7 @@ t_student_enrollment_profiles = Table(
     CheckConstraint("btrim(first_name || last_name) <> ''::text", name="student_enrollment_profiles_check"),
     ForeignKeyConstraint(["location_id"], ["locations.id"], name="student_enrollment_profiles_location_id_fkey"),
     PrimaryKeyConstraint("id", name="student_enrollment_profiles_pkey"),
+    Index("student_profiles_email_idx", text("lower(btrim(email))"), postgresql_where="(email <> ''::text)"),
     Index("student_profiles_location_idx", "location_id"),
 )
 
