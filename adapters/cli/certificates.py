@@ -1,4 +1,4 @@
-"""`arccm certificates …`: batches, verification, PDFs, expiry and reminders."""
+"""`arccm certificates …`: find, issue, batch, revoke, reinstate, verify, render, expire and remind."""
 
 from __future__ import annotations
 
@@ -7,74 +7,41 @@ import json
 import os
 import re
 import tempfile
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import attrs
 import typer
-from returns.result import Failure, Result
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from arccm.adapters.cli import common
+from arccm.adapters.cli.common import (
+    AFTER_HELP,
+    AS_HELP,
+    JSON_HELP,
+    LIMIT_HELP,
+    REFUSED,
+    USAGE,
+    acting,
+    emit_json,
+    err,
+    excerpt,
+    fail,
+    fields,
+    identifier,
+    page,
+    running,
+    value,
+)
 from arccm.adapters.container import Container
 from arccm.application import commands
 from arccm.application.commands import RemindRecertification
 from arccm.application.use_cases.certificates import BatchProgress, BatchReport
 from arccm.domain.access import Actor
 from arccm.domain.certificate import CompletionKind
-from arccm.domain.errors import DomainError
 
 app = typer.Typer(no_args_is_help=True, help="Issue, verify, render and maintain certificates.")
-# one line per message whatever the width: rich wraps at 80 columns when stderr is not a terminal
-err = Console(stderr=True, soft_wrap=True)
-
-
-@contextmanager
-def running() -> Iterator[Container]:
-    from arccm.adapters.config import ConfigError
-    from arccm.adapters.postgres.database import DatabaseUnavailable
-    from arccm.adapters.runtime import from_env
-
-    try:
-        container = from_env()
-    except (ConfigError, DatabaseUnavailable) as error:
-        err.print(f"arccm: {error}", markup=False)
-        raise typer.Exit(2) from None
-    try:
-        yield container
-    finally:
-        container.lifecycle().shutdown()
-
-
-def value(outcome: Result[Any, DomainError]) -> Any:
-    """The success, or one line on stderr naming what went wrong, and exit code 1."""
-    if isinstance(outcome, Failure):
-        error = outcome.failure()
-        err.print(f"arccm: {error.code}: {error.message}", markup=False)
-        raise typer.Exit(1)
-    return outcome.unwrap()
-
-
-def identifier(option: str, text: str, what: str) -> uuid.UUID:
-    """``text`` as an id, or one line on stderr naming the option (with a short excerpt of the value) and exit 2."""
-    try:
-        return uuid.UUID(text)
-    except ValueError:
-        err.print(f"arccm: {option}: not {what} id: {excerpt(text)!r}", markup=False)
-        raise typer.Exit(2) from None
-
-
-def acting(container: Container, user: str) -> Actor:
-    actor: Actor = value(container.resolve_actor()(identifier("--as", user, "a user")))
-    return actor
-
-
-def _print_report(report: BatchReport) -> None:
-    typer.echo(json.dumps(_report_dict(report), indent=2, default=str))
 
 
 def _report_dict(report: BatchReport) -> dict[str, Any]:
@@ -86,17 +53,19 @@ def _report_dict(report: BatchReport) -> dict[str, Any]:
 
 @app.command()
 def batch(
-    user: str = typer.Option(..., "--as", help="User id of the person issuing (their permissions apply)."),
-    session: str | None = typer.Option(None, help="Certify the completed learners of this session."),
-    roster: str | None = typer.Option(None, help="Certify the completed members of this roster."),
-    chunk: int = typer.Option(1000, help="Certificates per transaction."),
+    user: str = typer.Option(..., "--as", metavar="USER", help=AS_HELP),
+    session: str | None = typer.Option(
+        None, metavar="SESSION_ID", help="Certify the completed learners of this session."
+    ),
+    roster: str | None = typer.Option(None, metavar="ROSTER_ID", help="Certify the completed members of this roster."),
+    chunk: int = typer.Option(1000, metavar="N", help="Certificates per transaction."),
     preview: bool = typer.Option(False, "--preview", help="Show who would and would not get one; write nothing."),
-    name: str | None = typer.Option(None, help="A name for the batch."),
+    name: str | None = typer.Option(None, metavar="TEXT", help="A name for the batch."),
+    as_json: bool = typer.Option(False, "--json", help="JSON lines: the batch, each chunk, then the report."),
 ) -> None:
     """Issue certificates for a session or a roster, in chunks, resumably."""
     if (session is None) == (roster is None):
-        err.print("arccm: give exactly one of --session or --roster")
-        raise typer.Exit(2)
+        raise fail("give exactly one of --session or --roster")
     kind = CompletionKind.SESSION_ENROLLMENT if session else CompletionKind.ROSTER_MEMBER
     source = (
         identifier("--session", session, "a session") if session else identifier("--roster", roster or "", "a roster")
@@ -104,37 +73,50 @@ def batch(
     with running() as container:
         command = commands.BatchIssueCertificates(kind, source, chunk_size=chunk, preview=preview, name=name)
         actor = acting(container, user)
-        _run_batch(actor, lambda on: container.batch_issue_certificates()(on[0], command, on[1]))
+        _run_batch(actor, lambda on: container.batch_issue_certificates()(on[0], command, on[1]), as_json)
 
 
 @app.command()
 def resume(
-    batch_id: str = typer.Argument(..., help="The batch to finish."),
-    user: str = typer.Option(..., "--as", help="User id of the person issuing."),
+    batch_id: str = typer.Argument(..., metavar="BATCH_ID", help="The batch to finish."),
+    user: str = typer.Option(..., "--as", metavar="USER", help=AS_HELP),
+    as_json: bool = typer.Option(False, "--json", help="JSON lines: the batch, each chunk, then the report."),
 ) -> None:
     """Finish an interrupted batch: no duplicates, nothing missed."""
     target = identifier("BATCH_ID", batch_id, "a batch")
     with running() as container:
         actor = acting(container, user)
-        _run_batch(actor, lambda on: container.resume_batch()(on[0], target, on[1]))
+        _run_batch(actor, lambda on: container.resume_batch()(on[0], target, on[1]), as_json)
 
 
-def _run_batch(actor: Actor, run: Any) -> None:
+def _run_batch(actor: Actor, run: Any, as_json: bool) -> None:
+    """Run a batch with a progress bar on a terminal; its id is the first line printed, so that an interrupted run
+    can be resumed (``arccm certificates resume BATCH_ID``)."""
     columns = (TextColumn("issuing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=err, transient=True) as bar:
+    with Progress(*columns, console=err, transient=True, disable=common.QUIET) as bar:
         task = bar.add_task("issuing", total=None)
+        announced: list[object] = []
 
         def on_progress(progress: BatchProgress) -> None:
+            if not announced:
+                announced.append(progress.batch_id)
+                line = {"batch": str(progress.batch_id)} if as_json else f"batch {progress.batch_id}"
+                typer.echo(json.dumps(line) if as_json else line)
             bar.update(task, completed=progress.done, total=progress.total)
-            print(f"progress {progress.done}/{progress.total} issued {progress.issued}", flush=True)
+            if as_json:
+                typer.echo(json.dumps({"done": progress.done, "total": progress.total, "issued": progress.issued}))
+            else:
+                typer.echo(f"progress {progress.done}/{progress.total} issued {progress.issued}")
 
         report: BatchReport = value(run((actor, on_progress)))
-    _print_report(report)
+    data = _report_dict(report)
+    typer.echo(json.dumps(data, default=str) if as_json else json.dumps(data, indent=2, default=str))
 
 
 @app.command()
 def verify(
-    code: str, name: str | None = typer.Option(None, help="Confirm the holder's name without revealing it.")
+    code: str = typer.Argument(..., metavar="CODE", help="The verification code, as printed or typed."),
+    name: str | None = typer.Option(None, metavar="NAME", help="Confirm the holder's name without revealing it."),
 ) -> None:
     """What anyone may learn from a code.  Exit code 0: the certificate is active (and the name, if given, is the
     holder's); 1: revoked, superseded, expired, unknown, or the name not confirmed — the answer is still printed."""
@@ -144,14 +126,14 @@ def verify(
             json.dumps({**attrs.asdict(answer.certificate), "name_confirmed": answer.name_confirmed}, default=str)
         )
     if answer.certificate.status != "active" or answer.name_confirmed is False:
-        raise typer.Exit(1)
+        raise typer.Exit(REFUSED)
 
 
 @app.command()
 def pdf(
-    code: str,
-    output: Path = typer.Option(..., "-o", "--output", help="Where to write the PDF."),
-    user: str | None = typer.Option(None, "--as", help="Render as this user (their read scope applies)."),
+    code: str = typer.Argument(..., metavar="CODE", help="The certificate's verification code."),
+    output: Path = typer.Option(..., "-o", "--output", metavar="PATH", help="Where to write the PDF."),
+    user: str | None = typer.Option(None, "--as", metavar="USER", help=AS_HELP),
 ) -> None:
     """Render a certificate as PDF, with a QR code to its verification page."""
     with running() as container:
@@ -160,10 +142,9 @@ def pdf(
         _write_whole(output, rendered.content)
         typer.echo(f"wrote {output} ({len(rendered.content)} bytes) for {rendered.document.verification_url}")
     if urlsplit(rendered.document.verification_url).hostname in ("localhost", "127.0.0.1", "::1"):
-        err.print(
-            f"arccm: warning: the QR code points to {rendered.document.verification_url}, which only this machine"
-            " can open: set ARCCM_PUBLIC_URL to the address that serves /verify",
-            markup=False,
+        common.note(
+            f"warning: the QR code points to {rendered.document.verification_url}, which only this machine"
+            " can open: set ARCCM_PUBLIC_URL to the address that serves /verify"
         )
 
 
@@ -185,16 +166,10 @@ def _write_whole(output: Path, content: bytes) -> None:
         temporary = None
     except OSError as error:
         reason = error.strerror or type(error).__name__
-        err.print(f"arccm: --output: cannot write {excerpt(str(output))}: {reason}", markup=False)
-        raise typer.Exit(2) from None
+        raise fail(f"--output: cannot write {excerpt(str(output))}: {reason}", USAGE) from None
     finally:
         if temporary is not None:
             temporary.unlink(missing_ok=True)
-
-
-def excerpt(text: str, limit: int = 80) -> str:
-    """At most ``limit`` characters of what someone typed, for a message (never the whole of a huge value)."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @app.command()
@@ -211,17 +186,15 @@ MAX_DAYS = 3650  # ten years: further ahead than any certificate's validity
 def _days(text: str) -> int:
     match = re.fullmatch(r"(\d{1,5})d?", text.strip())
     if match is None or int(match.group(1)) > MAX_DAYS:
-        err.print(
-            f"arccm: --within: expected a number of days up to {MAX_DAYS} like 30d, got {excerpt(text)!r}",
-            markup=False,
-        )
-        raise typer.Exit(2)
+        raise fail(f"--within: expected a number of days up to {MAX_DAYS} like 30d, got {excerpt(text)!r}")
     return int(match.group(1))
 
 
 @app.command()
 def remind(
-    within: str = typer.Option("30d", help="How far ahead: certificates expiring within this many days."),
+    within: str = typer.Option(
+        "30d", metavar="DAYS", help="How far ahead: certificates expiring within this many days."
+    ),
 ) -> None:
     """One notification and one e-mail per certificate entering its recertification window; never twice."""
     days = _days(within)
@@ -243,3 +216,116 @@ def _send(container: Container) -> str:
         return "e-mails: not sent, ARCCM_SMTP_URL is not set (they stay queued)"
     sent = value(container.send_notification_emails()(None))
     return f"e-mails: {sent.sent} sent, {sent.failed} failed (batch {sent.batch_id})"
+
+
+# --- finding and changing one certificate -------------------------------------------------------------------------
+
+CERTIFICATE_COLUMNS = ("code", "recipient_name", "course_name", "issue_date", "expiry_date", "status", "id")
+
+
+@app.command(name="list")
+def list_certificates(
+    user: str = typer.Option(..., "--as", metavar="USER", help=AS_HELP),
+    holder: str | None = typer.Option(None, metavar="PERSON_ID", help="Only this person's certificates."),
+    status: str | None = typer.Option(None, metavar="STATUS", help="active, expired, revoked or superseded."),
+    limit: int = typer.Option(50, metavar="N", help=LIMIT_HELP),
+    after: str | None = typer.Option(None, metavar="CURSOR", help=AFTER_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """The certificates the user may read, newest first."""
+    person = identifier("--holder", holder, "a person") if holder else None
+    with running() as container:
+        actor = acting(container, user)
+        found = value(container.directory().certificates(actor, person, status, after, limit), None)
+    page(found, CERTIFICATE_COLUMNS, as_json)
+
+
+@app.command()
+def show(
+    certificate: str = typer.Argument(..., metavar="CERTIFICATE", help="Its id or verification code."),
+    user: str = typer.Option(..., "--as", metavar="USER", help=AS_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """One certificate: holder, source, status, revocation."""
+    with running() as container:
+        detail = value(container.directory().certificate(acting(container, user), certificate), "CERTIFICATE")
+    if as_json:
+        emit_json(detail)
+        return
+    fields(detail.certificate)
+    fields(detail)
+
+
+def _certificate_id(container: Container, actor: Actor, reference: str) -> Any:
+    return value(container.directory().certificate(actor, reference), "CERTIFICATE").certificate.id
+
+
+@app.command()
+def issue(
+    user: str = typer.Option(..., "--as", metavar="USER", help=AS_HELP),
+    session: str | None = typer.Option(None, metavar="SESSION_ID", help="The session the learner completed."),
+    enrollment: str | None = typer.Option(None, metavar="ENROLLMENT_ID", help="The learner's enrollment in it."),
+    roster: str | None = typer.Option(None, metavar="ROSTER_ID", help="The roster the learner completed."),
+    member: str | None = typer.Option(None, metavar="MEMBER_ID", help="The learner's place on it."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Issue one certificate for one completion (a session's enrollment, or a roster's member)."""
+    if (
+        (session is None) == (roster is None)
+        or (session is None) != (enrollment is None)
+        or ((roster is None) != (member is None))
+    ):
+        raise fail("give --session with --enrollment, or --roster with --member")
+    if session is not None:
+        kind = CompletionKind.SESSION_ENROLLMENT
+        parent = identifier("--session", session, "a session")
+        completion = identifier("--enrollment", enrollment or "", "an enrollment")
+    else:
+        kind = CompletionKind.ROSTER_MEMBER
+        parent = identifier("--roster", roster or "", "a roster")
+        completion = identifier("--member", member or "", "a roster member")
+    with running() as container:
+        actor = acting(container, user)
+        issued = value(container.issue_certificate()(actor, commands.IssueCertificate(kind, parent, completion)))
+    _changed(issued, "issued", as_json)
+
+
+@app.command()
+def revoke(
+    certificate: str = typer.Argument(..., metavar="CERTIFICATE", help="Its id or verification code."),
+    user: str = typer.Option(..., "--as", metavar="USER", help=AS_HELP),
+    reason: str = typer.Option(..., metavar="TEXT", help="Why: kept with the certificate and told to its holder."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Revoke a certificate: it no longer verifies as valid, and its holder is told why."""
+    with running() as container:
+        actor = acting(container, user)
+        target = _certificate_id(container, actor, certificate)
+        changed = value(container.revoke_certificate()(actor, commands.RevokeCertificate(target, reason)))
+    _changed(changed, "revoked", as_json)
+
+
+@app.command()
+def reinstate(
+    certificate: str = typer.Argument(..., metavar="CERTIFICATE", help="Its id or verification code."),
+    user: str = typer.Option(..., "--as", metavar="USER", help=AS_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Undo a revocation (SA and AD only)."""
+    with running() as container:
+        actor = acting(container, user)
+        target = _certificate_id(container, actor, certificate)
+        changed = value(container.reinstate_certificate()(actor, commands.ReinstateCertificate(target)))
+    _changed(changed, "reinstated", as_json)
+
+
+def _changed(certificate: Any, what: str, as_json: bool) -> None:
+    summary = {
+        "id": str(certificate.id),
+        "code": certificate.code.display,
+        "recipient_name": certificate.recipient.name,
+    }
+    if as_json:
+        emit_json({**summary, "result": what})
+    else:
+        typer.echo(f"{what} {summary['code']} for {summary['recipient_name']} (id {summary['id']})")

@@ -7,7 +7,7 @@ import queue
 
 import typer
 
-from arccm.adapters.cli.certificates import acting, running
+from arccm.adapters.cli.common import AS_HELP, RESYNC, acting, excerpt, fail, running, say
 from arccm.adapters.events_codec import encode
 from arccm.application.ports.change_feed import Change, Cursor
 from arccm.application.ports.subscriptions import TOPICS
@@ -32,23 +32,26 @@ def line(change: Change) -> str:
 
 @app.command()
 def tail(
-    user: str = typer.Option(..., "--as", help="User id whose read scope applies."),
-    topics: list[str] = typer.Option(sorted(TOPICS), "--topics", help="Topics to follow (repeat the option)."),
-    since: str | None = typer.Option(None, help="Resume after this cursor (TXID:ID); default: from the start."),
-    max_events: int | None = typer.Option(None, "--max", help="Stop after this many events."),
+    user: str = typer.Option(..., "--as", metavar="USER", help=AS_HELP),
+    topics: list[str] = typer.Option(
+        sorted(TOPICS), "--topics", metavar="TOPIC", help="Topics to follow (repeat the option)."
+    ),
+    since: str | None = typer.Option(
+        None, metavar="CURSOR", help="Resume after this cursor (TXID:ID); default: from the start."
+    ),
+    max_events: int | None = typer.Option(None, "--max", min=1, metavar="N", help="Stop after this many events."),
 ) -> None:
     """Print every change the user may see, then follow new ones as they commit."""
     try:
-        start = Cursor.parse(since) if since else None
+        start = Cursor.parse(since) if since is not None else None
+        if start is not None and not (0 <= start.txid < 2**63 and 0 <= start.id < 2**63):
+            raise ValueError("out of range")
     except ValueError:
-        typer.echo(f"arccm: --since: expected TXID:ID, got {since!r}", err=True)
-        raise typer.Exit(2) from None
+        raise fail(f"--since: expected TXID:ID (two whole numbers below 2^63), got {excerpt(since or '')!r}") from None
     unknown = set(topics) - TOPICS
     if unknown:
-        typer.echo(
-            f"arccm: --topics: unknown {', '.join(sorted(unknown))}; known: {', '.join(sorted(TOPICS))}", err=True
-        )
-        raise typer.Exit(2)
+        named = excerpt(", ".join(sorted(unknown)))
+        raise fail(f"--topics: unknown {named}; known: {', '.join(sorted(TOPICS))}")
     with running() as container:
         actor = acting(container, user)
         arrived: queue.Queue[Change] = queue.Queue()
@@ -61,8 +64,8 @@ def tail(
                     printed += 1
                 except queue.Empty:
                     if subscription.health().resync_required:
-                        typer.echo("arccm: resync required: the cursor is older than the retained feed", err=True)
-                        raise typer.Exit(3) from None
+                        say("resync required: the cursor is older than the retained feed")
+                        raise typer.Exit(RESYNC) from None
         except KeyboardInterrupt:
             pass
         finally:
@@ -72,7 +75,7 @@ def tail(
 @app.command()
 def prune(
     older_than: str = typer.Option(
-        "30d", "--older-than", help="Drop changes recorded longer ago than this (e.g. 30d)."
+        "30d", "--older-than", metavar="DAYS", help="Drop changes recorded longer ago than this (e.g. 30d)."
     ),
 ) -> None:
     """Apply the feed's retention (as the database owner); readers behind it are told to resync."""
@@ -82,10 +85,9 @@ def prune(
     from arccm.adapters.postgres.read_models import prune_change_log
     from arccm.adapters.runtime import configured
 
-    match = re.fullmatch(r"(\d+)d?", older_than.strip())
+    match = re.fullmatch(r"(\d{1,5})d?", older_than.strip())
     if match is None:
-        typer.echo(f"arccm: --older-than: expected a number of days like 30d, got {older_than!r}", err=True)
-        raise typer.Exit(2)
+        raise fail(f"--older-than: expected a number of days like 30d (at most 99999), got {excerpt(older_than)!r}")
     database = configured().database()
     cutoff = datetime.now(UTC) - timedelta(days=int(match.group(1)))
     typer.echo(f"pruned {prune_change_log(database, cutoff)} changes recorded before {cutoff.isoformat()}")

@@ -1,48 +1,101 @@
-"""The `arccm` command line. Failures a person can fix are one line on stderr and exit code 2."""
+"""The `arccm` command line: every failure is one line on stderr with a documented exit code (cli/common.py)."""
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable
-from typing import Any, TypeVar
+import sys
+import traceback
+from typing import Any
 
 import typer
 
+# typer (from 0.29) carries its own copy of click: its exceptions and parameters are these, not the click package's
+from typer._click import core as click_core
+from typer._click import exceptions as click_errors
+from typer.core import TyperArgument, TyperOption
+
+from arccm.adapters.cli import common
+from arccm.adapters.cli.common import INTERNAL, INTERRUPTED, USAGE, excerpt, fail
 from arccm.adapters.config import ConfigError
-from arccm.adapters.postgres.database import DatabaseUnavailable
 
 app = typer.Typer(no_args_is_help=True, help="arccm: training sessions, enrollments, certificates.")
 db = typer.Typer(no_args_is_help=True, help="Schema migrations (run as the database owner).")
 app.add_typer(db, name="db")
 
-F = TypeVar("F", bound=Callable[..., Any])
-
 
 def _register() -> None:
-    from arccm.adapters.cli import audit, certificates, events
+    from arccm.adapters.cli import audit, certificates, events, finding
 
+    app.add_typer(finding.sessions, name="sessions")
+    app.add_typer(finding.people, name="people")
     app.add_typer(certificates.app, name="certificates")
+    app.add_typer(finding.rosters, name="rosters")
+    app.add_typer(finding.batches, name="batches")
     app.add_typer(events.app, name="events")
     app.command(name="audit")(audit.audit)
 
 
-def friendly(command: F) -> F:
-    """Turn configuration and connection problems into one line, not a traceback."""
+def placeholders(command: click_core.Command) -> click_core.Command:
+    """Help that names each value (``CODE``, ``PATH``, ``N``) and nothing for a flag: typer 0.29 prints a type
+    (``<str>``, ``<bool>``) beside every argument and flag, metavar or not."""
+    for param in command.params:
+        if isinstance(param, TyperArgument) or (isinstance(param, TyperOption) and param.is_flag):
+            param.display_type_rich = lambda ctx: None  # type: ignore[method-assign]
+    helper = command.get_help_option(click_core.Context(command))
+    if helper is not None:
+        helper.metavar = ""
+    for sub in getattr(command, "commands", {}).values():
+        placeholders(sub)
+    return command
 
-    @functools.wraps(command)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except (ConfigError, DatabaseUnavailable) as error:
-            typer.echo(f"arccm: {error}", err=True)
-            raise typer.Exit(2) from None
 
-    return run  # type: ignore[return-value]
+def run(args: list[str] | None = None) -> None:
+    """The console script (``args`` default to the command line's): run a command; whatever goes wrong is one
+    line on stderr and a documented exit code."""
+    command = placeholders(typer.main.get_command(app))
+    try:
+        code = command.main(args, prog_name="arccm", standalone_mode=False)
+    except typer.Exit as done:
+        code = done.exit_code
+    except click_errors.NoArgsIsHelpError:  # the help was printed: asking for nothing is a usage error
+        code = USAGE
+    except click_errors.UsageError as error:
+        below = error.ctx.command_path.partition(" ")[2] if error.ctx else ""
+        where = " ".join(("arccm", below, "--help")) if below else "arccm --help"
+        common.say(f"{excerpt(error.format_message(), 300)} (see {where})")
+        code = USAGE
+    except click_errors.ClickException as error:
+        common.say(excerpt(error.format_message(), 300))
+        code = error.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        common.say("interrupted")
+        code = INTERRUPTED
+    except ConfigError as error:
+        common.say(str(error))
+        code = USAGE
+    except Exception as error:  # a bug or an infrastructure fault: one line; the traceback only when asked for
+        code = _unexpected(error)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _unexpected(error: Exception) -> int:
+    from arccm.adapters.postgres.database import DatabaseUnavailable
+
+    if isinstance(error, DatabaseUnavailable):
+        common.say(str(error))
+        return USAGE
+    if common.VERBOSE:
+        traceback.print_exception(error)
+    name = type(error).__name__
+    lost = "OperationalError" in name or "ConnectionError" in name or isinstance(error, ConnectionError)
+    reason = "lost the database connection" if lost else "internal error"
+    first_line = excerpt(str(error).strip().splitlines()[0] if str(error).strip() else name, 200)
+    hint = "" if common.VERBOSE else " (run with --verbose for the traceback)"
+    common.say(f"{reason}: {name}: {first_line}{hint}")
+    return USAGE if lost else INTERNAL
 
 
 @app.command()
-@friendly
 def demo(
     memory: bool = typer.Option(False, "--memory", help="Run on the in-memory store instead of PostgreSQL."),
 ) -> None:
@@ -59,7 +112,6 @@ def demo(
 
 
 @app.command()
-@friendly
 def health() -> None:
     """Print the database's health: status, latency, pool, migration revision."""
     from arccm.adapters.runtime import from_env
@@ -83,7 +135,6 @@ def _database() -> Any:
 
 
 @db.command()
-@friendly
 def upgrade(revision: str = typer.Argument("head")) -> None:
     """Migrate the schema up to REVISION (default: head)."""
     database = _database()
@@ -92,7 +143,6 @@ def upgrade(revision: str = typer.Argument("head")) -> None:
 
 
 @db.command()
-@friendly
 def downgrade(revision: str = typer.Argument(..., help="Target revision, or 'base' to remove everything.")) -> None:
     """Migrate the schema down to REVISION."""
     database = _database()
@@ -101,7 +151,6 @@ def downgrade(revision: str = typer.Argument(..., help="Target revision, or 'bas
 
 
 @db.command()
-@friendly
 def current() -> None:
     """Print the schema's revision and the newest one this release knows."""
     database = _database()
@@ -131,15 +180,20 @@ def main(
     _version: bool = typer.Option(
         False, "--version", callback=_print_version, is_eager=True, help="Print the installed version and exit."
     ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars, hints or warnings: errors only."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Say more: a traceback with an internal error."),
 ) -> None:
-    """arccm: training sessions, enrollments, certificates."""
+    """arccm: training sessions, enrollments, certificates.  Exit codes: 0 done, 1 refused or not valid, 2 usage or
+    configuration, 3 resync required, 4 internal error, 130 interrupted (docs/cli.md)."""
+    if quiet and verbose:
+        raise fail("--quiet and --verbose: choose one")
+    common.QUIET, common.VERBOSE = quiet, verbose
 
 
 _register()
 
 
 @app.command()
-@friendly
 def seed(
     scale: str = typer.Option("demo", help="demo, s, m (≈100k learners, 500k enrollments) or l (ten times m)."),
     seed_value: int = typer.Option(1, "--seed", help="The same seed gives the same data."),
@@ -151,11 +205,11 @@ def seed(
     from arccm.adapters.postgres.seed import seed as load_seed
 
     if scale not in SCALES:
-        typer.echo(f"arccm: --scale: must be one of {', '.join(SCALES)}", err=True)
-        raise typer.Exit(2)
+        raise fail(f"--scale: must be one of {', '.join(SCALES)}")
     database = _database()
     database.upgrade()
-    with Progress(TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn()) as bar:
+    columns = (TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=common.err, disable=common.QUIET) as bar:
         tasks: dict[str, Any] = {}
 
         def progress(table: str, done: int, total: int) -> None:
@@ -166,7 +220,6 @@ def seed(
         try:
             report = load_seed(database.owner_engine(), database.schema, scale, seed_value, progress=progress)
         except SeedRefused as refused:
-            typer.echo(f"arccm: {refused}", err=True)
-            raise typer.Exit(2) from None
+            raise fail(str(refused)) from None
     rows = ", ".join(f"{count:,} {table}" for table, count in report.rows.items() if count)
     typer.echo(f"seeded scale {scale} in {report.seconds}s: {rows}")

@@ -274,6 +274,13 @@ class MemoryProfileRepository(MemoryKeyedRepository[UserProfile]):
         own = next((p for p in pending if p.id == user_id), None)
         return own or (copy.deepcopy(stored) if stored is not None else None)
 
+    def with_email(self, address: str) -> list[UUID]:
+        wanted = address.strip().lower()
+        found = (p.id for p in self._uow.store.profiles.values() if wanted and p.email.strip().lower() == wanted)
+        if self._uow.actor is not None:
+            raise ValueError("with_email is the system's lookup: a unit of work without an actor")
+        return sorted(found)
+
     def find_many(self, user_ids: Collection[UUID]) -> dict[UUID, UserProfile]:
         found = {i: self.find(i) for i in user_ids}
         return {i: p for i, p in found.items() if p is not None}

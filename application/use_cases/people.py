@@ -13,7 +13,7 @@ from arccm.application.use_cases.base import Context, InTransaction, found, in_t
 from arccm.application.validation import boundary
 from arccm.domain.access import Action, Actor, Resource, ResourceKind, may
 from arccm.domain.compliance import ComplianceRecord, ComplianceStanding, standing
-from arccm.domain.errors import DomainError, InvalidValue
+from arccm.domain.errors import DomainError, InvalidValue, NotFound
 from arccm.domain.people import ERASED_NAME, UserProfile, actor_for, refusal
 
 
@@ -119,8 +119,30 @@ class ResolveActorHandler:
             profile = uow.profiles.find(user_id)
             if profile is None:
                 return found(None, "user", user_id)
-            provider = uow.reference.provider(profile.provider_id) if profile.provider_id else None
-            refused = refusal(profile, provider)
-            if refused is not None:
-                return Failure(refused)
-            return Success(actor_for(profile, provider))
+            return _standing(uow, profile)
+
+    @boundary
+    def by_email(self, email: str) -> Result[Actor, DomainError]:
+        """The acting identity of the one user with this e-mail (spaces and letter case ignored)."""
+        wanted = email.strip()
+        if not wanted or len(wanted) > MAX_EMAIL or "@" not in wanted:
+            return Failure(InvalidValue("email", f"must be an e-mail address of at most {MAX_EMAIL} characters"))
+        with self.ctx.uow(None) as uow:
+            found = uow.profiles.with_email(wanted)
+            if not found:
+                return Failure(NotFound("user with e-mail", wanted))
+            if len(found) > 1:
+                return Failure(InvalidValue("email", f"belongs to {len(found)} users: name the user by id"))
+            profile = uow.profiles.find(found[0])
+            return _standing(uow, profile) if profile else Failure(NotFound("user with e-mail", wanted))
+
+
+MAX_EMAIL = 254  # RFC 5321's limit on a forward path
+
+
+def _standing(uow: UnitOfWork, profile: UserProfile) -> Result[Actor, DomainError]:
+    provider = uow.reference.provider(profile.provider_id) if profile.provider_id else None
+    refused = refusal(profile, provider)
+    if refused is not None:
+        return Failure(refused)
+    return Success(actor_for(profile, provider))

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
+import attrs
 import pytest
 from returns.result import Failure, Success
 
@@ -196,3 +197,16 @@ def test_an_inactive_actor_finds_nothing(world: World, org: dict[str, Any]) -> N
     with pytest.raises(ActorNotPermitted):
         world.container.directory().sessions(ap1)
     assert isinstance(world.container.directory().sessions(sa), Success)
+
+
+def test_an_operator_names_a_user_by_email(world: World, org: dict[str, Any]) -> None:
+    resolve = world.container.resolve_actor()
+    ic1 = org["ic1"]
+    address = world.profiles[ic1.user_id].email
+    assert ok(resolve.by_email(f"  {address.upper()} ")) == ic1
+    assert isinstance(resolve.by_email("nobody@example.org").failure(), NotFound)
+    assert resolve.by_email("not an address").failure().field == "email"
+    assert resolve.by_email("a@" + "b" * 300).failure().field == "email"
+    twin = attrs.evolve(world.profiles[ic1.user_id], id=uuid.uuid4(), email=address.upper())
+    world.container.bootstrap().load(twin)
+    assert "2 users" in resolve.by_email(address).failure().message

@@ -63,6 +63,9 @@ def test_sigkill_mid_batch_then_resume(pg_schema: PgSchema) -> None:
 
     worker = subprocess.Popen(batch, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert worker.stdout is not None
+    first = worker.stdout.readline()  # the batch's id comes first: what an operator needs to resume it
+    assert first.startswith("batch ")
+    printed_id = first.split()[1]
     for line in worker.stdout:  # wait, by the worker's own word, until 3 chunks are committed
         if line.startswith("progress 3000/"):
             break
@@ -75,9 +78,10 @@ def test_sigkill_mid_batch_then_resume(pg_schema: PgSchema) -> None:
     assert int(partial[0]) % 1000 == 0  # type: ignore[call-overload]  # a killed chunk leaves nothing behind
     ((batch_id, status),) = owner_sql(pg_schema, "SELECT id, status FROM rosters", {})
     assert status == "running"
+    assert str(batch_id) == printed_id
 
     resumed = subprocess.run(
-        [ARCCM, "certificates", "resume", str(batch_id), "--as", str(keys["admin"])],
+        [ARCCM, "certificates", "resume", printed_id, "--as", str(keys["admin"])],
         env=env, capture_output=True, text=True, timeout=900, check=False,
     )  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr

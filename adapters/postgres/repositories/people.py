@@ -31,6 +31,13 @@ class PostgresProfileRepository(AggregateRepository[UserProfile]):
             self._uow.refuse_if_hidden("profiles", "profile", key)
         return found
 
+    def with_email(self, address: str) -> list[UUID]:
+        found = self._uow.run(
+            "SELECT p.id FROM profiles p WHERE p.id = ANY(arccm_with_email(:address)) ORDER BY p.id",
+            {"address": address},
+        )
+        return [row[0] for row in found]
+
     def find_many(self, user_ids: Collection[UUID]) -> dict[UUID, UserProfile]:
         if not user_ids:
             return {}

@@ -29,6 +29,7 @@ class BatchProgress:
     done: int
     total: int
     issued: int
+    batch_id: UUID | None = None  # the batch being run: reported first (done 0), so an interrupted run can resume
 
 
 @attrs.frozen
@@ -138,6 +139,8 @@ class BatchIssueCertificatesHandler:
         issued = already = 0
         ids: list[UUID] = []
         eligible = listed.eligible
+        if on_progress is not None:
+            on_progress(BatchProgress(0, len(eligible), 0, batch.id))
         for start in range(0, len(eligible), chunk_size):
             chunk = eligible[start : start + chunk_size]
             work = partial(self._chunk, actor=actor, chunk=chunk, batch_id=batch.id, done=start + len(chunk))
@@ -148,7 +151,7 @@ class BatchIssueCertificatesHandler:
                 ids.append(one.certificate.id)
                 issued, already = issued + one.new, already + (not one.new)
             if on_progress is not None:
-                on_progress(BatchProgress(start + len(chunk), len(eligible), issued))
+                on_progress(BatchProgress(start + len(chunk), len(eligible), issued, batch.id))
         finished = in_transaction(self.ctx, actor, lambda uow: self._finish(uow, batch.id, len(ids)))
         if isinstance(finished, Failure):
             return Failure(finished.failure())

@@ -1,0 +1,141 @@
+"""Every CLI command, fed hostile input: a non-zero exit, exactly one line on stderr, no traceback, nothing written.
+
+The commands are found by walking the CLI itself, so a command added later is swept too.  Each parameter of
+each command gets, in turn, every hostile value while the others hold plausible ones.  Two databases: an
+unreachable one (every command must say so in one line), and the PostgreSQL service with a demo organization (the
+values reach the use cases).  argv cannot carry NUL, and one argument is at most 128 KiB on Linux.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import typer
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+from arccm.adapters.cli.main import app, placeholders, run
+from arccm.adapters.postgres.database import normalize_url
+
+HOSTILE = (
+    "x" * 131_000,  # just under Linux's 128 KiB limit for one argument
+    "\x1b[31mred\x07\r\nline two\ttab",
+    "not-a-uuid",
+    "-1",
+    "9" * 5_000,
+    "",
+    "/proc/self/no/such/dir/out.pdf",
+    "Robert'); DROP TABLE certificates;--",
+    "名前 \u202e reversed",
+    "-5:-3",
+    "99999999999999999999999:1",
+    "2026-02-30",
+)
+BOUNDED = {"max_events"}  # always given (a plausible value unless it is the hostile one): a tail must end
+UNREACHABLE = "postgresql://nobody@127.0.0.1:1/nowhere"
+# commands that change or load a whole database, never run against the shared service by this sweep
+WHOLE_DATABASE = {("demo",), ("seed",), ("db", "upgrade"), ("db", "downgrade")}
+
+
+def _commands() -> Iterator[tuple[tuple[str, ...], object]]:
+    def walk(command: object, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], object]]:
+        subcommands = getattr(command, "commands", None)
+        if subcommands:
+            for name, sub in sorted(subcommands.items()):
+                yield from walk(sub, (*path, name))
+        else:
+            yield path, command
+
+    yield from walk(placeholders(typer.main.get_command(app)), ())
+
+
+COMMANDS = list(_commands())
+
+
+def _plausible(param: object) -> str:
+    name = getattr(param, "name", "")
+    known = {"max_events": "1", "code": "6G8S-9DFS-N7EB-9", "output": "never-written.pdf", "text": "lee",
+             "user": "sam@example.org"}  # fmt: skip
+    return known.get(name, str(uuid.uuid4()))  # sam is the demo's administrator: hostile values reach the use cases
+
+
+def _cases(command: object) -> Iterator[list[str]]:
+    params = [p for p in command.params if not getattr(p, "is_flag", False) and p.name != "help"]  # type: ignore[attr-defined]
+
+    def argv(hostile_param: object, hostile: str) -> list[str]:
+        out: list[str] = []
+        for p in params:
+            if not p.required and p is not hostile_param and p.name not in BOUNDED:
+                continue
+            text = hostile if p is hostile_param else _plausible(p)
+            out += [text] if p.param_type_name == "argument" else [p.opts[-1], text]
+        return out
+
+    for p in params:
+        for hostile in HOSTILE:
+            yield argv(p, hostile)
+
+
+def _sweep(tmp_path: Path, capsys: pytest.CaptureFixture[str], path: tuple[str, ...], command: object) -> None:
+    failures = []
+    for args in _cases(command):
+        with pytest.raises(SystemExit) as exited:
+            run([*path, *args])
+        _, err = capsys.readouterr()
+        code = exited.value.code
+        shown = [a[:40] for a in args]
+        if code == 0 and not err:
+            continue  # a hostile value that is nevertheless valid (a name to search for): fine, if it said nothing
+        if not isinstance(code, int) or code == 0 or len(err.splitlines()) != 1 or "Traceback" in err:
+            failures.append(f"{' '.join(path)} {shown}: exit {code}, stderr {err[:300]!r}")
+        elif len(err) > 400:
+            failures.append(f"{' '.join(path)} {shown}: stderr of {len(err)} characters")
+    assert not failures, "\n".join(failures[:20])
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("path", "command"), COMMANDS, ids=[" ".join(p) for p, _ in COMMANDS])
+def test_hostile_input_with_an_unreachable_database(
+    path: tuple[str, ...], command: object, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setenv("ARCCM_DATABASE_URL", UNREACHABLE)
+    monkeypatch.chdir(tmp_path)
+    _sweep(tmp_path, capsys, path, command)
+
+
+@pytest.fixture(scope="module")
+def demo_schema(pg_url: str) -> Iterator[str]:
+    """The demo's organization in a schema of its own (dropped afterwards), on the test server."""
+    name = f"t_hostile_{uuid.uuid4().hex[:10]}"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ARCCM_DATABASE_URL", pg_url)
+        patch.setenv("ARCCM_DB_SCHEMA", name)
+        with pytest.raises(SystemExit) as exited:
+            run(["--quiet", "demo"])
+        assert exited.value.code == 0
+        yield name
+    engine = create_engine(normalize_url(pg_url), poolclass=NullPool)
+    with engine.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+    engine.dispose()
+
+
+@pytest.mark.needs_postgres
+@pytest.mark.soak  # once, against the service: the unreachable sweep above covers both passes
+@pytest.mark.parametrize(
+    ("path", "command"),
+    [(p, c) for p, c in COMMANDS if p not in WHOLE_DATABASE],
+    ids=[" ".join(p) for p, _ in COMMANDS if p not in WHOLE_DATABASE],
+)
+def test_hostile_input_with_a_database(
+    path: tuple[str, ...], command: object, pg_url: str, demo_schema: str, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setenv("ARCCM_DATABASE_URL", pg_url)
+    monkeypatch.setenv("ARCCM_DB_SCHEMA", demo_schema)
+    monkeypatch.chdir(tmp_path)
+    _sweep(tmp_path, capsys, path, command)
