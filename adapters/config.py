@@ -10,8 +10,6 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from arccm.adapters.postgres.database import normalize_url
-
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -32,6 +30,8 @@ def default_data_dir() -> Path:
 class Settings:
     database_url: str | None = None
     data_dir: Path = attrs.field(factory=default_data_dir)
+    # how long the embedded server stays up after its last client leaves, for the next command to reuse
+    embedded_grace_seconds: float = 60.0
     schema: str = "public"
     app_role: str = "arccm_app"
     app_password: str | None = None
@@ -72,6 +72,8 @@ def _database(env: Mapping[str, str]) -> dict[str, object]:
     values: dict[str, object] = {}
     url = _get(env, "ARCCM_DATABASE_URL")
     if url is not None:
+        from arccm.adapters.postgres.database import normalize_url  # here: a command that needs no database is quick
+
         try:
             normalize_url(url)
         except Exception as error:
@@ -79,6 +81,10 @@ def _database(env: Mapping[str, str]) -> dict[str, object]:
         values["database_url"] = url
     if (data_dir := _get(env, "ARCCM_DATA_DIR")) is not None:
         values["data_dir"] = Path(data_dir).expanduser()
+    if (grace := _get(env, "ARCCM_EMBEDDED_GRACE")) is not None:
+        if not re.fullmatch(r"\d{1,5}(\.\d{1,3})?", grace):
+            raise ConfigError(f"ARCCM_EMBEDDED_GRACE: must be a number of seconds (0 to 99999), got {grace[:40]!r}")
+        values["embedded_grace_seconds"] = float(grace)
     for variable, key in (("ARCCM_DB_SCHEMA", "schema"), ("ARCCM_APP_ROLE", "app_role")):
         if (value := _get(env, variable)) is not None:
             if not _IDENTIFIER.match(value):

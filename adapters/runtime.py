@@ -8,9 +8,10 @@ from arccm.adapters.config import Settings
 from arccm.adapters.container import Container, on_postgres
 
 
-def server_url(configured: str | None, data_dir: Path) -> str:
+def server_url(configured: str | None, data_dir: Path, grace_seconds: float = 60.0) -> str:
     """The one rule for every entry point (CLI, tests, benchmarks): the configured server's URL, else an embedded
-    server's under ``data_dir`` (started, or reused if already running)."""
+    server's under ``data_dir`` (started, or reused if already running; stopped ``grace_seconds`` after its last
+    client leaves)."""
     if configured:
         return configured
     import subprocess
@@ -21,7 +22,7 @@ def server_url(configured: str | None, data_dir: Path) -> str:
 
     server = need("embedded", "arccm.adapters.embedded.server").EmbeddedServer
     try:
-        return str(server.start(data_dir).url)
+        return str(server.start(data_dir, grace_seconds).url)
     except OSError as error:  # the directory cannot be made or written: the setting is wrong, say which
         raise ConfigError(f"ARCCM_DATA_DIR: cannot use {str(data_dir)[:200]}: {error.strerror or error}") from None
     except subprocess.CalledProcessError as error:
@@ -32,7 +33,7 @@ def server_url(configured: str | None, data_dir: Path) -> str:
 
 
 def database_url(settings: Settings) -> str:
-    return server_url(settings.database_url, settings.data_dir)
+    return server_url(settings.database_url, settings.data_dir, settings.embedded_grace_seconds)
 
 
 def configured(settings: Settings | None = None) -> Container:

@@ -8,7 +8,7 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import attrs
@@ -34,12 +34,14 @@ from arccm.adapters.cli.common import (
     running,
     value,
 )
-from arccm.adapters.container import Container
 from arccm.application import commands
 from arccm.application.commands import RemindRecertification
 from arccm.application.use_cases.certificates import BatchProgress, BatchReport
 from arccm.domain.access import Actor
 from arccm.domain.certificate import CompletionKind
+
+if TYPE_CHECKING:
+    from arccm.adapters.container import Container
 
 app = typer.Typer(no_args_is_help=True, help="Issue, verify, render and maintain certificates.")
 

@@ -22,16 +22,18 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import typer
 from returns.result import Failure, Result
 from rich.console import Console
 
-from arccm.adapters.container import Container
 from arccm.domain.access import Actor
 from arccm.domain.errors import DomainError, InvalidValue
+
+if TYPE_CHECKING:  # the container (and the database adapter under it) is imported when a command first runs
+    from arccm.adapters.container import Container
 
 OK, REFUSED, USAGE, RESYNC, INTERNAL, INTERRUPTED = 0, 1, 2, 3, 4, 130
 QUIET = False  # --quiet: errors only (no progress bars, hints or warnings)

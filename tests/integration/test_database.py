@@ -371,3 +371,11 @@ def test_an_aps_dashboard_counts_its_providers_certificates_at_a_location_it_no_
     assert by_rule == 2
     assert dashboard_figures(world, ap, today) == recount(world, ap, today)
     assert dashboard_figures(world, ap, today)["certificates_total"] == by_rule
+
+
+def test_the_head_is_alembics() -> None:
+    """The head read from the migration files' names is the one alembic computes from their revision chain."""
+    from alembic.script import ScriptDirectory
+
+    database = Database("postgresql://nobody@127.0.0.1:1/none", "public")
+    assert database.head() == ScriptDirectory.from_config(database.alembic_config()).get_current_head() == HEAD
