@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import traceback
 from typing import Any
@@ -99,16 +100,50 @@ def _unexpected(error: Exception) -> int:
 def demo(
     memory: bool = typer.Option(False, "--memory", help="Run on the in-memory store instead of PostgreSQL."),
 ) -> None:
-    """Run the end-to-end story (on the embedded PostgreSQL unless ARCCM_DATABASE_URL is set)."""
+    """Run the end-to-end story (on the embedded PostgreSQL unless ARCCM_DATABASE_URL is set), in schema
+    arccm_demo unless ARCCM_DB_SCHEMA names another: the demo never mixes its organization with yours."""
+    import attrs
+
     from arccm.adapters.cli.demo import run_demo
+    from arccm.adapters.config import Settings
     from arccm.adapters.container import Container
     from arccm.adapters.runtime import from_env
 
-    container = Container() if memory else from_env()
+    settings = Settings.from_env()
+    own_schema = not os.environ.get("ARCCM_DB_SCHEMA", "").strip()
+    if own_schema:
+        settings = attrs.evolve(settings, schema=DEMO_SCHEMA)
+        if not memory:
+            _drop_schema(settings)  # the demo's own: each run tells its story afresh
+    container = Container() if memory else from_env(settings)
     try:
         run_demo(container=container)
     finally:
         container.lifecycle().shutdown()
+    if not memory:
+        typer.echo(
+            f"\nThe demo's organization is in schema {settings.schema}. Look around, as its administrator:\n"
+            f"  ARCCM_DB_SCHEMA={settings.schema} arccm sessions list --as sam@example.org\n"
+            f"  ARCCM_DB_SCHEMA={settings.schema} arccm certificates list --as sam@example.org"
+        )
+
+
+DEMO_SCHEMA = "arccm_demo"
+
+
+def _drop_schema(settings: Any) -> None:
+    from sqlalchemy import text
+
+    from arccm.adapters.runtime import configured
+
+    database = configured(settings).database()
+    database.check_reachable()
+    engine = database.owner_engine()
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{settings.schema}" CASCADE'))
+    finally:
+        engine.dispose()
 
 
 @app.command()
