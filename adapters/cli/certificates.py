@@ -136,13 +136,18 @@ def pdf(
     code: str = typer.Argument(..., metavar="CODE", help="The certificate's verification code."),
     output: Path = typer.Option(..., "-o", "--output", metavar="PATH", help="Where to write the PDF."),
     user: str | None = typer.Option(None, "--as", metavar="USER", help=AS_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Render a certificate as PDF, with a QR code to its verification page."""
     with running() as container:
         actor = acting(container, user) if user else None
         rendered = value(container.render_certificate()(actor, code))
         _write_whole(output, rendered.content)
-        typer.echo(f"wrote {output} ({len(rendered.content)} bytes) for {rendered.document.verification_url}")
+        url = rendered.document.verification_url
+        if as_json:
+            emit_json({"path": str(output), "bytes": len(rendered.content), "verification_url": url})
+        else:
+            typer.echo(f"wrote {output} ({len(rendered.content)} bytes) for {url}")
     if urlsplit(rendered.document.verification_url).hostname in ("localhost", "127.0.0.1", "::1"):
         common.note(
             f"warning: the QR code points to {rendered.document.verification_url}, which only this machine"
@@ -175,10 +180,13 @@ def _write_whole(output: Path, content: bytes) -> None:
 
 
 @app.command()
-def expire() -> None:
+def expire(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
     """Record every certificate past its expiry date (once each, with an event)."""
     with running() as container:
         count = value(container.expire_certificates()(None))
+    if as_json:
+        emit_json({"expired": count})
+    else:
         typer.echo(f"recorded {count} expired certificates")
 
 
@@ -197,27 +205,43 @@ def remind(
     within: str = typer.Option(
         "30d", metavar="DAYS", help="How far ahead: certificates expiring within this many days."
     ),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """One notification and one e-mail per certificate entering its recertification window; never twice."""
     days = _days(within)
     with running() as container:
         report = value(container.remind_recertification()(None, RemindRecertification(days)))
-        typer.echo(f"reminders: {report.created} new, {report.already_reminded} already sent; " + _send(container))
+        emails = _send(container)
+    if as_json:
+        emit_json({"reminders": {"created": report.created, "already_sent": report.already_reminded}, "emails": emails})
+    else:
+        line = f"reminders: {report.created} new, {report.already_reminded} already sent; "
+        typer.echo(line + _sent_line(emails))
 
 
 @app.command(name="send-emails")
-def send_emails() -> None:
+def send_emails(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
     """Send every queued notification e-mail (failed ones are retried; none is sent twice)."""
     with running() as container:
-        typer.echo(_send(container))
+        emails = _send(container)
+    if as_json:
+        emit_json(emails)
+    else:
+        typer.echo(_sent_line(emails))
 
 
-def _send(container: Container) -> str:
+def _send(container: Container) -> dict[str, Any]:
     """Send the queue when SMTP is configured; otherwise say so and leave every message queued."""
     if not container.config.smtp_url():
-        return "e-mails: not sent, ARCCM_SMTP_URL is not set (they stay queued)"
+        return {"sent": 0, "failed": 0, "batch": None, "configured": False}
     sent = value(container.send_notification_emails()(None))
-    return f"e-mails: {sent.sent} sent, {sent.failed} failed (batch {sent.batch_id})"
+    return {"sent": sent.sent, "failed": sent.failed, "batch": str(sent.batch_id), "configured": True}
+
+
+def _sent_line(emails: dict[str, Any]) -> str:
+    if not emails["configured"]:
+        return "e-mails: not sent, ARCCM_SMTP_URL is not set (they stay queued)"
+    return f"e-mails: {emails['sent']} sent, {emails['failed']} failed (batch {emails['batch']})"
 
 
 # --- finding and changing one certificate -------------------------------------------------------------------------

@@ -170,26 +170,53 @@ def _database() -> Any:
 
 
 @db.command()
-def upgrade(revision: str = typer.Argument("head")) -> None:
+def upgrade(
+    revision: str = typer.Argument("head", metavar="REVISION"),
+    as_json: bool = typer.Option(False, "--json", help=common.JSON_HELP),
+) -> None:
     """Migrate the schema up to REVISION (default: head)."""
     database = _database()
-    database.upgrade(revision)
-    typer.echo(f"at {database.current()}")
+    database.upgrade(_revision(revision))
+    _at(database.current(), database.head(), as_json)
 
 
 @db.command()
-def downgrade(revision: str = typer.Argument(..., help="Target revision, or 'base' to remove everything.")) -> None:
+def downgrade(
+    revision: str = typer.Argument(..., metavar="REVISION", help="Target revision, or 'base' to remove everything."),
+    as_json: bool = typer.Option(False, "--json", help=common.JSON_HELP),
+) -> None:
     """Migrate the schema down to REVISION."""
     database = _database()
-    database.downgrade(revision)
-    typer.echo(f"at {database.current() or 'base'}")
+    database.downgrade(_revision(revision))
+    _at(database.current(), database.head(), as_json)
 
 
 @db.command()
-def current() -> None:
+def current(as_json: bool = typer.Option(False, "--json", help=common.JSON_HELP)) -> None:
     """Print the schema's revision and the newest one this release knows."""
     database = _database()
-    typer.echo(f"current {database.current() or 'base'}, head {database.head()}")
+    now, head = database.current(), database.head()
+    if as_json:
+        common.emit_json({"current": now, "head": head, "up_to_date": now == head})
+    else:
+        typer.echo(f"current {now or 'base'}, head {head}")
+
+
+def _revision(text: str) -> str:
+    """A revision as alembic names them: head, base, or one this release knows (else one line, exit 2)."""
+    from arccm.adapters.postgres.database import migration_revisions
+
+    if text not in ("head", "base") and text not in migration_revisions():
+        known = ", ".join(migration_revisions())
+        raise fail(f"REVISION: expected head, base or one of {known}; got {excerpt(text)!r}")
+    return text
+
+
+def _at(now: str | None, head: str | None, as_json: bool) -> None:
+    if as_json:
+        common.emit_json({"current": now, "head": head, "up_to_date": now == head})
+    else:
+        typer.echo(f"at {now or 'base'}")
 
 
 def _installed() -> str:
@@ -230,8 +257,11 @@ _register()
 
 @app.command()
 def seed(
-    scale: str = typer.Option("demo", help="demo, s, m (≈100k learners, 500k enrollments) or l (ten times m)."),
-    seed_value: int = typer.Option(1, "--seed", help="The same seed gives the same data."),
+    scale: str = typer.Option(
+        "demo", metavar="SCALE", help="demo, s, m (≈100k learners, 500k enrollments) or l (ten times m)."
+    ),
+    seed_value: int = typer.Option(1, "--seed", metavar="N", help="The same seed gives the same data."),
+    as_json: bool = typer.Option(False, "--json", help=common.JSON_HELP),
 ) -> None:
     """Load a deterministic organization by COPY (into the configured or embedded database)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -256,5 +286,8 @@ def seed(
             report = load_seed(database.owner_engine(), database.schema, scale, seed_value, progress=progress)
         except SeedRefused as refused:
             raise fail(str(refused)) from None
+    if as_json:
+        common.emit_json({"scale": scale, "seconds": report.seconds, "rows": report.rows})
+        return
     rows = ", ".join(f"{count:,} {table}" for table, count in report.rows.items() if count)
     typer.echo(f"seeded scale {scale} in {report.seconds}s: {rows}")

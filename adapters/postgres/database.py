@@ -466,10 +466,14 @@ class Database:
 
 
 @functools.cache
-def migration_head() -> str | None:
-    """The highest revision among the migration files (``NNNN_name.py``, revision ``NNNN``)."""
+def migration_revisions() -> tuple[str, ...]:
+    """Every revision this release knows, oldest first (the migration files are named ``NNNN_name.py``)."""
     versions = files("arccm.adapters.postgres") / "migrations" / "versions"
-    found = sorted(
-        p.name.split("_", 1)[0] for p in versions.iterdir() if p.name[:4].isdigit() and p.name.endswith(".py")
-    )
+    names = (p.name for p in versions.iterdir())
+    return tuple(sorted(n.split("_", 1)[0] for n in names if n[:4].isdigit() and n.endswith(".py")))
+
+
+def migration_head() -> str | None:
+    """The highest revision among the migration files."""
+    found = migration_revisions()
     return found[-1] if found else None

@@ -14,11 +14,8 @@ from pathlib import Path
 
 import pytest
 import typer
-from sqlalchemy import create_engine, text
-from sqlalchemy.pool import NullPool
 
 from arccm.adapters.cli.main import app, placeholders, run
-from arccm.adapters.postgres.database import normalize_url
 
 HOSTILE = (
     "x" * 131_000,  # just under Linux's 128 KiB limit for one argument
@@ -107,23 +104,6 @@ def test_hostile_input_with_an_unreachable_database(
     _sweep(tmp_path, capsys, path, command)
 
 
-@pytest.fixture(scope="module")
-def demo_schema(pg_url: str) -> Iterator[str]:
-    """The demo's organization in a schema of its own (dropped afterwards), on the test server."""
-    name = f"t_hostile_{uuid.uuid4().hex[:10]}"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("ARCCM_DATABASE_URL", pg_url)
-        patch.setenv("ARCCM_DB_SCHEMA", name)
-        with pytest.raises(SystemExit) as exited:
-            run(["--quiet", "demo"])
-        assert exited.value.code == 0
-        yield name
-    engine = create_engine(normalize_url(pg_url), poolclass=NullPool)
-    with engine.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
-    engine.dispose()
-
-
 @pytest.mark.needs_postgres
 @pytest.mark.soak  # once, against the service: the unreachable sweep above covers both passes
 @pytest.mark.parametrize(
@@ -139,3 +119,14 @@ def test_hostile_input_with_a_database(
     monkeypatch.setenv("ARCCM_DB_SCHEMA", demo_schema)
     monkeypatch.chdir(tmp_path)
     _sweep(tmp_path, capsys, path, command)
+
+
+def test_help_names_every_value_and_no_type() -> None:
+    """A placeholder says what to give (CODE, PATH, N), never a type (<str>, <bool>)."""
+    unnamed = [
+        f"{' '.join(path)} {param.name}"
+        for path, command in COMMANDS
+        for param in command.params  # type: ignore[attr-defined]
+        if not getattr(param, "is_flag", False) and param.name != "help" and not param.metavar
+    ]
+    assert unnamed == []
