@@ -169,6 +169,33 @@ def _database() -> Any:
     return database
 
 
+@app.command()
+def validate(as_json: bool = typer.Option(False, "--json", help=common.JSON_HELP)) -> None:
+    """Check this deployment: initialization, connection, realtime listener, schema, security — each with its
+    figures and, when it fails, what to do.  Writes nothing.  Exit 0 when no check fails, 1 otherwise."""
+    from arccm.adapters.config import Settings
+    from arccm.adapters.postgres.validation import FAIL, Validation
+
+    settings = Settings.from_env()
+    database = _database()
+    try:
+        report = Validation(database, settings.jwt_secret).run()
+    finally:
+        database.shutdown()
+    if as_json:
+        common.emit_json({"grade": report.grade, "passed": report.passed, "total": len(report.checks),
+                          "checks": list(report.checks)})  # fmt: skip
+    else:
+        for check in report.checks:
+            figures = ", ".join(f"{k} {v}" for k, v in check.figures.items() if v not in ([], None, {}))
+            typer.echo(f"{check.status:<5} {check.name:<15} {figures}")
+            if check.recommendation:
+                typer.echo(f"      → {check.recommendation}")
+        typer.echo(f"{report.passed}/{len(report.checks)} checks pass: {report.grade}")
+    if report.grade == FAIL:
+        raise typer.Exit(common.REFUSED)
+
+
 @db.command()
 def upgrade(
     revision: str = typer.Argument("head", metavar="REVISION"),

@@ -73,3 +73,12 @@ def test_an_operator_finds_ids_by_name_and_acts_on_them(cli: Cli) -> None:
     assert err.startswith("arccm: not_found:")
     code, _, err = cli("sessions", "list", "--as", "nobody@example.org")
     assert (code, err.count("\n")) == (1, 1)
+
+
+def test_validate_passes_on_the_demos_deployment(cli: Cli) -> None:
+    code, out, err = cli("validate", "--json")
+    report = json.loads(out)
+    assert (code, err) == (0, ""), report
+    assert report["grade"] == "pass"
+    assert [c["name"] for c in report["checks"]] == ["initialization", "connection", "realtime", "schema", "security"]
+    assert report["passed"] == report["total"] == 5
