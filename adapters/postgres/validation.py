@@ -1,16 +1,24 @@
 """`arccm validate`: checks of a deployment, each with a status, its measured figures and a recommendation.
 
-The replaced system's "validation suite" had ten checks; this module holds those that read the deployment as it is
-(nothing is written to the organization's data): initialization, connection health, the realtime listener, the
-schema's constraints, indexes and triggers, and security hygiene.  Each check is independent: one failing does not
-stop the others, and an error inside a check is that check's failure, said in one line.
+Two kinds of check.  Those that read the deployment as it is: initialization, connection health, the realtime
+listener, the schema's constraints, indexes and triggers, and security hygiene.  And those that must write to show a
+rule holds — every role reads exactly its scope, concurrent enrolls never overbook, a batch issues each certificate
+once: they run the release's own use cases in a scratch schema of the same database (``arccm_validate_<random>``),
+migrated for the purpose and dropped at the end whatever happens, so the organization's data is never touched and
+nothing is left behind.  Each check is independent: one failing does not stop the others, and an error inside a
+check is that check's failure, said in one line.
 """
 
 from __future__ import annotations
 
 import statistics
+import threading
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -65,6 +73,7 @@ def _run(name: str, check: Callable[[], CheckResult]) -> CheckResult:
 class Validation:
     database: Database
     jwt_secret: str | None = None
+    scratch: bool = True  # False: only the checks that read the deployment (nothing is created, not even a schema)
 
     def run(self) -> Report:
         checks = (
@@ -74,7 +83,16 @@ class Validation:
             ("schema", self.schema),
             ("security", self.security),
         )
-        return Report(tuple(_run(name, check) for name, check in checks))
+        read = [_run(name, check) for name, check in checks]
+        if not self.scratch:
+            return Report(tuple(read))
+        with Scratch.made(self.database) as scratch:
+            written = [
+                _run("role_filtering", scratch.role_filtering),
+                _run("transactions", scratch.transactions),
+                _run("batch", scratch.batch),
+            ]
+        return Report((*read, *written))
 
     def _owner(self, sql: str, params: dict[str, Any] | None = None) -> list[Any]:
         engine = self.database.owner_engine()
@@ -260,3 +278,207 @@ EXPECTED_TRIGGERS = INVARIANT_TRIGGERS | {
 def expected_triggers() -> frozenset[tuple[str, str]]:
     """(table, trigger) of every trigger the migrations create."""
     return EXPECTED_TRIGGERS
+
+
+# --- checks that write, in a scratch schema ---------------------------------------------------------------------
+
+SEATS, ENROLLERS = 5, 16
+
+
+@attrs.define
+class Scratch:
+    """A scratch schema of the deployment's database with a small organization of every role, dropped on exit."""
+
+    container: Any
+    actors: dict[str, Any]
+    sessions: dict[str, Any]
+
+    @staticmethod
+    @contextmanager
+    def made(database: Database) -> Iterator[Scratch]:
+        from arccm.adapters.container import on_postgres
+
+        name = f"arccm_validate_{uuid.uuid4().hex[:10]}"
+        url = database.owner_url.render_as_string(hide_password=False)
+        container = on_postgres(url, schema=name, app_role=database.app_role, app_password=database.app_password)
+        try:
+            container.lifecycle().init()
+            yield Scratch(container, *_organization(container))
+        finally:
+            container.lifecycle().shutdown()
+            engine = database.owner_engine()
+            try:
+                with engine.begin() as connection:
+                    connection.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+            finally:
+                engine.dispose()
+
+    # 3 ---------------------------------------------------------------------------------------------------------
+    def role_filtering(self) -> CheckResult:
+        """Each role reads exactly its scope (sessions and enrollments), and a connection without an actor reads
+        nothing at all (row-level security fails closed)."""
+        reads = self.container.read_models()
+        north, south, crowded = (self.sessions[k].id for k in ("north", "south", "crowded"))
+        expected = {"SA": {north, south, crowded}, "AP": {north, crowded}, "IC": {north, crowded}, "IN": {north},
+                    "other_AP": {south}, "other_IC": {south}}  # fmt: skip
+        seen = {who: {s.id for s in reads.sessions(self.actors[who])} for who in expected}
+        learner = self.actors["IN"]
+        own = {e.learner_id for e in reads.enrollments(learner)}
+        database = self.container.database()
+        with database.engine.connect() as connection:  # the runtime role, no actor: fail closed
+            connection.execute(text(f'SET search_path TO "{database.schema}"'))
+            anonymous = connection.execute(text("SELECT count(*) FROM training_sessions")).scalar_one()
+            connection.rollback()
+        wrong = sorted(who for who in expected if seen[who] != expected[who])
+        figures = {"roles": len(expected), "wrong_scope": wrong, "learner_reads_others": own != {learner.user_id},
+                   "rows_without_actor": anonymous}  # fmt: skip
+        if wrong or own != {learner.user_id} or anonymous:
+            return CheckResult("role_filtering", FAIL, figures, "a policy admits what it must not: compare the"
+                               " schema's policies with this release (`arccm db upgrade`), and report it")  # fmt: skip
+        return CheckResult("role_filtering", PASS, figures)
+
+    # 5 ---------------------------------------------------------------------------------------------------------
+    def transactions(self) -> CheckResult:
+        """Sixteen enrolls at once into a session of five seats (and a waitlist): exactly five seats taken, the rest
+        waitlisted in order, the counters equal to a recount."""
+        from arccm.application import commands
+
+        session = self.sessions["crowded"]
+        learners = [_person(self.container, "IN", f"Learner {i}", self.actors["provider"]) for i in range(ENROLLERS)]
+        start = threading.Barrier(ENROLLERS)
+        outcomes: list[Any] = []
+
+        def enroll(learner: Any) -> None:
+            start.wait()
+            outcomes.append(
+                self.container.enroll_learner()(self.actors["AP"], commands.EnrollLearner(session.id, learner.user_id))
+            )
+
+        threads = [threading.Thread(target=enroll, args=(learner,)) for learner in learners]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - started
+        detail = self.container.read_models()
+        taken = next(s for s in detail.sessions(self.actors["SA"]) if s.id == session.id)
+        enrolled = [e for e in detail.enrollments(self.actors["SA"]) if e.session_id == session.id]
+        active = sum(e.status == "enrolled" for e in enrolled)
+        waiting = sorted(e.waitlist_position for e in enrolled if e.status == "waitlisted")
+        figures = {"enrollers": ENROLLERS, "seats": SEATS, "enrolled": active, "seats_taken": taken.seats_taken,
+                   "waitlisted": len(waiting), "seconds": round(elapsed, 3),
+                   "failures": sum(1 for o in outcomes if not _ok(o))}  # fmt: skip
+        good = active == taken.seats_taken == SEATS and waiting == list(range(1, ENROLLERS - SEATS + 1))
+        if not good or figures["failures"]:
+            return CheckResult("transactions", FAIL, figures, "concurrent enrolls broke the seat count: check the"
+                               " seat trigger and the isolation level (`arccm validate` schema check), and report it")  # fmt: skip
+        return CheckResult("transactions", PASS, figures)
+
+    # 6 ---------------------------------------------------------------------------------------------------------
+    def batch(self) -> CheckResult:
+        """A class run and certified by a batch, twice: each learner's certificate issued once, each verifies."""
+        from arccm.application import commands
+        from arccm.domain.certificate import CompletionKind
+        from arccm.domain.enrollment import Attendance
+
+        sa, session = self.actors["SA"], self.sessions["north"]
+        container = self.container
+        ok = container.start_session()(sa, commands.StartSession(session.id))
+        enrolled = [e for e in container.read_models().enrollments(sa) if e.session_id == session.id]
+        for e in enrolled:
+            ok = ok.bind(
+                lambda _, e=e: container.record_attendance()(
+                    sa, commands.RecordAttendance(session.id, e.id, Attendance.ATTENDED)
+                )
+            )
+            ok = ok.bind(
+                lambda _, e=e: container.record_assessment()(
+                    sa, commands.RecordAssessment(session.id, e.id, Decimal(90), Decimal(90))
+                )
+            )
+            ok = ok.bind(
+                lambda _, e=e: container.complete_enrollment()(sa, commands.CompleteEnrollment(session.id, e.id))
+            )
+        command = commands.BatchIssueCertificates(CompletionKind.SESSION_ENROLLMENT, session.id, chunk_size=1)
+        started = time.perf_counter()
+        first = ok.bind(lambda _: container.batch_issue_certificates()(sa, command))
+        again = first.bind(lambda _: container.batch_issue_certificates()(sa, command))
+        elapsed = time.perf_counter() - started
+        if not (_ok(first) and _ok(again)):
+            failure = first if not _ok(first) else again
+            return CheckResult("batch", FAIL, {"error": str(failure.failure())}, "see the error, and report it")
+        issued = container.read_models().certificates(sa, datetime.now(UTC).date())
+        verified = [container.verify_certificate()(commands.VerifyCertificate(c.code)) for c in issued]
+        figures = {"learners": len(enrolled), "issued": first.unwrap().issued, "again_issued": again.unwrap().issued,
+                   "already_issued": again.unwrap().already_issued, "certificates": len(issued),
+                   "verified_active": sum(1 for v in verified if _ok(v) and v.unwrap().certificate.status == "active"),
+                   "seconds": round(elapsed, 3)}  # fmt: skip
+        good = figures["issued"] == figures["already_issued"] == figures["certificates"] == len(enrolled) > 0
+        if not good or figures["again_issued"] or figures["verified_active"] != len(enrolled):
+            return CheckResult("batch", FAIL, figures, "a batch issued a certificate twice or not at all: report it")
+        return CheckResult("batch", PASS, figures)
+
+
+def _ok(outcome: Any) -> bool:
+    from returns.result import Success
+
+    return isinstance(outcome, Success)
+
+
+def _person(container: Any, role: str, name: str, provider: Any) -> Any:
+    from arccm.domain.access import Role
+    from arccm.domain.compliance import ComplianceStanding, ComplianceStatus, Tier
+    from arccm.domain.people import InstructorProfile, UserProfile, actor_for
+
+    good = ComplianceStanding(100, Tier.ROBUST, ComplianceStatus.COMPLIANT)
+    profile = UserProfile(uuid.uuid4(), name, Role(role), provider_id=provider.id if provider else None,
+                          compliance=good)  # fmt: skip
+    items: list[Any] = [profile]
+    if role in ("IC", "IP", "IT", "IN"):
+        items.append(
+            InstructorProfile(profile.id, frozenset({"cpr"}), 50, datetime.now(UTC).date() + timedelta(days=365))
+        )
+    container.bootstrap().load(*items)
+    return actor_for(profile, provider)
+
+
+def _organization(container: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Two providers, each with a location and an AP; an instructor, a learner; three sessions."""
+    from arccm.application import commands
+    from arccm.domain.course import Course
+    from arccm.domain.people import AuthorizedProvider, Location
+
+    north, south = Location(uuid.uuid4(), "Validate North", "UTC"), Location(uuid.uuid4(), "Validate South", "UTC")
+    first = AuthorizedProvider(uuid.uuid4(), "Validate Provider", frozenset({north.id}))
+    second = AuthorizedProvider(uuid.uuid4(), "Validate Other", frozenset({south.id}))
+    course = Course(uuid.uuid4(), "Validate CPR", "VAL-CPR", 24, frozenset({"cpr"}))
+    container.bootstrap().load(north, south, first, second, course)
+    actors = {
+        "provider": first,
+        "SA": _person(container, "SA", "Validate Admin", None),
+        "AP": _person(container, "AP", "Validate Coordinator", first),
+        "other_AP": _person(container, "AP", "Validate Other Coordinator", second),
+        "IC": _person(container, "IC", "Validate Instructor", first),
+        "other_IC": _person(container, "IC", "Validate Other Instructor", second),
+        "IN": _person(container, "IN", "Validate Learner", first),
+    }
+    begins = datetime.now(UTC).replace(microsecond=0) + timedelta(days=30)
+    schedule = container.schedule_session()
+
+    def session(by: str, lead: str, place: Any, hours: int, seats: int) -> Any:
+        starts = begins + timedelta(hours=hours)
+        command = commands.ScheduleSession(course.id, place.id, actors[lead].user_id, "Validate session", starts,
+                                           starts + timedelta(hours=2), seats)  # fmt: skip
+        return schedule(actors[by], command).unwrap()
+
+    sessions = {
+        "north": session("AP", "IC", north, 0, 10),
+        "south": session("other_AP", "other_IC", south, 0, 10),
+        "crowded": session("AP", "IC", north, 4, SEATS),
+    }
+    enrolled = container.enroll_learner()(
+        actors["AP"], commands.EnrollLearner(sessions["north"].id, actors["IN"].user_id)
+    )
+    enrolled.unwrap()
+    return actors, sessions

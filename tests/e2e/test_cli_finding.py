@@ -80,5 +80,7 @@ def test_validate_passes_on_the_demos_deployment(cli: Cli) -> None:
     report = json.loads(out)
     assert (code, err) == (0, ""), report
     assert report["grade"] == "pass"
-    assert [c["name"] for c in report["checks"]] == ["initialization", "connection", "realtime", "schema", "security"]
-    assert report["passed"] == report["total"] == 5
+    assert [c["name"] for c in report["checks"]] == [
+        "initialization", "connection", "realtime", "schema", "security", "role_filtering", "transactions", "batch",
+    ]  # fmt: skip
+    assert report["passed"] == report["total"] == 8

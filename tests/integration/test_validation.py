@@ -28,7 +28,13 @@ def test_a_fresh_deployment_passes_every_check(pg_schema: PgSchema) -> None:
     report = Validation(pg_schema.database).run()
     assert [(c.name, c.status) for c in report.checks] == [
         ("initialization", PASS), ("connection", PASS), ("realtime", PASS), ("schema", PASS), ("security", PASS),
+        ("role_filtering", PASS), ("transactions", PASS), ("batch", PASS),
     ], report  # fmt: skip
+    transactions = next(c for c in report.checks if c.name == "transactions")
+    assert (transactions.figures["enrolled"], transactions.figures["waitlisted"]) == (5, 11)
+    with pg_schema.owner.connect() as connection:  # the scratch schema is gone
+        left = connection.execute(text("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'arccm\\_validate\\_%'"))
+        assert left.scalar_one() == 0
     assert report.grade == PASS
     schema = next(c for c in report.checks if c.name == "schema")
     assert schema.figures["indexes"] > 50
@@ -56,7 +62,7 @@ def test_a_deployment_broken_on_purpose_fails_its_check(
     quoted = f'"{pg_schema.name}"'
     with pg_schema.owner.begin() as connection:
         connection.execute(text(breakage.format(s=quoted)))
-    report = Validation(pg_schema.database).run()
+    report = Validation(pg_schema.database, scratch=False).run()  # the checks that read the deployment
     failed = {c.name: c for c in report.checks if c.status == FAIL}
     assert list(failed) == [check], report
     assert advice.format(s=quoted) in (failed[check].recommendation or ""), failed[check]
@@ -64,7 +70,9 @@ def test_a_deployment_broken_on_purpose_fails_its_check(
 
 
 def test_a_well_known_jwt_secret_fails_the_security_check(pg_schema: PgSchema) -> None:
-    report = Validation(pg_schema.database, jwt_secret="your-super-secret-jwt-token-with-at-least-32-characters-long")
+    report = Validation(
+        pg_schema.database, jwt_secret="your-super-secret-jwt-token-with-at-least-32-characters-long", scratch=False
+    )
     security = next(c for c in report.run().checks if c.name == "security")
     assert security.status == FAIL
     assert "ARCCM_JWT_SECRET" in (security.recommendation or "")
