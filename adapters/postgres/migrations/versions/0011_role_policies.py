@@ -132,15 +132,24 @@ BEGIN
     RETURN found;
 END $$;
 -- whether the actor may act and holds this role: each role's policies are guarded by it
-CREATE FUNCTION arccm_acts_as(wanted text) RETURNS boolean LANGUAGE plpgsql STABLE SECURITY DEFINER {path} AS $$
+{acts_as(schema)};
+REVOKE EXECUTE ON FUNCTION arccm_acts_as(text) FROM PUBLIC;
+"""
+
+
+def acts_as(schema: str, replace: bool = False) -> str:
+    """The guard of every role's policies, as this migration creates it (migration 0015 restores it on the way
+    down)."""
+    path = f'SET search_path = "{schema}", pg_catalog'
+    active = "p.status = 'active' AND (p.provider_id IS NULL OR ap.status = 'active')"
+    return f"""CREATE {"OR REPLACE " if replace else ""}FUNCTION arccm_acts_as(wanted text) RETURNS boolean
+LANGUAGE plpgsql STABLE SECURITY DEFINER {path} AS $$
 DECLARE
     me uuid := arccm_claimed_user();
 BEGIN
     RETURN EXISTS (SELECT FROM profiles p LEFT JOIN authorized_providers ap ON ap.id = p.provider_id
                    WHERE p.id = me AND p.role = wanted AND {active});
-END $$;
-REVOKE EXECUTE ON FUNCTION arccm_acts_as(text) FROM PUBLIC;
-"""
+END $$"""
 
 
 # the set helpers of migration 0009, each now the same query in PL/pgSQL (its plan kept for the session)

@@ -59,16 +59,7 @@ def _acts_as(schema: str, claims: bool) -> str:
     path = f'SET search_path = "{schema}", pg_catalog'
     active = "p.status = 'active' AND (p.provider_id IS NULL OR ap.status = 'active')"
     if not claims:  # migration 0011's
-        return f"""
-CREATE OR REPLACE FUNCTION arccm_acts_as(wanted text) RETURNS boolean LANGUAGE plpgsql STABLE SECURITY DEFINER
-{path} AS $$
-DECLARE
-    me uuid := arccm_claimed_user();
-BEGIN
-    RETURN EXISTS (SELECT FROM profiles p LEFT JOIN authorized_providers ap ON ap.id = p.provider_id
-                   WHERE p.id = me AND p.role = wanted AND {active});
-END $$;
-"""
+        return str(earlier("0011_role_policies.py").acts_as(schema, replace=True))
     # an AP's claims must be its own: its provider, and the same set of locations (contained both ways)
     return f"""
 CREATE OR REPLACE FUNCTION arccm_acts_as(wanted text) RETURNS boolean LANGUAGE plpgsql STABLE SECURITY DEFINER
