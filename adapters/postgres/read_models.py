@@ -202,9 +202,14 @@ def certificate_status(c: str = "c") -> str:
     )
 
 
+def certificate_current(c: str = "c") -> str:
+    """SQL for ``Certificate.is_current``: neither revoked nor superseded."""
+    return f"{c}.revoked_at IS NULL AND {c}.superseded_by_id IS NULL"
+
+
 def certificate_active(c: str = "c") -> str:
     """SQL for ``Certificate.status(today) is ACTIVE``: current and not past its expiry date."""
-    return f"({c}.revoked_at IS NULL AND {c}.superseded_by_id IS NULL AND {c}.expiry_date >= :today)"
+    return f"({certificate_current(c)} AND {c}.expiry_date >= :today)"
 
 
 _STATUS = certificate_status()
@@ -224,7 +229,7 @@ def _counted_certificates(actor: Actor) -> str:
 
     active = live with no expiry recorded (counted) − those of them already past expiry (the upkeep's backlog)
     + live ones whose expiry was recorded though ``today`` is not past it (a day before the upkeep's)."""
-    current = "c.revoked_at IS NULL AND c.superseded_by_id IS NULL"
+    current = certificate_current()
     pairs = _pairs(actor, "c")
     live = certificate_active()
     if actor.role is Role.AP:  # what the AP issued itself at another provider's certificates elsewhere: a handful

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from returns.result import Success
 from sqlalchemy import text
 
 from arccm.application import commands as c
@@ -236,7 +237,9 @@ def test_concurrent_writers_at_the_same_pairs_leave_exact_counts(org: Organizati
     jobs = [lambda mine=mine, n=n: writer(mine, n) for n, mine in enumerate(shares)]
     jobs += [lambda ap=ap, sid=sid: issue(ap, sid) for ap, sid in more]
     outcomes = run_concurrently(jobs, threads=len(jobs))
-    assert all(o is None or o.unwrap() for o in outcomes)
+    reports = [o for o in outcomes if o is not None]
+    assert all(isinstance(o, Success) for o in reports), reports
+    assert sorted(o.unwrap().issued for o in reports) == [12, 12]
     assert len(org.rows()) == len(org.ids) + 24
     assert counts_drift(org.pg_schema) == {}
     for actor in (org.admin, *org.aps):
