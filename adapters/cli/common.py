@@ -48,12 +48,15 @@ LIMIT_HELP = "At most this many rows (1–500)."
 AFTER_HELP = "The cursor a previous page printed: the page after it."
 
 
+def printable(text: str) -> str:
+    """``text`` with its control and format characters (a newline, a terminal escape, a right-to-left override)
+    shown escaped, never acted on by the terminal."""
+    return "".join(c.encode("unicode_escape").decode() if unicodedata.category(c) in ("Cc", "Cf") else c for c in text)
+
+
 def say(message: str) -> None:
-    """``arccm: message`` as one line on stderr, whatever the message holds: control and format characters (a
-    newline, a terminal escape, a right-to-left override someone typed) are shown escaped, never acted on."""
-    shown = "".join(c.encode("unicode_escape").decode() if unicodedata.category(c) in ("Cc", "Cf") else c
-                    for c in message)  # fmt: skip
-    err.print(f"arccm: {shown}", markup=False, highlight=False)
+    """``arccm: message`` as one line on stderr, whatever the message holds."""
+    err.print(f"arccm: {printable(message)}", markup=False, highlight=False)
 
 
 def note(message: str) -> None:
@@ -141,7 +144,7 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, datetime):
         return value.isoformat(timespec="minutes")
-    return " ".join(str(value).split())  # a tab or newline in a value never breaks a line
+    return printable(" ".join(str(value).split()))  # a tab, newline or escape in a value never breaks a line
 
 
 def table(rows: Sequence[Any], columns: Sequence[str], title: str | None = None) -> None:
@@ -149,10 +152,11 @@ def table(rows: Sequence[Any], columns: Sequence[str], title: str | None = None)
     values = [[_cell(getattr(row, c)) for c in columns] for row in rows]
     if sys.stdout.isatty():
         from rich.table import Table
+        from rich.text import Text
 
         drawn = Table(*columns, title=title, title_justify="left")
         for line in values:
-            drawn.add_row(*line)
+            drawn.add_row(*(Text(cell) for cell in line))  # text as it is: a "[" in a name is no markup
         Console().print(drawn)
         return
     typer.echo("\t".join(columns))

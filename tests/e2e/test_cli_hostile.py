@@ -130,3 +130,27 @@ def test_help_names_every_value_and_no_type() -> None:
         if not getattr(param, "is_flag", False) and param.name != "help" and not param.metavar
     ]
     assert unnamed == []
+
+
+def test_stored_text_is_shown_as_text_on_a_terminal() -> None:
+    """A name holding markup or a terminal escape is printed as it is written, on a real terminal (a pty)."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    snippet = (
+        "import attrs\nfrom arccm.adapters.cli.common import table\n"
+        "@attrs.frozen\nclass Row:\n    name: str\n"
+        "table([Row('[bold red]Eve[/] \\x1b[31mred'), Row('[/]')], ['name'])\n"
+    )
+    primary, secondary = pty.openpty()
+    done = subprocess.run([sys.executable, "-c", snippet], stdout=secondary, stderr=subprocess.PIPE, timeout=60,
+                          env={**os.environ, "COLUMNS": "80"}, check=False)  # fmt: skip
+    os.close(secondary)
+    shown = os.read(primary, 65536).decode()
+    os.close(primary)
+    assert done.returncode == 0, done.stderr
+    assert "[bold red]Eve[/] \\x1b[31mred" in shown
+    assert "\x1b[31mred" not in shown
+    assert "│ [/]" in shown
