@@ -144,7 +144,11 @@ class PostgresDirectory:
         self, actor: Actor, name: str | None, email: str | None, after: NameKey | None, limit: Limit
     ) -> Sequence[PersonSummary]:
         # an e-mail is matched by the database's contact rule (arccm_with_email: only addresses the actor may see)
-        matches = "id = ANY(arccm_with_email(:email))" if email is not None else "strpos(lower(name), lower(:name)) > 0"
+        matches = (
+            "id = ANY((SELECT arccm_with_email(:email)))"
+            if email is not None
+            else "strpos(lower(name), lower(:name)) > 0"
+        )
         keyset = '(name COLLATE "C", id) > (:after_name COLLATE "C", :after_id)' if after is not None else "TRUE"
         found = self._rows(
             actor,
