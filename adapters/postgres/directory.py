@@ -145,7 +145,7 @@ class PostgresDirectory:
     ) -> Sequence[PersonSummary]:
         # an e-mail is matched by the database's contact rule (arccm_with_email: only addresses the actor may see)
         matches = (
-            "id = ANY((SELECT arccm_with_email(:email)))"
+            "id = ANY(CAST((SELECT arccm_with_email(:email)) AS uuid[]))"
             if email is not None
             else "strpos(lower(name), lower(:name)) > 0"
         )

@@ -33,7 +33,7 @@ class PostgresProfileRepository(AggregateRepository[UserProfile]):
 
     def with_email(self, address: str) -> list[UUID]:
         found = self._uow.run(
-            "SELECT p.id FROM profiles p WHERE p.id = ANY((SELECT arccm_with_email(:address))) ORDER BY p.id",
+            "SELECT p.id FROM profiles p WHERE p.id = ANY(CAST((SELECT arccm_with_email(:address)) AS uuid[])) ORDER BY p.id",
             {"address": address},
         )
         return [row[0] for row in found]
