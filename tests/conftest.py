@@ -21,6 +21,9 @@ from sqlalchemy.pool import NullPool
 from arccm.adapters.container import Container, on_postgres
 from arccm.adapters.postgres.database import Database, normalize_url
 
+# an embedded server a test's CLI starts stops when its last client leaves (the grace period has its own test)
+os.environ.setdefault("ARCCM_EMBEDDED_GRACE", "0")
+
 settings.register_profile(
     "default", deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )

@@ -59,7 +59,12 @@ def _plausible(param: object) -> str:
     return known.get(name, str(uuid.uuid4()))  # sam is the demo's administrator: hostile values reach the use cases
 
 
-def _cases(command: object) -> Iterator[list[str]]:
+# the values that get past the parser to the use cases and the database (the rest are refused before they connect,
+# and the unreachable sweep covers them): the database sweep starts a container per case, so it takes these only
+REACHING = (HOSTILE[0], HOSTILE[1], HOSTILE[2], HOSTILE[7], HOSTILE[8])
+
+
+def _cases(command: object, values: tuple[str, ...] = HOSTILE) -> Iterator[list[str]]:
     params = [p for p in command.params if not getattr(p, "is_flag", False) and p.name != "help"]  # type: ignore[attr-defined]
 
     def argv(hostile_param: object, hostile: str) -> list[str]:
@@ -72,13 +77,16 @@ def _cases(command: object) -> Iterator[list[str]]:
         return out
 
     for p in params:
-        for hostile in HOSTILE:
+        for hostile in values:
             yield argv(p, hostile)
 
 
-def _sweep(tmp_path: Path, capsys: pytest.CaptureFixture[str], path: tuple[str, ...], command: object) -> None:
+def _sweep(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], path: tuple[str, ...], command: object,
+    values: tuple[str, ...] = HOSTILE,
+) -> None:  # fmt: skip
     failures = []
-    for args in _cases(command):
+    for args in _cases(command, values):
         with pytest.raises(SystemExit) as exited:
             run([*path, *args])
         _, err = capsys.readouterr()
@@ -118,7 +126,7 @@ def test_hostile_input_with_a_database(
     monkeypatch.setenv("ARCCM_DATABASE_URL", pg_url)
     monkeypatch.setenv("ARCCM_DB_SCHEMA", demo_schema)
     monkeypatch.chdir(tmp_path)
-    _sweep(tmp_path, capsys, path, command)
+    _sweep(tmp_path, capsys, path, command, REACHING)
 
 
 def test_help_names_every_value_and_no_type() -> None:
