@@ -66,6 +66,8 @@ def interest(actors: Iterable[Actor]) -> Interest:
             if actor.provider_id is not None:
                 columns.setdefault("provider_id", set()).add(str(actor.provider_id))
             columns.setdefault("created_by", set()).add(me)
+            # and what is addressed to the AP itself (its notices, its own profile), at no location of its own
+            columns.setdefault("subject_id", set()).add(me)
             continue
         # instructors and learners read rows by membership in instructor_ids / learner_ids, which a
         # Supabase filter cannot test: wake on every row of those kinds, the feed's read narrows it
