@@ -94,6 +94,22 @@ def _after(
     return _decode(kind, cursor, parts)
 
 
+def _listed(
+    kind: str,
+    after: str | None,
+    limit: int,
+    parts: Sequence[Callable[[str], Any]],
+    fetch: Callable[[Any, int], Sequence[T]],
+    key: Callable[[T], tuple[Any, ...]],
+) -> Result[Page[T], DomainError]:
+    """A page of list ``kind``: the limit checked, the cursor read, ``limit + 1`` rows fetched after its key."""
+    return (
+        _limit(limit)
+        .bind(lambda _: _after(kind, after, parts))
+        .map(lambda k: _page(kind, fetch(k, limit + 1), limit, key))
+    )
+
+
 def _aware(text: str) -> datetime:
     moment = datetime.fromisoformat(text)
     if moment.tzinfo is None:
@@ -125,17 +141,14 @@ class DirectoryHandler:
     ) -> Result[Page[SessionSummary], DomainError]:
         if start is not None and end is not None and end <= start:
             return Failure(InvalidValue("end", "must be after start"))
-        return (
-            _one_of("status", status, SESSION_STATUSES)
-            .bind(lambda _: _limit(limit))
-            .bind(lambda _: _after("sessions", after, (_aware, UUID)))
-            .map(
-                lambda key: _page(
-                    "sessions",
-                    self.directory.sessions(actor, status, start, end, key, limit + 1),
-                    limit,
-                    lambda s: (s.starts_at.isoformat(), s.id),
-                )
+        return _one_of("status", status, SESSION_STATUSES).bind(
+            lambda _: _listed(
+                "sessions",
+                after,
+                limit,
+                (_aware, UUID),
+                lambda k, n: self.directory.sessions(actor, status, start, end, k, n),
+                lambda s: (s.starts_at.isoformat(), s.id),
             )
         )
 
@@ -154,17 +167,13 @@ class DirectoryHandler:
         if len(wanted) > MAX_SEARCH:
             return Failure(InvalidValue("text", f"at most {MAX_SEARCH} characters"))
         email = wanted if "@" in wanted else None
-        return (
-            _limit(limit)
-            .bind(lambda _: _after("people", after, (str, UUID)))
-            .map(
-                lambda key: _page(
-                    "people",
-                    self.directory.people(actor, None if email else wanted, email, key, limit + 1),
-                    limit,
-                    lambda p: (p.name, p.id),
-                )
-            )
+        return _listed(
+            "people",
+            after,
+            limit,
+            (str, UUID),
+            lambda k, n: self.directory.people(actor, None if email else wanted, email, k, n),
+            lambda p: (p.name, p.id),
         )
 
     @boundary
@@ -177,17 +186,14 @@ class DirectoryHandler:
         limit: int = 50,
     ) -> Result[Page[CertificateSummary], DomainError]:
         today = self.clock.now().date()
-        return (
-            _one_of("status", status, CERTIFICATE_STATUSES)
-            .bind(lambda _: _limit(limit))
-            .bind(lambda _: _after("certificates", after, (date.fromisoformat, UUID)))
-            .map(
-                lambda key: _page(
-                    "certificates",
-                    self.directory.certificates(actor, today, holder, status, key, limit + 1),
-                    limit,
-                    lambda c: (c.issue_date.isoformat(), c.id),
-                )
+        return _one_of("status", status, CERTIFICATE_STATUSES).bind(
+            lambda _: _listed(
+                "certificates",
+                after,
+                limit,
+                (date.fromisoformat, UUID),
+                lambda k, n: self.directory.certificates(actor, today, holder, status, k, n),
+                lambda c: (c.issue_date.isoformat(), c.id),
             )
         )
 
@@ -209,17 +215,13 @@ class DirectoryHandler:
     def rosters(
         self, actor: Actor, after: str | None = None, limit: int = 50
     ) -> Result[Page[RosterSummary], DomainError]:
-        return (
-            _limit(limit)
-            .bind(lambda _: _after("rosters", after, (str, UUID)))
-            .map(
-                lambda key: _page(
-                    "rosters",
-                    self.directory.rosters(actor, key, limit + 1),
-                    limit,
-                    lambda r: (r.name, r.id),
-                )
-            )
+        return _listed(
+            "rosters",
+            after,
+            limit,
+            (str, UUID),
+            lambda k, n: self.directory.rosters(actor, k, n),
+            lambda r: (r.name, r.id),
         )
 
     @boundary
@@ -230,17 +232,13 @@ class DirectoryHandler:
     def batches(
         self, actor: Actor, after: str | None = None, limit: int = 50
     ) -> Result[Page[BatchSummary], DomainError]:
-        return (
-            _limit(limit)
-            .bind(lambda _: _after("batches", after, (date.fromisoformat, UUID)))
-            .map(
-                lambda key: _page(
-                    "batches",
-                    self.directory.batches(actor, key, limit + 1),
-                    limit,
-                    lambda b: (b.issue_date.isoformat(), b.id),
-                )
-            )
+        return _listed(
+            "batches",
+            after,
+            limit,
+            (date.fromisoformat, UUID),
+            lambda k, n: self.directory.batches(actor, k, n),
+            lambda b: (b.issue_date.isoformat(), b.id),
         )
 
     @boundary
