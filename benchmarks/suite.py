@@ -18,6 +18,15 @@ from returns.result import Success
 from sqlalchemy import Engine, text
 
 from arccm.adapters.container import Container, on_postgres
+from arccm.adapters.postgres.baselines import (
+    add_sessions,
+    client_side_dashboard,
+    contend,
+    raw_connection,
+    raw_enroller,
+    raw_lookup,
+    text_sql,
+)
 from arccm.adapters.postgres.database import Database
 from arccm.application import commands as c
 from arccm.domain.access import Actor, Role
@@ -83,9 +92,7 @@ class Bench:
         return Bench(container, database, database.owner_engine(), owner_url, schema, quick, today)
 
     def raw(self) -> psycopg.Connection[Any]:
-        connection = psycopg.connect(self.dsn, autocommit=True)
-        connection.execute(f'SET search_path TO "{self.schema}"')
-        return connection
+        return raw_connection(self.dsn, self.schema)
 
     def scalar(self, sql: str, params: dict[str, Any] | None = None) -> Any:
         with self.owner.begin() as connection:
@@ -121,8 +128,8 @@ def enroll_contended(b: Bench) -> Result:
     location = b.scalar("SELECT id FROM locations ORDER BY id LIMIT 1")
     course = b.scalar("SELECT id FROM course_templates WHERE code = 'CPR-C'")
     learners = [row[0] for row in _rows(b, "SELECT id FROM profiles WHERE role IN ('IT','IN') ORDER BY id LIMIT 5000")]
-    ours_sessions = _sessions(b, sessions_each, capacity, lead, location, course, admin)
-    raw_sessions = _sessions(b, sessions_each, capacity, lead, location, course, admin)
+    ours_sessions = add_sessions(b.owner, b.schema, sessions_each, capacity, lead, location, course, admin.user_id)
+    raw_sessions = add_sessions(b.owner, b.schema, sessions_each, capacity, lead, location, course, admin.user_id)
     plan = [(b.rng.randrange(sessions_each), b.rng.choice(learners)) for _ in range(attempts)]
     enroll = b.container.enroll_learner()
 
@@ -130,9 +137,9 @@ def enroll_contended(b: Bench) -> Result:
         outcome = enroll(admin, c.EnrollLearner(ours_sessions[item[0]], item[1], join_waitlist=False))
         return isinstance(outcome, Success)
 
-    ours_rate, ours_lat = _contend(plan, workers, lambda: ours)
-    raw_rate, raw_lat = _contend(plan, workers, lambda: _raw_enroller(b, raw_sessions))
-    legacy_rate, _ = _contend(plan, workers, lambda: _legacy_enroller(b, sessions_each, capacity))
+    ours_rate, ours_lat = contend(plan, workers, lambda: ours)
+    raw_rate, raw_lat = contend(plan, workers, lambda: raw_enroller(b.raw(), raw_sessions))
+    legacy_rate, _ = contend(plan, workers, lambda: _legacy_enroller(b, sessions_each, capacity))
     overbooked = b.scalar(
         "SELECT count(*) FROM (SELECT session_id FROM session_enrollments WHERE status = 'enrolled'"
         " AND session_id = ANY(:ids) GROUP BY session_id HAVING count(*) > :cap) x",
@@ -158,81 +165,6 @@ def _rows(b: Bench, sql: str) -> list[Any]:
     with b.owner.begin() as connection:
         connection.execute(text(f'SET LOCAL search_path TO "{b.schema}"'))
         return list(connection.execute(text(sql)))
-
-
-def _sessions(
-    b: Bench, count: int, capacity: int, lead: Any, location: Any, course: Any, admin: Actor
-) -> list[uuid.UUID]:
-    ids = [uuid.uuid4() for _ in range(count)]
-    starts = datetime.now(UTC) + timedelta(days=400)
-    with b.owner.begin() as connection:
-        connection.execute(text(f'SET LOCAL search_path TO "{b.schema}"'))
-        for i, session_id in enumerate(ids):
-            connection.execute(
-                text(
-                    "INSERT INTO training_sessions (id, course_id, title, location_id, lead_instructor_id, starts_at,"
-                    " ends_at, max_capacity, allow_waitlist, created_by) VALUES (:id, :c, 'bench', :l, :lead, :s, :e, :cap, false, :by)"
-                ),
-                {"id": session_id, "c": course, "l": location, "lead": lead, "s": starts + timedelta(hours=8 * i),
-                 "e": starts + timedelta(hours=8 * i + 4), "cap": capacity, "by": admin.user_id},
-            )  # fmt: skip
-    return ids
-
-
-def _contend(
-    plan: list[tuple[int, uuid.UUID]], workers: int, make: Callable[[], Callable[[tuple[int, uuid.UUID]], bool]]
-) -> tuple[float, list[float]]:
-    barrier = threading.Barrier(workers + 1)
-    latencies: list[float] = []
-    lock = threading.Lock()
-
-    def work(mine: list[tuple[int, uuid.UUID]]) -> None:
-        attempt = make()
-        barrier.wait()
-        local = []
-        for item in mine:
-            started = time.perf_counter()
-            attempt(item)
-            local.append((time.perf_counter() - started) * 1000)
-        with lock:
-            latencies.extend(local)
-
-    threads = [threading.Thread(target=work, args=(plan[i::workers],)) for i in range(workers)]
-    for thread in threads:
-        thread.start()
-    barrier.wait()
-    started = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    return len(plan) / (time.perf_counter() - started), latencies
-
-
-def _raw_enroller(b: Bench, sessions: list[uuid.UUID]) -> Callable[[tuple[int, uuid.UUID]], bool]:
-    """The minimal correct SQL for the same effect: lock the session, check, insert (the trigger counts)."""
-    connection = b.raw()
-    connection.autocommit = False
-
-    def attempt(item: tuple[int, uuid.UUID]) -> bool:
-        session_id, learner = sessions[item[0]], item[1]
-        with connection.transaction():
-            seats, capacity = connection.execute(
-                "SELECT seats_taken, max_capacity FROM training_sessions WHERE id = %s FOR UPDATE", (session_id,)
-            ).fetchone() or (0, 0)
-            if seats >= capacity:
-                return False
-            taken = connection.execute(
-                "SELECT 1 FROM session_enrollments WHERE session_id = %s AND learner_id = %s AND status <> 'cancelled'",
-                (session_id, learner),
-            ).fetchone()
-            if taken:
-                return False
-            connection.execute(
-                "INSERT INTO session_enrollments (id, session_id, learner_id, status, enrolled_at) VALUES (%s, %s, %s, 'enrolled', now())",
-                (uuid.uuid4(), session_id, learner),
-            )
-        return True
-
-    return attempt
 
 
 _legacy_lock = threading.Lock()
@@ -275,58 +207,8 @@ def _legacy_enroller(b: Bench, count: int, capacity: int) -> Callable[[tuple[int
 
 
 def _client_side_dashboard(b: Bench, actor: Actor) -> dict[str, Any]:
-    """The replaced system's way: select the raw rows in the actor's scope, then count and sum in Python."""
-    from arccm.adapters.postgres.read_models import (
-        certificate_scope,
-        profile_scope,
-        scope_params,
-        session_scope,
-        team_scope,
-    )
-
-    params = scope_params(actor)
     with b.raw() as connection:
-        sessions = connection.execute(
-            text_sql(f"SELECT s.id, s.status, s.max_capacity FROM training_sessions s WHERE {session_scope(actor)}"),
-            params,
-        ).fetchall()
-        open_ids = [row[0] for row in sessions if row[1] in ("scheduled", "in_progress")]
-        enrollments = connection.execute(
-            "SELECT session_id, status FROM session_enrollments WHERE session_id = ANY(%(ids)s)", {"ids": open_ids}
-        ).fetchall()
-        certificates = connection.execute(
-            text_sql(
-                f"SELECT c.expiry_date, c.issue_date, c.revoked_at, c.superseded_by_id FROM certificates c WHERE {certificate_scope(actor)}"
-            ),
-            params,
-        ).fetchall()
-        profiles = connection.execute(
-            text_sql(f"SELECT p.compliance_score, p.compliance_status FROM profiles p WHERE {profile_scope(actor)}"),
-            params,
-        ).fetchall()
-        teams = connection.execute(text_sql(f"SELECT t.id FROM teams t WHERE {team_scope(actor)}"), params).fetchall()
-        members = connection.execute(
-            "SELECT team_id FROM team_members WHERE team_id = ANY(%(ids)s)", {"ids": [t[0] for t in teams]}
-        ).fetchall()
-    today = b.today
-    seats = sum(1 for e in enrollments if e[1] == "enrolled")
-    live = [c for c in certificates if c[2] is None and c[3] is None and c[0] >= today]
-    scores = [p[0] for p in profiles if p[1] != "unassessed"]
-    return {
-        "upcoming": sum(1 for s in sessions if s[1] == "scheduled"), "seats": seats,
-        "offered": sum(s[2] for s in sessions if s[1] in ("scheduled", "in_progress")),
-        "waitlisted": sum(1 for e in enrollments if e[1] == "waitlisted"), "certificates": len(certificates),
-        "active": len(live), "expiring": sum(1 for c in live if c[0] <= today + timedelta(days=30)),
-        "issued_7d": sum(1 for c in certificates if c[1] > today - timedelta(days=7)),
-        "compliance": sum(scores) / len(scores) if scores else None, "teams": len(teams), "members": len(members),
-    }  # fmt: skip
-
-
-def text_sql(sql: str) -> str:
-    """A SQLAlchemy-style ``:name`` statement for psycopg's ``%(name)s``."""
-    import re
-
-    return re.sub(r"(?<!:):([a-z_]+)", r"%(\1)s", sql)
+        return client_side_dashboard(connection, actor, b.today)
 
 
 def dashboard(b: Bench, role: Role) -> Result:
@@ -529,11 +411,7 @@ def verify_lookup(b: Bench) -> Result:
     with b.raw() as connection:
         started = time.perf_counter()
         for code in lookups:
-            connection.execute(
-                "SELECT c.recipient_name, c.course_name, c.issue_date, c.expiry_date, c.revoked_at, p.name"
-                " FROM certificates c LEFT JOIN authorized_providers p ON p.id = c.provider_id WHERE c.verification_code = %s",
-                (parse(code).unwrap().canonical,),
-            ).fetchone()
+            raw_lookup(connection, parse(code).unwrap().canonical)
         baseline = len(lookups) / (time.perf_counter() - started)
     return Result("verify_lookup", "lookups/s", ours, "raw_select", baseline, True, {"lookups": len(lookups)})
 

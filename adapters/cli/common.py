@@ -21,7 +21,7 @@ import unicodedata
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -29,6 +29,7 @@ import typer
 from returns.result import Failure, Result
 from rich.console import Console
 
+from arccm.adapters.jsonable import plain
 from arccm.domain.access import Actor
 from arccm.domain.errors import DomainError, InvalidValue
 
@@ -120,19 +121,6 @@ def acting(container: Container, user: str) -> Actor:
         return actor
     resolved: Actor = value(resolve(identifier("--as", user, "a user")))
     return resolved
-
-
-def plain(data: Any) -> Any:
-    """``data`` (attrs classes, tuples, ids, dates) as JSON-ready values."""
-    if attrs.has(type(data)):
-        return {k: plain(v) for k, v in attrs.asdict(data, recurse=False).items()}
-    if isinstance(data, dict):
-        return {str(k): plain(v) for k, v in data.items()}
-    if isinstance(data, list | tuple):
-        return [plain(v) for v in data]
-    if isinstance(data, uuid.UUID | date | datetime):
-        return str(data) if not isinstance(data, datetime) else data.isoformat()
-    return data
 
 
 def emit_json(data: Any) -> None:

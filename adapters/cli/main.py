@@ -147,6 +147,59 @@ def _drop_schema(settings: Any) -> None:
 
 
 @app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", metavar="ADDRESS", help="Address to listen on."),
+    port: int = typer.Option(8000, "--port", metavar="PORT", min=1, max=65535, help="Port to listen on."),
+    workers: int = typer.Option(1, "--workers", metavar="N", min=1, max=64, help="Worker processes."),
+) -> None:
+    """Serve the HTTP API, the public verification pages and the health endpoints (docs/http.md), on the
+    configured database or an embedded one; migrates it first.  SIGTERM or Ctrl-C stops it gracefully."""
+    import signal
+
+    import uvicorn
+
+    from arccm.adapters.runtime import from_env
+
+    from_env().lifecycle().shutdown()  # reachable and at head, once, before any worker starts
+    common.note(f"serving on http://{host}:{port}")
+    # uvicorn stops gracefully on SIGTERM (no new connections, in-flight requests finished, the app's shutdown run),
+    # then raises the signal again under the handler found before it: by then all is done, so exit 0
+    signal.signal(signal.SIGTERM, lambda *_: None)
+    uvicorn.run("arccm.adapters.http.app:app_from_env", factory=True, host=host, port=port, workers=workers,
+                log_level="warning", timeout_graceful_shutdown=30)  # fmt: skip
+
+
+@app.command()
+def token(
+    user: str = typer.Option(..., "--as", metavar="USER", help="The user the token is for: an id or an e-mail."),
+    ttl: int = typer.Option(60, "--ttl", metavar="MINUTES", min=1, max=7 * 24 * 60, help="Minutes until it expires."),
+    as_json: bool = typer.Option(False, "--json", help=common.JSON_HELP),
+) -> None:
+    """Mint a bearer token for the HTTP API (HS256 with ARCCM_JWT_SECRET, as a Supabase project issues them), for
+    development and tests."""
+    from datetime import UTC, datetime, timedelta
+
+    from arccm.adapters.config import Settings
+    from arccm.adapters.http.auth import mint
+    from arccm.adapters.runtime import from_env
+
+    settings = Settings.from_env()
+    if settings.jwt_secret is None:
+        raise common.fail("ARCCM_JWT_SECRET is not set: a token needs the secret the server checks it with")
+    container = from_env(migrate=False)
+    try:
+        actor = common.acting(container, user)
+    finally:
+        container.lifecycle().shutdown()
+    expires = datetime.now(UTC) + timedelta(minutes=ttl)
+    minted = mint(actor.user_id, settings.jwt_secret, timedelta(minutes=ttl))
+    if as_json:
+        common.emit_json({"token": minted, "user_id": actor.user_id, "expires_at": expires})
+    else:
+        typer.echo(minted)
+
+
+@app.command()
 def health() -> None:
     """Print the database's health: status, latency, pool, migration revision."""
     from arccm.adapters.runtime import from_env
@@ -170,16 +223,25 @@ def _database() -> Any:
 
 
 @app.command()
-def validate(as_json: bool = typer.Option(False, "--json", help=common.JSON_HELP)) -> None:
-    """Check this deployment: initialization, connection, realtime listener, schema, security — each with its
-    figures and, when it fails, what to do.  Writes nothing.  Exit 0 when no check fails, 1 otherwise."""
+def validate(
+    as_json: bool = typer.Option(False, "--json", help=common.JSON_HELP),
+    checks: list[str] = typer.Option(
+        [], "--check", metavar="NAME", help="Run only this check (repeatable); all ten by default."
+    ),
+) -> None:
+    """Check this deployment: the ten checks of docs/cli.md, each with its figures and, when it fails, what to do.
+    The organization's data is never written: the checks that must write or measure do so in scratch schemas that
+    are dropped at the end.  Exit 0 when no check fails, 1 otherwise."""
     from arccm.adapters.config import Settings
-    from arccm.adapters.postgres.validation import FAIL, Validation
+    from arccm.adapters.postgres.validation import CHECKS, FAIL, Validation
 
+    unknown = sorted(set(checks) - set(CHECKS))
+    if unknown:
+        raise common.fail(f"--check: unknown check {common.excerpt(unknown[0])!r}; known: {', '.join(CHECKS)}")
     settings = Settings.from_env()
     database = _database()
     try:
-        report = Validation(database, settings.jwt_secret).run()
+        report = Validation(database, settings.jwt_secret, only=frozenset(checks) or None).run()
     finally:
         database.shutdown()
     if as_json:
@@ -188,7 +250,7 @@ def validate(as_json: bool = typer.Option(False, "--json", help=common.JSON_HELP
     else:
         for check in report.checks:
             figures = ", ".join(f"{k} {v}" for k, v in check.figures.items() if v not in ([], None, {}))
-            typer.echo(f"{check.status:<5} {check.name:<15} {figures}")
+            typer.echo(f"{check.status:<5} {check.name:<17} {figures}")
             if check.recommendation:
                 typer.echo(f"      → {check.recommendation}")
         typer.echo(f"{report.passed}/{len(report.checks)} checks pass: {report.grade}")

@@ -131,9 +131,11 @@ def _driver_sql(sql: str, dialect: Dialect) -> str:
 
 
 @functools.lru_cache(maxsize=64)
-def _begin_statement(schema: str, as_actor: bool, writer: bool, generic_plans: bool = False) -> TextClause:
-    """The first statement of every transaction: transaction-local settings, the writers' lock, and (for an actor)
-    who the database says the actor is — in one round trip."""
+def _begin_statement(
+    schema: str, as_actor: bool, writer: bool, generic_plans: bool = False, standing: bool = True
+) -> TextClause:
+    """The first statement of every transaction: transaction-local settings, the writers' lock, and (for an actor,
+    unless not ``standing``) who the database says the actor is — in one round trip."""
     sql = (
         "SELECT set_config('search_path', :schema, true),"
         # an actor's transaction runs as its role's database role, which has only that role's policies (roles.py)
@@ -149,7 +151,7 @@ def _begin_statement(schema: str, as_actor: bool, writer: bool, generic_plans: b
         + (", set_config('plan_cache_mode', 'force_generic_plan', true)" if generic_plans else "")
         + (", pg_advisory_xact_lock_shared(:feed_class, :feed_key)" if writer else "")
     )
-    if as_actor:  # evaluated after the settings, left to right; named with the schema (parsed before search_path moves)
+    if as_actor and standing:  # evaluated after the settings, left to right; named with the schema (parsed first)
         sql += ", " + ", ".join(
             f'"{schema}".arccm_{name}() AS {name}' for name in ("uid", "role", "provider", "locations")
         )
@@ -374,17 +376,7 @@ class Database:
             engine = self.engine if actor is not None else self.system_engine
             with engine.connect() as connection:
                 standing = connection.execute(
-                    _begin_statement(self.schema, actor is not None, writer, generic_plans),
-                    {
-                        "schema": f'"{self.schema}"',
-                        "user_id": str(actor.user_id) if actor else "",
-                        "role": actor.role.value if actor else "system",
-                        "provider": str(actor.provider_id) if actor and actor.provider_id else "",
-                        "locations": claimed_locations(actor),
-                        "db_role": actor_role(self.app_role, actor.role.value) if actor else "",
-                        "feed_class": FEED_WRITER_CLASS,
-                        "feed_key": self.feed_key,
-                    },
+                    _begin_statement(self.schema, actor is not None, writer, generic_plans), self._settings(actor)
                 ).one()
                 try:
                     if actor is not None:
@@ -396,6 +388,31 @@ class Database:
                         self._count("rolled_back")
         finally:
             self._leave()
+
+    def _settings(self, actor: Actor | None) -> dict[str, Any]:
+        return {
+            "schema": f'"{self.schema}"',
+            "user_id": str(actor.user_id) if actor else "",
+            "role": actor.role.value if actor else "system",
+            "provider": str(actor.provider_id) if actor and actor.provider_id else "",
+            "locations": claimed_locations(actor),
+            "db_role": actor_role(self.app_role, actor.role.value) if actor else "",
+            "feed_class": FEED_WRITER_CLASS,
+            "feed_key": self.feed_key,
+        }
+
+    def plan(self, actor: Actor | None, sql: str, params: dict[str, Any]) -> list[str]:
+        """``EXPLAIN`` of ``sql`` as ``actor``'s transaction would plan it — on the same engine, so under the
+        connection's and the runtime role's settings, as the actor's database role with its settings — planned
+        only: nothing runs, not even the question of who the actor is."""
+        engine = self.engine if actor is not None else self.system_engine
+        with engine.connect() as connection:
+            connection.execute(_begin_statement(self.schema, actor is not None, False, standing=False),
+                               self._settings(actor))  # fmt: skip
+            plan = connection.execute(text("EXPLAIN (COSTS OFF) " + sql), params).scalars()
+            lines = [str(line) for line in plan]
+            connection.rollback()
+            return lines
 
     def committed(self) -> None:
         self._count("committed")

@@ -11,13 +11,14 @@ check is that check's failure, said in one line.
 
 from __future__ import annotations
 
+import re
 import statistics
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -37,6 +38,15 @@ LATENCY_WARN_MS = 50.0
 DEFAULT_SECRETS = frozenset(
     {"secret", "changeme", "change-me", "password", "your-super-secret-jwt-token-with-at-least-32-characters-long"}
 )
+
+
+# the ten checks, in the order they are reported: those that read the deployment as it is, those that write in a
+# scratch schema with a small organization, and those that measure on a scratch schema seeded at scale s
+DEPLOYMENT_CHECKS = ("initialization", "connection", "schema", "security")
+SCRATCH_CHECKS = ("role_filtering", "transactions", "batch")
+SEEDED_CHECKS = ("query_performance", "benchmarks")
+STATEMENT_TIMEOUT_MS = 20_000
+CHECKS = (*DEPLOYMENT_CHECKS[:2], "realtime", *DEPLOYMENT_CHECKS[2:], *SCRATCH_CHECKS, *SEEDED_CHECKS)
 
 
 @attrs.frozen
@@ -74,25 +84,28 @@ class Validation:
     database: Database
     jwt_secret: str | None = None
     scratch: bool = True  # False: only the checks that read the deployment (nothing is created, not even a schema)
+    only: frozenset[str] | None = None  # these checks (names of CHECKS), not all
 
     def run(self) -> Report:
-        checks = (
-            ("initialization", self.initialization),
-            ("connection", self.connection),
-            ("realtime", self.realtime),
-            ("schema", self.schema),
-            ("security", self.security),
-        )
-        read = [_run(name, check) for name, check in checks]
-        if not self.scratch:
-            return Report(tuple(read))
-        with Scratch.made(self.database) as scratch:
-            written = [
-                _run("role_filtering", scratch.role_filtering),
-                _run("transactions", scratch.transactions),
-                _run("batch", scratch.batch),
-            ]
-        return Report((*read, *written))
+        """Every check named in ``only`` (all by default), in the order of CHECKS; the scratch schemas are made
+        only for the checks that need them."""
+        wanted = [name for name in CHECKS if self.only is None or name in self.only]
+        results: dict[str, CheckResult] = {}
+        for name in (n for n in wanted if n in DEPLOYMENT_CHECKS):
+            results[name] = _run(name, getattr(self, name))
+        if self.scratch and any(n in SCRATCH_CHECKS or n == "realtime" for n in wanted):
+            with Scratch.made(self.database) as scratch:
+                if "realtime" in wanted:
+                    results["realtime"] = _run("realtime", lambda: self.realtime(scratch))
+                for name in (n for n in wanted if n in SCRATCH_CHECKS):
+                    results[name] = _run(name, getattr(scratch, name))
+        elif "realtime" in wanted:
+            results["realtime"] = _run("realtime", lambda: self.realtime(None))
+        if self.scratch and any(n in SEEDED_CHECKS for n in wanted):
+            with Seeded.made(self.database) as seeded:
+                for name in (n for n in wanted if n in SEEDED_CHECKS):
+                    results[name] = _run(name, getattr(seeded, name))
+        return Report(tuple(results[name] for name in wanted if name in results))
 
     def _owner(self, sql: str, params: dict[str, Any] | None = None) -> list[Any]:
         engine = self.database.owner_engine()
@@ -136,9 +149,11 @@ class Validation:
         return CheckResult("connection", PASS, figures)
 
     # 7 ---------------------------------------------------------------------------------------------------------
-    def realtime(self) -> CheckResult:
+    def realtime(self, scratch: Scratch | None) -> CheckResult:
         """The change feed's wake-up: a notification on the feed's channel, sent from one connection, arrives at a
-        listening one (what every subscription waits on)."""
+        listening one (what every subscription waits on).  With a scratch organization, the whole path: a change
+        committed there wakes a listener through the trigger, and live subscriptions receive it in their scope —
+        the coordinator who may see it gets it, another provider's does not."""
         from arccm.adapters.realtime.postgres import CHANNEL
 
         url = self.database.owner_url.set(drivername="postgresql").render_as_string(hide_password=False)
@@ -147,10 +162,20 @@ class Validation:
             started = time.perf_counter()
             sender.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"validate {self.database.schema}"))
             arrived = next(listener.notifies(timeout=5.0, stop_after=1), None)
-        figures = {"channel": CHANNEL, "round_trip_ms": round((time.perf_counter() - started) * 1000, 2)}
-        if arrived is None:
-            return CheckResult("realtime", FAIL, figures, "LISTEN/NOTIFY did not round-trip: a transaction-pooling"
-                               " proxy drops LISTEN; point the listener at the server directly (docs/realtime.md)")  # fmt: skip
+            figures: dict[str, Any] = {"channel": CHANNEL,
+                                       "round_trip_ms": round((time.perf_counter() - started) * 1000, 2)}  # fmt: skip
+            if arrived is None:
+                return CheckResult("realtime", FAIL, figures, "LISTEN/NOTIFY did not round-trip: a transaction-pooling"
+                                   " proxy drops LISTEN; point the listener at the server directly (docs/realtime.md)")  # fmt: skip
+            if scratch is None:
+                return CheckResult("realtime", PASS, figures)
+            figures.update(scratch.live_feed(listener))
+        if not figures["trigger_woke"]:
+            return CheckResult("realtime", FAIL, figures, "a committed change sent no wake-up: the change_log_notify"
+                               " trigger is missing or disabled (see the schema check; `arccm db upgrade`)")  # fmt: skip
+        if not figures["delivered"] or figures["other_provider_saw_it"]:
+            return CheckResult("realtime", FAIL, figures, "a live subscription did not receive its change in its"
+                               " scope: compare the schema's policies with this release, and report it")  # fmt: skip
         return CheckResult("realtime", PASS, figures)
 
     # 8 ---------------------------------------------------------------------------------------------------------
@@ -282,6 +307,35 @@ def expected_triggers() -> frozenset[tuple[str, str]]:
 
 # --- checks that write, in a scratch schema ---------------------------------------------------------------------
 
+
+@contextmanager
+def scratch_schema(database: Database) -> Iterator[tuple[Any, str]]:
+    """A container on a new schema of the deployment's database (``arccm_validate_<random>``), migrated by this
+    release and dropped on exit whatever happens: (container, schema name)."""
+    from arccm.adapters.container import on_postgres
+
+    name = f"arccm_validate_{uuid.uuid4().hex[:10]}"
+    # no statement of a check runs for more than STATEMENT_TIMEOUT: a deployment broken badly enough to make one
+    # take minutes fails that check (with the server's "statement timeout") instead of hanging the validation
+    # (in libpq's options, without a space, which a URL would carry as "+"; options of the deployment's own win)
+    owner_url = database.owner_url
+    if "options" not in owner_url.query:
+        owner_url = owner_url.update_query_dict({"options": f"-cstatement_timeout={STATEMENT_TIMEOUT_MS}"})
+    url = owner_url.render_as_string(hide_password=False)
+    container = on_postgres(url, schema=name, app_role=database.app_role, app_password=database.app_password)
+    try:
+        container.lifecycle().init()
+        yield container, name
+    finally:
+        container.lifecycle().shutdown()
+        engine = database.owner_engine()
+        try:
+            with engine.begin() as connection:
+                connection.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+        finally:
+            engine.dispose()
+
+
 SEATS, ENROLLERS = 5, 16
 
 
@@ -296,22 +350,45 @@ class Scratch:
     @staticmethod
     @contextmanager
     def made(database: Database) -> Iterator[Scratch]:
-        from arccm.adapters.container import on_postgres
-
-        name = f"arccm_validate_{uuid.uuid4().hex[:10]}"
-        url = database.owner_url.render_as_string(hide_password=False)
-        container = on_postgres(url, schema=name, app_role=database.app_role, app_password=database.app_password)
-        try:
-            container.lifecycle().init()
+        with scratch_schema(database) as (container, _):
             yield Scratch(container, *_organization(container))
+
+    def live_feed(self, listener: psycopg.Connection[Any]) -> dict[str, Any]:
+        """Two live subscriptions (this provider's coordinator, the other provider's), then one enrollment in each
+        provider's session: the first reaches only its own coordinator (the other's subscription receives its own
+        provider's enrollment first, in commit order, never the first one)."""
+        import queue
+
+        from arccm.adapters.realtime.postgres import CHANNEL
+        from arccm.application import commands
+        from arccm.application.ports.subscriptions import SubscriptionState
+
+        pump = self.container.subscriptions()
+        inboxes: dict[str, queue.Queue[Any]] = {"AP": queue.Queue(), "other_AP": queue.Queue()}
+        subscriptions = [pump.subscribe(self.actors[who], frozenset({"enrollments"}), inbox.put)
+                         for who, inbox in inboxes.items()]  # fmt: skip
+        try:
+            live = all(s.wait_for(lambda s: s.state is SubscriptionState.LIVE, 10.0) for s in subscriptions)
+            listener.execute(f"LISTEN {CHANNEL}")  # already listening: this is the scratch schema's wake-up to come
+            for _ in listener.notifies(timeout=0.0):  # (drop the round trip's own, should any remain)
+                pass
+            ours = _person(self.container, "IN", "Validate Feed Learner", self.actors["provider"])
+            theirs = _person(self.container, "IN", "Validate Other Learner", self.actors["other_provider"])
+            enroll = self.container.enroll_learner()
+            started = time.perf_counter()
+            enroll(self.actors["AP"], commands.EnrollLearner(self.sessions["north"].id, ours.user_id)).unwrap()
+            schema = self.container.database().schema  # the trigger's payload: the schema that committed
+            woke = any(n.payload == schema for n in listener.notifies(timeout=5.0))
+            delivered = _until(inboxes["AP"], lambda change: change.event.learner_id == ours.user_id)
+            latency = (time.perf_counter() - started) * 1000
+            enroll(self.actors["other_AP"], commands.EnrollLearner(self.sessions["south"].id, theirs.user_id)).unwrap()
+            other = _until(inboxes["other_AP"], lambda change: change.event.learner_id == theirs.user_id)
         finally:
-            container.lifecycle().shutdown()
-            engine = database.owner_engine()
-            try:
-                with engine.begin() as connection:
-                    connection.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
-            finally:
-                engine.dispose()
+            pump.stop()
+        return {"subscriptions_live": live, "trigger_woke": woke, "delivered": delivered is not None,
+                "delivery_ms": round(latency, 2), "other_provider_delivered": other is not None,
+                "other_provider_saw_it": other is None or any(
+                    getattr(c.event, "learner_id", None) == ours.user_id for c in other)}  # fmt: skip
 
     # 3 ---------------------------------------------------------------------------------------------------------
     def role_filtering(self) -> CheckResult:
@@ -420,6 +497,23 @@ class Scratch:
         return CheckResult("batch", PASS, figures)
 
 
+def _until(inbox: Any, found: Callable[[Any], bool], timeout: float = 10.0) -> list[Any] | None:
+    """The changes taken from ``inbox`` up to and including the first that ``found`` holds of (None: not in time)."""
+    import queue
+
+    taken: list[Any] = []
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            change = inbox.get(timeout=left)
+        except queue.Empty:
+            return None
+        taken.append(change)
+        if getattr(change.event, "learner_id", None) is not None and found(change):
+            return taken
+    return None
+
+
 def _ok(outcome: Any) -> bool:
     from returns.result import Success
 
@@ -456,6 +550,7 @@ def _organization(container: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     container.bootstrap().load(north, south, first, second, course)
     actors = {
         "provider": first,
+        "other_provider": second,
         "SA": _person(container, "SA", "Validate Admin", None),
         "AP": _person(container, "AP", "Validate Coordinator", first),
         "other_AP": _person(container, "AP", "Validate Other Coordinator", second),
@@ -482,3 +577,203 @@ def _organization(container: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     )
     enrolled.unwrap()
     return actors, sessions
+
+
+# --- checks that measure, on a scratch schema seeded with a standard organization -------------------------------
+
+# scale s: 3 providers, 2,000 sessions, 50,000 enrollments, 20,000 certificates — seeded by COPY in about 7 s.  Big
+# enough that the planner takes the indexes it would take in production; small enough for a deployment check.
+SEED_SCALE = "s"
+# a dashboard or a month's calendar is one statement: docs/performance.md measures them at 1–5 ms at scale m on two
+# cores; a lookup is one function call (~0.4 ms).  Over these, something is wrong with the server or its settings.
+THRESHOLDS_MS = {"dashboard": 100.0, "calendar": 100.0, "lookup": 10.0}
+BIG_TABLES = re.compile(r"Seq Scan on (?:\S+\.)?(training_sessions|session_enrollments|certificates)\b")
+# the least each figure must reach against its raw baseline (higher is better: ours ÷ theirs for rates, theirs ÷
+# ours for times), about a third of what this check measures on an idle two-core machine (enroll 0.3 under 4-way
+# contention, an AP's dashboard 6× faster than counting on the client at scale s, lookups 0.2 of a bare SELECT;
+# docs/performance.md at scale m).  Under them, the check fails.
+GRADES = {"enroll": 0.08, "dashboard": 2.0, "lookup": 0.06}
+BUSIEST = {
+    "AP": "SELECT id FROM profiles WHERE role = 'AP' AND status = 'active' ORDER BY display_name, id LIMIT 1",
+    "IC": "SELECT lead_instructor_id FROM training_sessions GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1",
+    "IT": "SELECT e.learner_id FROM session_enrollments e JOIN profiles p ON p.id = e.learner_id"
+    " WHERE p.role = 'IT' GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1",
+}
+
+
+def _median_ms(run: Callable[[], Any], repeat: int) -> float:
+    run()  # the first run plans and warms the caches
+    timings = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings)
+
+
+@attrs.define
+class Seeded:
+    """A scratch schema seeded at scale s (``arccm seed``'s generator), dropped on exit."""
+
+    container: Any
+    schema: str
+    today: date
+    seed_seconds: float
+
+    @staticmethod
+    @contextmanager
+    def made(database: Database) -> Iterator[Seeded]:
+        from arccm.adapters.postgres.seed import seed
+
+        with scratch_schema(database) as (container, name):
+            today = datetime.now(UTC).date()
+            engine = database.owner_engine()
+            try:
+                report = seed(engine, name, SEED_SCALE, 1, today)
+            finally:
+                engine.dispose()
+            yield Seeded(container, name, today, report.seconds)
+
+    @property
+    def database(self) -> Database:
+        database: Database = self.container.database()
+        return database
+
+    def _owner(self, sql: str, params: dict[str, Any] | None = None) -> list[Any]:
+        with self.database.owner_engine().begin() as connection:
+            connection.execute(text(f'SET LOCAL search_path TO "{self.schema}"'))
+            return list(connection.execute(text(sql), params or {}).scalars())
+
+    def actor(self, role: str) -> Any:
+        return self.container.resolve_actor()(self._owner(BUSIEST[role])[0]).unwrap()
+
+    def _dsn(self) -> str:
+        return self.database.owner_url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+    # 4 ---------------------------------------------------------------------------------------------------------
+    def query_performance(self) -> CheckResult:
+        """The dashboards of an AP, an instructor and a learner, an AP's month on the calendar and the verification
+        lookup, timed; and their plans, as the runtime role under row-level security, free of whole-table scans of
+        the big tables."""
+        from arccm.adapters.postgres.read_models import dashboard_query
+        from arccm.application import commands
+
+        reads, today = self.container.read_models(), self.today
+        actors = {role: self.actor(role) for role in BUSIEST}
+
+        codes = self._owner("SELECT verification_code FROM certificates ORDER BY id LIMIT 50")
+        plans = {f"dashboard_{role.lower()}": self._plan(actors[role], *dashboard_query(actors[role], today))
+                 for role in ("IC", "IT")}  # fmt: skip
+        plans["lookup"] = self._plan(
+            None, "SELECT 1 FROM certificates WHERE verification_code = :code", {"code": codes[0]}
+        )
+        scans = sorted({f"{name}: {m.group(1)}" for name, lines in plans.items() for line in lines
+                        if (m := BIG_TABLES.search(line))})  # fmt: skip
+        if scans:  # not timed: on such plans a dashboard may take minutes (an AP's scope, a third of the
+            # organization here, may rightly be scanned: only the small scopes, whose plans must use indexes, are read)
+            return CheckResult("query_performance", FAIL, {"whole_table_scans": scans, "scale": SEED_SCALE},
+                               f"the planner reads a big table whole ({scans[0]}): check the runtime role's and the"
+                               " server's planner settings (`SELECT * FROM pg_db_role_setting`, `SHOW enable_indexscan`,"
+                               " `SHOW random_page_cost`) and that autovacuum runs (ANALYZE)")  # fmt: skip
+
+        def dashboard(actor: Any) -> Callable[[], Any]:
+            return lambda: reads.dashboard(actor, today)
+
+        timings = {f"dashboard_{role.lower()}_ms": _median_ms(dashboard(a), 7) for role, a in actors.items()}
+        start = today.replace(day=1)
+        end = (start + timedelta(days=32)).replace(day=1)
+        calendar = self.container.view_calendar()
+        timings["calendar_month_ap_ms"] = _median_ms(lambda: calendar(actors["AP"], start, end, "UTC"), 7)
+        verify = self.container.verify_certificate()
+        lookups_ms = _median_ms(lambda: [verify(commands.VerifyCertificate(c)) for c in codes], 3)
+        timings["lookup_ms"] = lookups_ms / len(codes)
+        slow = sorted(name for name, ms in timings.items() if ms > THRESHOLDS_MS[_kind(name)])
+        figures = {**{k: round(v, 2) for k, v in timings.items()}, "thresholds_ms": THRESHOLDS_MS,
+                   "whole_table_scans": scans, "slow": slow, "scale": SEED_SCALE}  # fmt: skip
+        if slow:
+            return CheckResult("query_performance", WARN, figures, f"{', '.join(slow)} over the threshold: the server"
+                               " is slow or busy (CPU, I/O, shared_buffers); compare with docs/performance.md")  # fmt: skip
+        return CheckResult("query_performance", PASS, figures)
+
+    def _plan(self, actor: Any, sql: str, params: dict[str, Any]) -> list[str]:
+        """The plan as arccm runs the statement: as the runtime role under the actor's policies (or as the system,
+        for the lookup, which runs in a SECURITY DEFINER function as the owner)."""
+        return self.database.plan(actor, sql, params)
+
+    # 10 --------------------------------------------------------------------------------------------------------
+    def benchmarks(self) -> CheckResult:
+        """A short run of the key figures against their raw baselines on this server: contended enrolls against
+        the least correct SQL, an AP's dashboard against counting its rows on the client, lookups against one
+        SELECT.  Graded by the ratio each must keep (GRADES)."""
+        from arccm.adapters.postgres import baselines
+        from arccm.application import commands
+
+        admin = self.container.resolve_actor()(self._owner("SELECT id FROM profiles WHERE role = 'SA' LIMIT 1")[0])
+        admin = admin.unwrap()
+        ratios: dict[str, float] = {}
+        figures: dict[str, Any] = {}
+        # enroll: 4 threads, 240 attempts each way (at most 3 s of them) into 6 sessions of 20 seats, so that the last
+        # attempts find them full
+        lead, location, course = (self._owner(sql)[0] for sql in (
+            "SELECT id FROM instructor_profiles ORDER BY id LIMIT 1", "SELECT id FROM locations ORDER BY id LIMIT 1",
+            "SELECT id FROM course_templates ORDER BY code LIMIT 1"))  # fmt: skip
+        learners = self._owner("SELECT id FROM profiles WHERE role IN ('IT', 'IN') ORDER BY id LIMIT 400")
+        owner = self.database.owner_engine()
+        ours_sessions, raw_sessions = (
+            baselines.add_sessions(owner, self.schema, 6, 20, lead, location, course, admin.user_id) for _ in "ab"
+        )
+        plan = [(i % 6, learners[(i * 7) % len(learners)]) for i in range(240)]
+        enroll = self.container.enroll_learner()
+
+        def ours(item: tuple[int, uuid.UUID]) -> bool:
+            outcome = enroll(admin, commands.EnrollLearner(ours_sessions[item[0]], item[1], join_waitlist=False))
+            return _ok(outcome)
+
+        ours_rate, _ = baselines.contend(plan, 4, lambda: ours, seconds=3.0)
+        raw = [baselines.raw_connection(self._dsn(), self.schema) for _ in range(4)]
+        try:
+            pending = iter(raw)
+            raw_rate, _ = baselines.contend(
+                plan, 4, lambda: baselines.raw_enroller(next(pending), raw_sessions), seconds=3.0
+            )
+            taken = self._owner(
+                "SELECT max(seats_taken) FROM training_sessions WHERE id = ANY(:ids)", {"ids": ours_sessions}
+            )[0]
+            ap = self.actor("AP")
+            reader = raw[0]
+            reader.rollback()
+            reader.autocommit = True
+            ours_ms = _median_ms(lambda: self.container.read_models().dashboard(ap, self.today), 9)
+            theirs_ms = _median_ms(lambda: baselines.client_side_dashboard(reader, ap, self.today), 3)
+            codes = self._owner("SELECT verification_code FROM certificates ORDER BY id LIMIT 100")
+            verify = self.container.verify_certificate()
+            ours_lookups = _median_ms(lambda: [verify(commands.VerifyCertificate(c)) for c in codes], 1)
+            raw_lookups = _median_ms(lambda: [baselines.raw_lookup(reader, c) for c in codes], 1)
+        finally:
+            for connection in raw:
+                connection.close()
+            owner.dispose()
+        ratios = {
+            "enroll": ours_rate / raw_rate,
+            "dashboard": theirs_ms / ours_ms,
+            "lookup": raw_lookups / ours_lookups,
+        }
+        figures = {"enroll_ops_s": round(ours_rate, 1), "enroll_baseline_ops_s": round(raw_rate, 1),
+                   "dashboard_ap_ms": round(ours_ms, 2), "dashboard_baseline_ms": round(theirs_ms, 2),
+                   "lookups_s": round(len(codes) * 1000 / ours_lookups, 1),
+                   "lookups_baseline_s": round(len(codes) * 1000 / raw_lookups, 1),
+                   "ratios": {k: round(v, 3) for k, v in ratios.items()}, "least": GRADES,
+                   "overbooked": taken > 20}  # fmt: skip
+        poor = sorted(k for k, v in ratios.items() if v < GRADES[k])
+        if taken > 20:
+            return CheckResult("benchmarks", FAIL, figures, "a session was overbooked: report it, with this output")
+        if poor:
+            return CheckResult("benchmarks", FAIL, figures, f"{', '.join(poor)} far under its raw baseline on this"
+                               " server: look for what slows the runtime role alone (its settings: `SELECT * FROM"
+                               " pg_db_role_setting`; extensions, triggers), then run `python -m benchmarks --quick`"
+                               " and compare with docs/performance.md")  # fmt: skip
+        return CheckResult("benchmarks", PASS, figures)
+
+
+def _kind(name: str) -> str:
+    return name.split("_", 1)[0]

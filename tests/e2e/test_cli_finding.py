@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from arccm.adapters.cli.main import run
+from arccm.adapters.postgres.validation import CHECKS
 
 pytestmark = pytest.mark.needs_postgres
 SAM = "sam@example.org"  # the demo's administrator
@@ -79,8 +80,19 @@ def test_validate_passes_on_the_demos_deployment(cli: Cli) -> None:
     code, out, err = cli("validate", "--json")
     report = json.loads(out)
     assert (code, err) == (0, ""), report
-    assert report["grade"] == "pass"
-    assert [c["name"] for c in report["checks"]] == [
-        "initialization", "connection", "realtime", "schema", "security", "role_filtering", "transactions", "batch",
-    ]  # fmt: skip
-    assert report["passed"] == report["total"] == 8
+    assert report["grade"] in ("pass", "warn")  # a timed figure over its threshold on a busy machine warns
+    assert [c["name"] for c in report["checks"]] == list(CHECKS)
+    assert report["passed"] == report["total"] == 10
+    assert {c["status"] for c in report["checks"][:-2]} == {"pass"}
+
+
+def test_validate_runs_the_checks_named(cli: Cli) -> None:
+    code, out, err = cli("validate", "--check", "schema", "--check", "initialization")
+    assert (code, err) == (0, ""), out
+    lines = out.splitlines()
+    assert [line.split()[:2] for line in lines[:2]] == [["pass", "initialization"], ["pass", "schema"]]
+    assert lines[-1] == "2/2 checks pass: pass"
+    code, out, err = cli("validate", "--check", "speed\x1b[31m")
+    assert (code, out) == (2, "")
+    assert err.count("\n") == 1
+    assert err.startswith("arccm: --check: unknown check 'speed\\x1b[31m'; known: initialization, connection,")

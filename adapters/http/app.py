@@ -1,0 +1,180 @@
+"""The ASGI application: ``create_app(container)`` for a host service to mount, ``app_from_env()`` for
+``arccm serve`` (``uvicorn --factory arccm.adapters.http.app:app_from_env``).
+
+Every route is thin: parse, call one use case or read model with the ``Actor`` the bearer token's subject is in the
+database, map the ``Result`` — a value as JSON, a failure as an RFC 9457 problem (problems.py)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from returns.result import Success
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from arccm.adapters.http import verification
+from arccm.adapters.http.auth import Unauthenticated, subject
+from arccm.adapters.http.problems import from_domain, problem
+from arccm.adapters.jsonable import plain
+from arccm.application.ports.unit_of_work import ActorNotPermitted
+from arccm.domain.access import Actor
+
+if TYPE_CHECKING:
+    from arccm.adapters.container import Container
+
+log = logging.getLogger("arccm.http")
+MAX_PAGE = 500
+
+
+class Refused(Exception):
+    """A request refused before any use case ran: its problem response."""
+
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+def create_app(container: Container, jwt_secret: str | None = None, own_container: bool = False) -> FastAPI:
+    """The API on ``container``.  ``own_container``: the app initializes it on startup and shuts it down on exit
+    (``arccm serve``); a host service that passes its own container keeps that to itself."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if own_container:
+            container.lifecycle().init()
+        try:
+            yield
+        finally:
+            if own_container:
+                container.lifecycle().shutdown()
+
+    app = FastAPI(title="arccm", version=_version(), lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.container = container
+    app.state.jwt_secret = jwt_secret
+    app.state.limits = verification.Limits()
+    _handlers(app)
+    app.include_router(verification.router)
+
+    @app.middleware("http")
+    async def request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        request.state.request_id = uuid.uuid4().hex[:16]
+        response = await call_next(request)
+        response.headers["X-Request-Id"] = request.state.request_id
+        return response
+
+    @app.get("/healthz", tags=["operations"], summary="The process answers")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"], summary="The database answers and is migrated to this release's head")
+    def readyz(request: Request) -> Response:
+        health = request.app.state.container.lifecycle().health()
+        if health.get("status") == "error":
+            return problem(503, "not_ready", "Not ready", "The database does not answer.")
+        migration = health.get("migration", {})
+        if not migration.get("up_to_date", True):
+            return problem(503, "not_ready", "Not ready", "The database is not at this release's schema.")
+        return JSONResponse({"status": "ready"})
+
+    @app.get("/v1/me", tags=["people"], summary="Who the token's user is, as the database has them now")
+    def me(actor: Actor = Depends(acting)) -> Any:
+        return plain(actor)
+
+    @app.get("/v1/sessions", tags=["sessions"], summary="Sessions in the caller's scope, by start time")
+    def sessions(
+        actor: Actor = Depends(acting), status: str | None = Query(None, max_length=40),
+        start: date | None = Query(None, alias="from"), end: date | None = Query(None, alias="to"),
+        after: str | None = Query(None, max_length=2000, description="The cursor of the previous page's `next`"),
+        limit: int = Query(50, ge=1, le=MAX_PAGE),
+    ) -> Any:  # fmt: skip
+        found = container.directory().sessions(actor, status, start, end, after, limit)
+        return _answer(found)
+
+    @app.get("/v1/sessions/{session_id}", tags=["sessions"], summary="One session with its enrollments")
+    def session(session_id: uuid.UUID, actor: Actor = Depends(acting)) -> Any:
+        return _answer(container.directory().session(actor, session_id))
+
+    @app.get("/v1/dashboard", tags=["dashboard"], summary="The caller's dashboard, counted in the database")
+    def dashboard(actor: Actor = Depends(acting), day: date | None = Query(None, alias="date")) -> Any:
+        today = day or datetime.now(UTC).date()
+        return plain(container.read_models().dashboard(actor, today))
+
+    return app
+
+
+def acting(request: Request) -> Actor:
+    """The caller: the bearer token's subject, as the database has them now (active, with their role, provider
+    and locations) — never what the token claims."""
+    try:
+        user_id = subject(request.headers.get("authorization"), request.app.state.jwt_secret)
+    except Unauthenticated as why:
+        raise Refused(problem(401, "unauthenticated", "Unauthenticated", str(why))) from None
+    resolved = request.app.state.container.resolve_actor()(user_id)
+    if not isinstance(resolved, Success):
+        error = resolved.failure()
+        if error.code == "not_found":
+            raise Refused(problem(401, "unauthenticated", "Unauthenticated", "The token's user is not known here."))
+        raise Refused(problem(403, "forbidden", "Forbidden", error.message))
+    actor: Actor = resolved.unwrap()
+    return actor
+
+
+def _answer(result: Any) -> Any:
+    if isinstance(result, Success):
+        return plain(result.unwrap())
+    raise Refused(from_domain(result.failure()))
+
+
+def _handlers(app: FastAPI) -> None:
+    @app.exception_handler(Refused)
+    async def refused(_: Request, error: Refused) -> Response:
+        return error.response
+
+    @app.exception_handler(ActorNotPermitted)
+    async def not_permitted(_: Request, error: ActorNotPermitted) -> Response:
+        return problem(403, "forbidden", "Forbidden", "The user may not act now (inactive, or changed).")
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, error: RequestValidationError) -> Response:
+        first = error.errors()[0] if error.errors() else {}
+        where = [str(part) for part in first.get("loc", ()) if part not in ("query", "path", "body", "header")]
+        field = ".".join(where) or "request"
+        rule = str(first.get("msg", "is not valid"))[:200]
+        return problem(422, "invalid_value", "Invalid value", f"{field}: {rule}", field=field, rule=rule)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, error: StarletteHTTPException) -> Response:
+        code = {404: "no_such_route", 405: "method_not_allowed"}.get(error.status_code, "http_error")
+        detail = error.detail if isinstance(error.detail, str) else None
+        return problem(error.status_code, code, code.replace("_", " ").capitalize(), detail)
+
+    @app.exception_handler(Exception)
+    async def internal(request: Request, error: Exception) -> Response:
+        request_id = getattr(request.state, "request_id", None)
+        log.exception("internal error (request %s)", request_id)
+        return problem(500, "internal_error", "Internal error", "Something failed on the server; it is logged.",
+                       request_id=request_id)  # fmt: skip
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("arccm")
+    except PackageNotFoundError:
+        return "0"
+
+
+def app_from_env() -> FastAPI:
+    """The app on the configured (or embedded) database, as ``arccm serve`` runs it in each worker."""
+    from arccm.adapters.config import Settings
+    from arccm.adapters.runtime import configured
+
+    settings = Settings.from_env()
+    return create_app(configured(settings), settings.jwt_secret, own_container=True)

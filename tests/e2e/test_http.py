@@ -1,0 +1,243 @@
+"""The HTTP API on the demo's organization: the public verification page and JSON, bearer tokens, problems.
+
+In process through Starlette's test client (a real httpx client driving the ASGI app), and once through
+`arccm serve` in a subprocess, as a certificate's QR code reaches it."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+from arccm.adapters.container import on_postgres
+from arccm.adapters.http.app import create_app
+from arccm.adapters.http.auth import AUDIENCE, mint
+from arccm.adapters.postgres.database import normalize_url
+from arccm.domain.verification_code import encode
+
+pytestmark = pytest.mark.needs_postgres
+SECRET = "a-test-secret-of-at-least-thirty-two-characters"
+PROBLEM = "application/problem+json"
+
+
+def rows(pg_url: str, schema: str, sql: str) -> list[Any]:
+    engine = create_engine(normalize_url(pg_url), poolclass=NullPool)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(f'SET LOCAL search_path TO "{schema}"'))
+            return list(connection.execute(text(sql)))
+    finally:
+        engine.dispose()
+
+
+ACTIVE_NAME = "Dana Active"
+COLUMNS = (
+    "completion_kind, course_id, course_name, location_id, provider_id, session_id, roster_id, instructor_ids,"
+    " instructor_name, issued_by, issue_date, expiry_date, lead_instructor_id"
+)
+
+
+@pytest.fixture(scope="module")
+def demo(pg_url: str, demo_schema: str) -> dict[str, Any]:
+    """The demo's revoked certificate, and beside it an active one (written as the database holds one: the demo
+    story ends with its only certificate revoked)."""
+    revoked = rows(pg_url, demo_schema, "SELECT verification_code FROM certificates WHERE revoked_at IS NOT NULL")
+    active = encode(secrets.randbits(60)).canonical
+    rows(pg_url, demo_schema, f"""
+        INSERT INTO certificates (id, verification_code, completion_id, recipient_name, recipient_user_id, {COLUMNS})
+        SELECT gen_random_uuid(), '{active}', gen_random_uuid(), '{ACTIVE_NAME}',
+               (SELECT id FROM profiles WHERE display_name = 'Omar Diaz'), {COLUMNS}
+        FROM certificates LIMIT 1 RETURNING id""")  # fmt: skip
+    people = dict(rows(pg_url, demo_schema, "SELECT email, id FROM profiles WHERE email <> ''"))
+    return {"active": active, "active_name": ACTIVE_NAME, "revoked": revoked[0][0], "people": people}
+
+
+@pytest.fixture(scope="module")
+def client(pg_url: str, demo_schema: str) -> Iterator[TestClient]:
+    container = on_postgres(pg_url, schema=demo_schema)
+    with TestClient(create_app(container, SECRET)) as test_client:
+        yield test_client
+    container.lifecycle().shutdown()
+
+
+def bearer(user_id: Any, **changes: Any) -> dict[str, str]:
+    claims = {"sub": str(user_id), "aud": AUDIENCE, "exp": datetime.now(UTC) + timedelta(minutes=5), **changes}
+    return {"Authorization": "Bearer " + jwt.encode(claims, changes.pop("secret", SECRET), algorithm="HS256")}
+
+
+def test_a_certificate_verifies_as_people_type_and_paste_its_code(client: TestClient, demo: dict[str, Any]) -> None:
+    code = demo["active"]
+    answer = client.get(f"/v1/verify/{code}")
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["status"] == "active"
+    assert body["recipient_name"] != demo["active_name"]  # masked
+    assert body["recipient_name"].endswith("***")
+    assert body["name_confirmed"] is None
+    typed = code.lower().replace("-", " ")
+    for variant in (typed, code.replace("-", ""), f"https://certs.example.org/verify/{code}"):
+        again = client.get("/v1/verify/" + variant)
+        assert again.status_code == 200, variant
+        assert again.json() == body, variant
+    named = client.get(f"/v1/verify/{code}", params={"name": demo["active_name"].upper()})
+    assert named.json()["name_confirmed"] is True
+    assert named.json()["recipient_name"] == demo["active_name"]
+    wrong = client.get(f"/v1/verify/{code}", params={"name": "Someone Else"})
+    assert wrong.json()["name_confirmed"] is False
+    assert wrong.json()["recipient_name"] == body["recipient_name"]
+
+
+def test_unknown_malformed_and_mistyped_codes_get_the_same_answer(client: TestClient, demo: dict[str, Any]) -> None:
+    code = demo["active"]
+    mistyped = code[:-1] + ("0" if code[-1] != "0" else "1")
+    answers = [client.get("/v1/verify/" + c) for c in ("ZZZZ-ZZZZ-ZZZZ-Z", "x", mistyped, "%00%ff", "A" * 400)]
+    assert {a.status_code for a in answers} == {404}
+    assert {a.headers["content-type"] for a in answers} == {PROBLEM}
+    assert len({a.text for a in answers}) == 1, [a.text for a in answers]
+
+
+def test_the_verification_page_shows_status_in_words_in_english_and_french(
+    client: TestClient, demo: dict[str, Any]
+) -> None:
+    page = client.get(f"/verify/{demo['active']}")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert ">Valid<" in page.text
+    assert demo["active_name"] not in page.text
+    french = client.get(f"/verify/{demo['revoked']}", headers={"Accept-Language": "fr-CA,fr;q=0.9,en;q=0.5"})
+    assert 'lang="fr"' in french.text
+    assert "Révoqué — non valide" in french.text
+    assert "Révoqué le" in french.text
+    english = client.get(f"/verify/{demo['revoked']}", params={"lang": "en"})
+    assert "Revoked — not valid" in english.text
+    unknown = client.get("/verify/<script>alert(1)</script>")
+    assert unknown.status_code == 404
+    assert "<script>" not in unknown.text
+    confirm = client.get(f"/verify/{demo['active']}", params={"name": demo["active_name"]})
+    assert "The name matches." in confirm.text
+
+
+def test_lookups_are_rate_limited_per_client_and_name_checks_more_tightly(
+    pg_url: str, demo_schema: str, demo: dict[str, Any]
+) -> None:
+    container = on_postgres(pg_url, schema=demo_schema)
+    try:
+        with TestClient(create_app(container, SECRET)) as fresh:
+            names = [fresh.get(f"/v1/verify/{demo['active']}", params={"name": f"Guess {i}"}) for i in range(11)]
+            assert [a.status_code for a in names] == [200] * 10 + [429]
+            assert names[-1].headers["content-type"] == PROBLEM
+            assert int(names[-1].headers["retry-after"]) >= 1
+            plain = [fresh.get(f"/v1/verify/{demo['active']}") for _ in range(50)]
+            assert [a.status_code for a in plain].count(429) == 1  # 60 a minute, the name checks counted
+            assert fresh.get(f"/verify/{demo['active']}").status_code == 429
+    finally:
+        container.lifecycle().shutdown()
+
+
+def test_a_bearer_token_names_the_caller_and_the_database_says_who_they_are(
+    client: TestClient, demo: dict[str, Any]
+) -> None:
+    sam = demo["people"]["sam@example.org"]
+    me = client.get("/v1/me", headers=bearer(sam))
+    assert me.status_code == 200, me.text
+    assert (me.json()["user_id"], me.json()["role"]) == (str(sam), "SA")
+    refused = {
+        "none": {},
+        "not bearer": {"Authorization": "Basic c2FtOnNhbQ=="},
+        "garbage": {"Authorization": "Bearer not.a.jwt"},
+        "expired": bearer(sam, exp=datetime.now(UTC) - timedelta(seconds=5)),
+        "other audience": bearer(sam, aud="somebody-else"),
+        "other secret": bearer(sam, secret="another-secret-of-at-least-thirty-two-chars"),
+        "unknown user": bearer(uuid.uuid4()),
+        "not a uuid": bearer("sam"),
+    }
+    for why, headers in refused.items():
+        answer = client.get("/v1/me", headers=headers)
+        assert answer.status_code == 401, why
+        assert answer.headers["content-type"] == PROBLEM, why
+        assert answer.json()["type"].endswith("/unauthenticated"), why
+    assert mint(sam, SECRET, timedelta(minutes=1)).count(".") == 2
+
+
+def test_lists_page_with_cursors_and_bad_input_is_a_problem_naming_the_field(
+    client: TestClient, demo: dict[str, Any]
+) -> None:
+    sam = bearer(demo["people"]["sam@example.org"])
+    first = client.get("/v1/sessions", params={"limit": 1}, headers=sam)
+    assert first.status_code == 200, first.text
+    page = first.json()
+    assert len(page["items"]) == 1
+    assert page["next"] is None  # the demo has one session (paging itself: tests/contract/test_directory.py)
+    detail = client.get(f"/v1/sessions/{page['items'][0]['id']}", headers=sam)
+    assert detail.status_code == 200
+    cases = {
+        "/v1/sessions/not-a-uuid": "session_id",
+        "/v1/sessions?limit=100000": "limit",
+        "/v1/sessions?after=forged": "after",
+        "/v1/sessions?status=%00": "status",
+        "/v1/sessions?from=2026-02-30": "from",
+    }
+    for url, field in cases.items():
+        answer = client.get(url, headers=sam)
+        assert answer.status_code == 422, (url, answer.text)
+        assert answer.headers["content-type"] == PROBLEM
+        assert answer.json()["field"] == field, (url, answer.json())
+    missing = client.get(f"/v1/sessions/{uuid.uuid4()}", headers=sam)
+    assert (missing.status_code, missing.json()["type"].rsplit("/", 1)[1]) == (404, "not_found")
+    nowhere = client.get("/v1/nowhere")
+    assert (nowhere.status_code, nowhere.headers["content-type"]) == (404, PROBLEM)
+    dashboard = client.get("/v1/dashboard", headers=sam)
+    assert dashboard.status_code == 200
+    assert dashboard.json()["certificates_total"] == 2  # the demo's revoked one, and the active one written here
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_arccm_serve_answers_what_a_certificates_qr_opens_and_stops_on_sigterm(
+    pg_url: str, demo_schema: str, demo: dict[str, Any]
+) -> None:
+    port = free_port()
+    env = {**os.environ, "ARCCM_DATABASE_URL": pg_url, "ARCCM_DB_SCHEMA": demo_schema, "ARCCM_JWT_SECRET": SECRET}
+    server = subprocess.Popen([str(Path(sys.executable).parent / "arccm"), "serve", "--port", str(port)], env=env,
+                              stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:  # ready when it answers: polled, with a deadline
+            try:
+                if httpx.get(base + "/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert server.poll() is None, server.stderr.read() if server.stderr else ""
+            assert time.monotonic() < deadline, "arccm serve did not become ready in 60 s"
+            time.sleep(0.1)
+        page = httpx.get(f"{base}/verify/{demo['revoked']}", timeout=10)
+        assert page.status_code == 200
+        assert "Revoked — not valid" in page.text
+        assert httpx.get(base + "/healthz", timeout=10).json() == {"status": "ok"}
+        assert httpx.get(base + "/openapi.json", timeout=10).json()["paths"]["/v1/verify/{code}"]
+    finally:
+        server.send_signal(signal.SIGTERM)
+        code = server.wait(timeout=40)
+    assert code == 0
