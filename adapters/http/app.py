@@ -16,12 +16,11 @@ from typing import TYPE_CHECKING, Any
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from returns.result import Success
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from arccm.adapters.http import verification
-from arccm.adapters.http.auth import Unauthenticated, subject
-from arccm.adapters.http.problems import from_domain, problem
+from arccm.adapters.http import directory, verification
+from arccm.adapters.http.common import Refused, acting
+from arccm.adapters.http.problems import problem
 from arccm.adapters.jsonable import plain
 from arccm.application.ports.unit_of_work import ActorNotPermitted
 from arccm.domain.access import Actor
@@ -30,14 +29,6 @@ if TYPE_CHECKING:
     from arccm.adapters.container import Container
 
 log = logging.getLogger("arccm.http")
-MAX_PAGE = 500
-
-
-class Refused(Exception):
-    """A request refused before any use case ran: its problem response."""
-
-    def __init__(self, response: Response) -> None:
-        self.response = response
 
 
 def create_app(container: Container, jwt_secret: str | None = None, own_container: bool = False) -> FastAPI:
@@ -60,6 +51,7 @@ def create_app(container: Container, jwt_secret: str | None = None, own_containe
     app.state.limits = verification.Limits()
     _handlers(app)
     app.include_router(verification.router)
+    app.include_router(directory.router)
 
     @app.middleware("http")
     async def request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -86,49 +78,12 @@ def create_app(container: Container, jwt_secret: str | None = None, own_containe
     def me(actor: Actor = Depends(acting)) -> Any:
         return plain(actor)
 
-    @app.get("/v1/sessions", tags=["sessions"], summary="Sessions in the caller's scope, by start time")
-    def sessions(
-        actor: Actor = Depends(acting), status: str | None = Query(None, max_length=40),
-        start: date | None = Query(None, alias="from"), end: date | None = Query(None, alias="to"),
-        after: str | None = Query(None, max_length=2000, description="The cursor of the previous page's `next`"),
-        limit: int = Query(50, ge=1, le=MAX_PAGE),
-    ) -> Any:  # fmt: skip
-        found = container.directory().sessions(actor, status, start, end, after, limit)
-        return _answer(found)
-
-    @app.get("/v1/sessions/{session_id}", tags=["sessions"], summary="One session with its enrollments")
-    def session(session_id: uuid.UUID, actor: Actor = Depends(acting)) -> Any:
-        return _answer(container.directory().session(actor, session_id))
-
     @app.get("/v1/dashboard", tags=["dashboard"], summary="The caller's dashboard, counted in the database")
     def dashboard(actor: Actor = Depends(acting), day: date | None = Query(None, alias="date")) -> Any:
         today = day or datetime.now(UTC).date()
         return plain(container.read_models().dashboard(actor, today))
 
     return app
-
-
-def acting(request: Request) -> Actor:
-    """The caller: the bearer token's subject, as the database has them now (active, with their role, provider
-    and locations) — never what the token claims."""
-    try:
-        user_id = subject(request.headers.get("authorization"), request.app.state.jwt_secret)
-    except Unauthenticated as why:
-        raise Refused(problem(401, "unauthenticated", "Unauthenticated", str(why))) from None
-    resolved = request.app.state.container.resolve_actor()(user_id)
-    if not isinstance(resolved, Success):
-        error = resolved.failure()
-        if error.code == "not_found":
-            raise Refused(problem(401, "unauthenticated", "Unauthenticated", "The token's user is not known here."))
-        raise Refused(problem(403, "forbidden", "Forbidden", error.message))
-    actor: Actor = resolved.unwrap()
-    return actor
-
-
-def _answer(result: Any) -> Any:
-    if isinstance(result, Success):
-        return plain(result.unwrap())
-    raise Refused(from_domain(result.failure()))
 
 
 def _handlers(app: FastAPI) -> None:

@@ -241,3 +241,29 @@ def test_arccm_serve_answers_what_a_certificates_qr_opens_and_stops_on_sigterm(
         server.send_signal(signal.SIGTERM)
         code = server.wait(timeout=40)
     assert code == 0
+
+
+def test_the_directory_answers_in_the_callers_scope(client: TestClient, demo: dict[str, Any]) -> None:
+    sam = bearer(demo["people"]["sam@example.org"])
+    hank = bearer(demo["people"]["hank@example.org"])  # another provider's coordinator: sees none of it
+    found = client.get("/v1/people", params={"q": "lee"}, headers=sam).json()
+    assert [p["name"] for p in found["items"]] == ["Lee Chen"]
+    assert client.get("/v1/people", params={"q": "lee"}, headers=hank).json()["items"] == []
+    listed = client.get("/v1/certificates", headers=sam).json()["items"]
+    assert {c["status"] for c in listed} == {"active", "revoked"}
+    one = client.get(f"/v1/certificates/{demo['revoked'].lower()}", headers=sam)
+    assert one.status_code == 200
+    assert one.json()["certificate"]["status"] == "revoked"
+    assert client.get(f"/v1/certificates/{demo['revoked']}", headers=hank).status_code == 404
+    assert client.get("/v1/certificates", params={"status": "lost"}, headers=sam).json()["field"] == "status"
+    month = client.get("/v1/calendar", params={"from": "2026-12-01", "to": "2027-01-01", "tz": "America/Toronto"},
+                       headers=sam)  # fmt: skip
+    assert month.status_code == 200, month.text
+    assert [e["title"] for e in month.json()] == ["CPR Level C — Saturday"]
+    zone = client.get("/v1/calendar", params={"from": "2026-12-01", "to": "2027-01-01", "tz": "Mars/Olympus"},
+                      headers=sam)  # fmt: skip
+    assert (zone.status_code, zone.json()["field"]) == (422, "timezone")
+    for listing in ("/v1/rosters", "/v1/batches"):
+        answer = client.get(listing, headers=sam)
+        assert answer.status_code == 200, listing
+        assert set(answer.json()) == {"items", "next"}

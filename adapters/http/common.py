@@ -1,0 +1,47 @@
+"""What every route shares: the caller from the bearer token, a ``Result`` as a response or a problem."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response
+from returns.result import Success
+
+from arccm.adapters.http.auth import Unauthenticated, subject
+from arccm.adapters.http.problems import from_domain, problem
+from arccm.adapters.jsonable import plain
+from arccm.domain.access import Actor
+
+MAX_PAGE = 500  # the directory's own limit (application/use_cases/directory.py)
+
+
+class Refused(Exception):
+    """A request refused before any use case ran: its problem response."""
+
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+def acting(request: Request) -> Actor:
+    """The caller: the bearer token's subject, as the database has them now (active, with their role, provider
+    and locations) — never what the token claims."""
+    try:
+        user_id = subject(request.headers.get("authorization"), request.app.state.jwt_secret)
+    except Unauthenticated as why:
+        raise Refused(problem(401, "unauthenticated", "Unauthenticated", str(why))) from None
+    resolved = request.app.state.container.resolve_actor()(user_id)
+    if not isinstance(resolved, Success):
+        error = resolved.failure()
+        if error.code == "not_found":
+            raise Refused(problem(401, "unauthenticated", "Unauthenticated", "The token's user is not known here."))
+        raise Refused(problem(403, "forbidden", "Forbidden", error.message))
+    actor: Actor = resolved.unwrap()
+    return actor
+
+
+def answer(result: Any) -> Any:
+    """A use case's success as JSON-ready data; its failure raised as the problem that says it."""
+    if isinstance(result, Success):
+        return plain(result.unwrap())
+    raise Refused(from_domain(result.failure()))
