@@ -86,3 +86,21 @@ def decode(name: str, fields: dict[str, Any], occurred_at: datetime, scope: Reso
     types = _field_types(cls)
     values = {key: _from_json(types[key], value) for key, value in fields.items()}
     return cls(occurred_at=occurred_at, scope=scope, **values)
+
+
+def change_json(change: Any) -> str:
+    """One change of the feed as one line of JSON: its cursor, topic, event, time, fields and context."""
+    import json
+
+    event = change.event
+    return json.dumps(
+        {
+            "cursor": str(change.cursor),
+            "topic": event.topic,
+            "event": event.name,
+            "occurred_at": event.occurred_at.isoformat(),
+            "data": encode(event),
+            "context": dict(change.context),
+        },
+        sort_keys=True,
+    )

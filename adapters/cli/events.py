@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import queue
 
 import typer
 
 from arccm.adapters.cli.common import AS_HELP, RESYNC, acting, excerpt, fail, running, say
-from arccm.adapters.events_codec import encode
+from arccm.adapters.events_codec import change_json
 from arccm.application.ports.change_feed import Change, Cursor
 from arccm.application.ports.subscriptions import TOPICS
 
 app = typer.Typer(no_args_is_help=True, help="The change feed.")
-
-
-def line(change: Change) -> str:
-    event = change.event
-    return json.dumps(
-        {
-            "cursor": str(change.cursor),
-            "topic": event.topic,
-            "event": event.name,
-            "occurred_at": event.occurred_at.isoformat(),
-            "data": encode(event),
-            "context": dict(change.context),
-        },
-        sort_keys=True,
-    )
 
 
 @app.command()
@@ -60,7 +44,7 @@ def tail(
         try:
             while max_events is None or printed < max_events:
                 try:
-                    typer.echo(line(arrived.get(timeout=0.5)))
+                    typer.echo(change_json(arrived.get(timeout=0.5)))
                     printed += 1
                 except queue.Empty:
                     if subscription.health().resync_required:

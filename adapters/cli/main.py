@@ -165,8 +165,20 @@ def serve(
     # uvicorn stops gracefully on SIGTERM (no new connections, in-flight requests finished, the app's shutdown run),
     # then raises the signal again under the handler found before it: by then all is done, so exit 0
     signal.signal(signal.SIGTERM, lambda *_: None)
-    uvicorn.run("arccm.adapters.http.app:app_from_env", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", timeout_graceful_shutdown=30)  # fmt: skip
+    from arccm.adapters.http import events
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            events.SHUTTING_DOWN.set()  # open event streams end now, instead of holding the shutdown up
+            super().handle_exit(sig, frame)
+
+    config = uvicorn.Config("arccm.adapters.http.app:app_from_env", factory=True, host=host, port=port,
+                            workers=workers, log_level="warning", timeout_graceful_shutdown=30)  # fmt: skip
+    if workers == 1:
+        Server(config).run()
+    else:  # each worker process runs uvicorn's own server: its streams end at the graceful timeout
+        uvicorn.run(config.app, factory=True, host=host, port=port, workers=workers, log_level="warning",
+                    timeout_graceful_shutdown=30)  # fmt: skip
 
 
 @app.command()

@@ -7,6 +7,7 @@ database, map the ``Result`` — a value as JSON, a failure as an RFC 9457 probl
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -18,7 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from arccm.adapters.http import directory, verification
+from arccm.adapters.http import directory, events, verification
 from arccm.adapters.http.common import Refused, acting
 from arccm.adapters.http.problems import problem
 from arccm.adapters.jsonable import plain
@@ -31,7 +32,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("arccm.http")
 
 
-def create_app(container: Container, jwt_secret: str | None = None, own_container: bool = False) -> FastAPI:
+def create_app(
+    container: Container, jwt_secret: str | None = None, own_container: bool = False, heartbeat_seconds: float = 15.0
+) -> FastAPI:
     """The API on ``container``.  ``own_container``: the app initializes it on startup and shuts it down on exit
     (``arccm serve``); a host service that passes its own container keeps that to itself."""
 
@@ -42,16 +45,21 @@ def create_app(container: Container, jwt_secret: str | None = None, own_containe
         try:
             yield
         finally:
+            app.state.closing.set()
             if own_container:
+                container.subscriptions().stop()  # the event streams' pump, if one started
                 container.lifecycle().shutdown()
 
     app = FastAPI(title="arccm", version=_version(), lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.container = container
     app.state.jwt_secret = jwt_secret
     app.state.limits = verification.Limits()
+    app.state.heartbeat_seconds = heartbeat_seconds
+    app.state.closing = threading.Event()
     _handlers(app)
     app.include_router(verification.router)
     app.include_router(directory.router)
+    app.include_router(events.router)
 
     @app.middleware("http")
     async def request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -5,6 +5,7 @@ In process through Starlette's test client (a real httpx client driving the ASGI
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -267,3 +268,45 @@ def test_the_directory_answers_in_the_callers_scope(client: TestClient, demo: di
         answer = client.get(listing, headers=sam)
         assert answer.status_code == 200, listing
         assert set(answer.json()) == {"items", "next"}
+
+
+def sse(lines: Iterator[str]) -> list[dict[str, str]]:
+    """Server-Sent Events as dicts of their fields (comments and the retry hint left out)."""
+    out: list[dict[str, str]] = []
+    event: dict[str, str] = {}
+    for line in lines:
+        if not line:
+            if "data" in event:
+                out.append(event)
+            event = {}
+        elif not line.startswith(":"):
+            name, _, value = line.partition(": ")
+            event[name] = value
+    return out
+
+
+def test_the_event_stream_resumes_after_the_last_event_id_with_nothing_missed_or_twice(
+    client: TestClient, demo: dict[str, Any]
+) -> None:
+    sam = bearer(demo["people"]["sam@example.org"])
+    with client.stream("GET", "/v1/events", params={"max_events": 8}, headers=sam) as stream:
+        assert stream.status_code == 200
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        first = sse(stream.iter_lines())
+    assert len(first) == 8
+    assert all(json.loads(e["data"])["cursor"] == e["id"] for e in first)
+    resumed_from = first[2]["id"]
+    with client.stream(
+        "GET", "/v1/events", params={"max_events": 5}, headers={**sam, "Last-Event-ID": resumed_from}
+    ) as stream:
+        again = sse(stream.iter_lines())
+    assert [e["id"] for e in again] == [e["id"] for e in first[3:8]]
+    lee = bearer(demo["people"]["lee@example.org"])
+    with client.stream("GET", "/v1/events", params={"max_events": 2, "topics": "certificates"}, headers=lee) as stream:
+        own = sse(stream.iter_lines())
+    assert {e["event"] for e in own} == {"certificates"}
+    bad = client.get("/v1/events", headers={**sam, "Last-Event-ID": "yesterday"})
+    assert (bad.status_code, bad.json()["field"]) == (422, "Last-Event-ID")
+    unknown = client.get("/v1/events", params={"topics": "gossip"}, headers=sam)
+    assert (unknown.status_code, unknown.json()["field"]) == (422, "topics")
+    assert client.get("/v1/events").status_code == 401

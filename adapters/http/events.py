@@ -1,0 +1,96 @@
+"""``GET /v1/events``: the change feed in the caller's scope as Server-Sent Events.
+
+Each event's ``id:`` is its feed cursor, so a client that reconnects with ``Last-Event-ID`` (browsers do it by
+themselves) resumes right after the last event it received: nothing missed, nothing twice — the feed is ordered by
+commit and read below every open writer (docs/realtime.md).  A comment line every ``heartbeat`` seconds keeps
+proxies from closing a quiet stream.  A cursor older than the retained feed gets one ``resync`` event and the
+stream ends: the client reloads its data, then follows from the cursor that event gives.  The subscription
+follows its actor: a caller whose role, provider or standing changes mid-stream is followed at once (issue 11)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import StreamingResponse
+
+from arccm.adapters.events_codec import change_json
+from arccm.adapters.http.common import Refused, acting
+from arccm.adapters.http.problems import problem
+from arccm.application.ports.change_feed import Cursor
+from arccm.application.ports.subscriptions import TOPICS
+from arccm.domain.access import Actor
+
+router = APIRouter(prefix="/v1")
+RETRY_MS = 2000  # how soon a browser reconnects after the stream ends
+POLL = 0.25  # how often a quiet stream looks at its subscription (resync, shutdown, a gone client)
+SHUTTING_DOWN = threading.Event()  # set by `arccm serve` on SIGTERM: streams end (a browser reconnects elsewhere)
+RESYNC = "the cursor is older than the retained feed: reload, then follow from now"
+
+
+def _cursor(text: str | None) -> Cursor | None:
+    if text is None or not text.strip():
+        return None
+    try:
+        cursor = Cursor.parse(text.strip()[:64])
+    except ValueError:
+        cursor = None
+    if cursor is None or not (0 <= cursor.txid < 2**63 and 0 <= cursor.id < 2**63):
+        raise Refused(problem(422, "invalid_value", "Invalid value", "Last-Event-ID: expected TXID:ID, as an event's"
+                              " id", field="Last-Event-ID", rule="expected TXID:ID"))  # fmt: skip
+    return cursor
+
+
+@router.get("/events", tags=["events"], summary="The change feed in the caller's scope, as Server-Sent Events",
+            response_class=StreamingResponse, responses={200: {"content": {"text/event-stream": {}}}})  # fmt: skip
+async def events(
+    request: Request, actor: Actor = Depends(acting),
+    topics: list[str] | None = Query(None, description="Topics to follow (repeat); all by default"),
+    since: str | None = Query(None, max_length=64, description="Resume after this cursor (as Last-Event-ID)"),
+    max_events: int | None = Query(None, ge=1, le=1_000_000, description="End the stream after this many events"),
+    last_event_id: str | None = Header(None, max_length=64),
+) -> StreamingResponse:  # fmt: skip
+    wanted = frozenset(topics or TOPICS)
+    if unknown := sorted(wanted - TOPICS):
+        raise Refused(problem(422, "invalid_value", "Invalid value", f"topics: unknown {unknown[0][:40]!r}",
+                              field="topics", rule=f"one of {', '.join(sorted(TOPICS))}"))  # fmt: skip
+    start = _cursor(last_event_id) or _cursor(since)
+    loop = asyncio.get_running_loop()
+    arrived: asyncio.Queue[Any] = asyncio.Queue()
+    subscriptions = request.app.state.container.subscriptions()
+    subscription = subscriptions.subscribe(
+        actor, wanted, lambda change: loop.call_soon_threadsafe(arrived.put_nowait, change), since=start
+    )
+    heartbeat: float = request.app.state.heartbeat_seconds
+    closing: threading.Event = request.app.state.closing
+
+    async def stream() -> AsyncIterator[str]:
+        sent, quiet = 0, 0.0
+        try:
+            yield f"retry: {RETRY_MS}\n\n"
+            while max_events is None or sent < max_events:
+                try:
+                    change = await asyncio.wait_for(arrived.get(), timeout=POLL)
+                except TimeoutError:
+                    if subscription.resync_required:
+                        yield f"event: resync\ndata: {json.dumps({'reason': RESYNC})}\n\n"
+                        return
+                    if SHUTTING_DOWN.is_set() or closing.is_set() or await request.is_disconnected():
+                        return
+                    quiet += POLL
+                    if quiet >= heartbeat:
+                        quiet = 0.0
+                        yield ": heartbeat\n\n"
+                    continue
+                quiet = 0.0
+                sent += 1
+                yield f"id: {change.cursor}\nevent: {change.event.topic}\ndata: {change_json(change)}\n\n"
+        finally:
+            subscription.close()
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})  # fmt: skip
