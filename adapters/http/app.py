@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from arccm.adapters.http import directory, events, verification
 from arccm.adapters.http.common import Refused, acting
+from arccm.adapters.http.observability import access, observe
 from arccm.adapters.http.problems import problem
 from arccm.adapters.jsonable import plain
 from arccm.application.ports.unit_of_work import ActorNotPermitted
@@ -57,16 +57,10 @@ def create_app(
     app.state.heartbeat_seconds = heartbeat_seconds
     app.state.closing = threading.Event()
     _handlers(app)
+    observe(app)
     app.include_router(verification.router)
     app.include_router(directory.router)
     app.include_router(events.router)
-
-    @app.middleware("http")
-    async def request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        request.state.request_id = uuid.uuid4().hex[:16]
-        response = await call_next(request)
-        response.headers["X-Request-Id"] = request.state.request_id
-        return response
 
     @app.get("/healthz", tags=["operations"], summary="The process answers")
     def healthz() -> dict[str, str]:
@@ -140,4 +134,10 @@ def app_from_env() -> FastAPI:
     from arccm.adapters.runtime import configured
 
     settings = Settings.from_env()
+    if not access.handlers:  # one JSON line per request on stderr, beside uvicorn's own warnings
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        access.addHandler(handler)
+        access.setLevel(logging.INFO)
+        access.propagate = False
     return create_app(configured(settings), settings.jwt_secret, own_container=True)

@@ -68,8 +68,11 @@ async def events(
     heartbeat: float = request.app.state.heartbeat_seconds
     closing: threading.Event = request.app.state.closing
 
+    open_streams = request.app.state.streams
+
     async def stream() -> AsyncIterator[str]:
         sent, quiet = 0, 0.0
+        open_streams.inc()
         try:
             yield f"retry: {RETRY_MS}\n\n"
             while max_events is None or sent < max_events:
@@ -90,6 +93,7 @@ async def events(
                 sent += 1
                 yield f"id: {change.cursor}\nevent: {change.event.topic}\ndata: {change_json(change)}\n\n"
         finally:
+            open_streams.dec()
             subscription.close()
 
     return StreamingResponse(stream(), media_type="text/event-stream",

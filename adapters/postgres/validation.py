@@ -263,6 +263,8 @@ class Validation:
         figures = {"tables": len(tables), "rls_not_forced": unforced, "privileged_roles": privileged,
                    "tables_not_granted": ungranted, "default_jwt_secret": weak_secret}  # fmt: skip
         advice = []
+        if not tables:
+            advice.append(f"schema {db.schema} holds no arccm table: run `arccm db upgrade` (as the database owner)")
         if unforced:
             advice.append(
                 f"row-level security is off or not forced on {', '.join(unforced[:5])}: run `arccm db upgrade`"

@@ -310,3 +310,18 @@ def test_the_event_stream_resumes_after_the_last_event_id_with_nothing_missed_or
     unknown = client.get("/v1/events", params={"topics": "gossip"}, headers=sam)
     assert (unknown.status_code, unknown.json()["field"]) == (422, "topics")
     assert client.get("/v1/events").status_code == 401
+
+
+def test_metrics_count_requests_by_route_template_and_every_response_has_a_request_id(
+    client: TestClient, demo: dict[str, Any]
+) -> None:
+    first = client.get(f"/v1/verify/{demo['active']}")
+    second = client.get(f"/v1/verify/{demo['revoked']}")
+    assert first.headers["x-request-id"] != second.headers["x-request-id"]
+    metrics = client.get("/metrics")
+    assert metrics.status_code == 200
+    assert metrics.headers["content-type"].startswith("text/plain")
+    counted = [line for line in metrics.text.splitlines() if line.startswith("arccm_http_requests_total{")]
+    assert any('route="/v1/verify/{code:path}"' in line and 'status="200"' in line for line in counted), counted
+    assert not any(demo["active"] in line for line in counted)  # an id or a code never becomes a label
+    assert 'arccm_db_pool_connections{state="size"}' in metrics.text

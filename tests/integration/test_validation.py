@@ -162,3 +162,23 @@ def test_listen_through_a_transaction_pooler_fails_the_realtime_check(pg_schema:
         through.shutdown()
     assert [(c.name, c.status) for c in report.checks] == [("realtime", FAIL)], report
     assert "transaction-pooling proxy" in (report.checks[0].recommendation or "")
+
+
+def test_a_schema_never_migrated_fails_initialization_schema_and_security(pg_url: str) -> None:
+    """Not a deployment at all: what to run is said three times, and no check passes on an empty schema."""
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    owner = create_engine(normalize_url(pg_url), poolclass=NullPool)
+    with owner.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{name}"'))
+    database = Database(normalize_url(pg_url), schema=name)
+    try:
+        report = Validation(database, only=frozenset({"initialization", "schema", "security"})).run()
+    finally:
+        database.shutdown()
+        with owner.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+        owner.dispose()
+    assert [(c.name, c.status) for c in report.checks] == [
+        ("initialization", FAIL), ("schema", FAIL), ("security", FAIL)
+    ], report  # fmt: skip
+    assert all("arccm db upgrade" in (c.recommendation or "") for c in report.checks), report
