@@ -42,6 +42,11 @@ def acting(request: Request) -> Actor:
 
 def answer(result: Any) -> Any:
     """A use case's success as JSON-ready data; its failure raised as the problem that says it."""
+    return plain(answer_value(result))
+
+
+def answer_value(result: Any) -> Any:
+    """A use case's success as it is (a document, bytes); its failure raised as the problem that says it."""
     if isinstance(result, Success):
-        return plain(result.unwrap())
+        return result.unwrap()
     raise Refused(from_domain(result.failure()))

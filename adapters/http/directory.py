@@ -9,8 +9,9 @@ from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
 
-from arccm.adapters.http.common import MAX_PAGE, acting, answer
+from arccm.adapters.http.common import MAX_PAGE, acting, answer, answer_value
 from arccm.domain.access import Actor
 
 router = APIRouter(prefix="/v1")
@@ -84,3 +85,16 @@ def calendar(
     actor: Actor = Depends(acting),
 ) -> Any:  # fmt: skip
     return answer(request.app.state.container.view_calendar()(actor, start, end, tz))
+
+
+@router.get("/certificates/{reference}/pdf", tags=["certificates"], summary="The certificate as PDF",
+            response_class=Response, responses={200: {"content": {"application/pdf": {}}}})  # fmt: skip
+def certificate_pdf(request: Request, reference: str, actor: Actor = Depends(acting)) -> Response:
+    """The printable certificate, with a QR code to its verification page; refused (409, ``not_printable``) for a
+    revoked or superseded one, which must never look valid on paper."""
+    found = answer(_directory(request).certificate(actor, reference[:200]))
+    code = found["certificate"]["code"]
+    rendered = answer_value(request.app.state.container.render_certificate()(actor, code))
+    named = found["certificate"]["id"]  # a code's check symbol may be * ~ $ or =, which file names should not hold
+    headers = {"Content-Disposition": f'attachment; filename="certificate-{named}.pdf"', "Cache-Control": "no-store"}
+    return Response(rendered.content, media_type="application/pdf", headers=headers)

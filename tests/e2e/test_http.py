@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -325,3 +326,17 @@ def test_metrics_count_requests_by_route_template_and_every_response_has_a_reque
     assert any('route="/v1/verify/{code:path}"' in line and 'status="200"' in line for line in counted), counted
     assert not any(demo["active"] in line for line in counted)  # an id or a code never becomes a label
     assert 'arccm_db_pool_connections{state="size"}' in metrics.text
+
+
+def test_a_certificate_downloads_as_pdf_and_a_revoked_one_does_not(client: TestClient, demo: dict[str, Any]) -> None:
+    sam = bearer(demo["people"]["sam@example.org"])
+    pdf = client.get(f"/v1/certificates/{demo['active']}/pdf", headers=sam)
+    assert pdf.status_code == 200, pdf.text
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF-")
+    assert re.fullmatch(r'attachment; filename="certificate-[0-9a-f-]{36}\.pdf"', pdf.headers["content-disposition"])
+    revoked = client.get(f"/v1/certificates/{demo['revoked']}/pdf", headers=sam)
+    assert (revoked.status_code, revoked.headers["content-type"]) == (409, PROBLEM)
+    assert revoked.json()["type"].endswith("/not_printable")
+    hank = bearer(demo["people"]["hank@example.org"])
+    assert client.get(f"/v1/certificates/{demo['active']}/pdf", headers=hank).status_code == 404
