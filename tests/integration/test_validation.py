@@ -186,3 +186,16 @@ def test_a_schema_never_migrated_fails_initialization_schema_and_security(pg_url
         ("initialization", FAIL), ("schema", FAIL), ("security", FAIL)
     ], report  # fmt: skip
     assert all("arccm db upgrade" in (c.recommendation or "") for c in report.checks), report
+
+
+def test_a_runtime_role_of_another_name_is_granted_what_arccm_app_would_be(own_role: Database) -> None:
+    """Migrations grant to the configured runtime role (migration 0005 once named arccm_app: on a cluster without
+    that role a deployment with ARCCM_APP_ROLE set could not migrate)."""
+    report = Validation(own_role, only=frozenset({"initialization", "security"}), scratch=False).run()
+    assert [c.status for c in report.checks] == [PASS, PASS], report
+    with own_role.owner_engine().connect() as connection:
+        granted = connection.execute(
+            text("SELECT has_table_privilege(:role, CAST(:table AS regclass), 'SELECT')"),
+            {"role": SLOW_ROLE, "table": f'"{own_role.schema}".change_log_watermark'},
+        )
+        assert granted.scalar_one() is True

@@ -10,9 +10,14 @@ revision = "0005"
 down_revision = "0004"
 
 
+def _app_role() -> str:
+    config = op.get_context().config
+    return str(config.attributes.get("app_role", "arccm_app")) if config is not None else "arccm_app"
+
+
 def upgrade() -> None:
     op.execute(
-        """
+        f"""
         DROP TRIGGER change_log_never_deleted ON change_log;
         CREATE TABLE change_log_watermark (
             only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
@@ -21,7 +26,7 @@ def upgrade() -> None:
             pruned_at timestamptz NOT NULL DEFAULT now()
         );
         CREATE INDEX change_log_recorded_idx ON change_log (recorded_at);
-        GRANT SELECT ON change_log_watermark TO arccm_app;
+        GRANT SELECT ON change_log_watermark TO "{_app_role()}";  -- the configured runtime role, not always arccm_app
         """
     )
 
