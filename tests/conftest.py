@@ -45,7 +45,10 @@ def pg_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     from arccm.adapters.runtime import server_url
 
     data_dir = Path(os.environ.get("ARCCM_TEST_EMBEDDED_DIR") or tmp_path_factory.mktemp("embedded"))
-    return server_url(os.environ.get("ARCCM_TEST_DATABASE_URL"), data_dir)
+    # the session's embedded server stops when the session ends: pytest deletes old base temporary directories, and
+    # a server whose data directory is gone before its grace period ends could no longer be stopped by its reaper
+    grace = float(os.environ.get("ARCCM_EMBEDDED_GRACE", "0"))
+    return server_url(os.environ.get("ARCCM_TEST_DATABASE_URL"), data_dir, grace)
 
 
 # the structure of a schema, as one digest: what a test may change on purpose and a later test would notice
