@@ -75,6 +75,7 @@ def client(pg_url: str, demo_schema: str) -> Iterator[TestClient]:
     container = on_postgres(pg_url, schema=demo_schema)
     with TestClient(create_app(container, SECRET)) as test_client:
         yield test_client
+    container.subscriptions().stop()  # the event streams' pump: the host's to stop, as the container is
     container.lifecycle().shutdown()
 
 
