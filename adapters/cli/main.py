@@ -132,18 +132,11 @@ DEMO_SCHEMA = "arccm_demo"
 
 
 def _drop_schema(settings: Any) -> None:
-    from sqlalchemy import text
-
     from arccm.adapters.runtime import configured
 
     database = configured(settings).database()
     database.check_reachable()
-    engine = database.owner_engine()
-    try:
-        with engine.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{settings.schema}" CASCADE'))
-    finally:
-        engine.dispose()
+    database.drop_schema()
 
 
 @app.command()

@@ -298,6 +298,15 @@ class Database:
     def owner_engine(self) -> Engine:
         return create_engine(self.owner_url, poolclass=NullPool)
 
+    def drop_schema(self) -> None:
+        """Drop this database's schema and everything in it, as the owner (nothing happens if it is gone)."""
+        engine = self.owner_engine()
+        try:
+            with engine.begin() as connection:
+                connection.execute(text(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE'))
+        finally:
+            engine.dispose()
+
     def check_reachable(self) -> None:
         engine = create_engine(self.owner_url)
         try:

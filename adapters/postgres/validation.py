@@ -330,12 +330,7 @@ def scratch_schema(database: Database) -> Iterator[tuple[Any, str]]:
         yield container, name
     finally:
         container.lifecycle().shutdown()
-        engine = database.owner_engine()
-        try:
-            with engine.begin() as connection:
-                connection.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
-        finally:
-            engine.dispose()
+        container.database().drop_schema()
 
 
 SEATS, ENROLLERS = 5, 16
