@@ -14,6 +14,7 @@ from arccm.adapters.extras import lazy, need
 from arccm.adapters.lifecycle import MemoryLifecycle
 from arccm.adapters.memory.audit import MemoryAuditTrail
 from arccm.adapters.memory.directory import MemoryDirectory
+from arccm.adapters.memory.idempotency import MemoryIdempotency
 from arccm.adapters.memory.outbox import MemoryMailer
 from arccm.adapters.memory.read_models import MemoryChangeFeed, MemoryReadModels, MemoryScheduleQueries
 from arccm.adapters.memory.store import MemoryStore
@@ -111,6 +112,11 @@ class Container(containers.DeclarativeContainer):
         config.backend,
         memory=providers.Singleton(MemoryAuditTrail, memory_store),
         postgres=providers.Singleton(lazy("postgres", f"{_PG}.audit", "PostgresAuditTrail"), database),
+    )
+    idempotency = providers.Selector(
+        config.backend,
+        memory=providers.Singleton(MemoryIdempotency),
+        postgres=providers.Singleton(lazy("postgres", f"{_PG}.idempotency", "PostgresIdempotency"), database),
     )
     mailer = providers.Singleton(make_mailer, smtp_url=config.smtp_url)
     renderer = providers.Singleton(lazy("pdf", "arccm.adapters.certificates.pdf", "PdfCertificateRenderer"))

@@ -6,7 +6,10 @@ database, map the ``Result`` — a value as JSON, a failure as an RFC 9457 probl
 
 from __future__ import annotations
 
+import atexit
 import logging
+import logging.handlers
+import queue
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,7 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from arccm.adapters.http import directory, events, verification
+from arccm.adapters.http import directory, events, operations, verification
 from arccm.adapters.http.common import Refused, acting
 from arccm.adapters.http.observability import access, observe
 from arccm.adapters.http.problems import problem
@@ -60,6 +63,7 @@ def create_app(
     observe(app)
     app.include_router(verification.router)
     app.include_router(directory.router)
+    app.include_router(operations.router)
     app.include_router(events.router)
 
     @app.get("/healthz", tags=["operations"], summary="The process answers")
@@ -100,6 +104,8 @@ def _handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, error: RequestValidationError) -> Response:
         first = error.errors()[0] if error.errors() else {}
+        if first.get("type") == "json_invalid":
+            return _malformed()
         where = [str(part) for part in first.get("loc", ()) if part not in ("query", "path", "body", "header")]
         field = ".".join(where) or "request"
         rule = str(first.get("msg", "is not valid"))[:200]
@@ -107,6 +113,8 @@ def _handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, error: StarletteHTTPException) -> Response:
+        if error.status_code == 400 and error.detail == "There was an error parsing the body":
+            return _malformed()
         code = {404: "no_such_route", 405: "method_not_allowed"}.get(error.status_code, "http_error")
         detail = error.detail if isinstance(error.detail, str) else None
         return problem(error.status_code, code, code.replace("_", " ").capitalize(), detail)
@@ -117,6 +125,11 @@ def _handlers(app: FastAPI) -> None:
         log.exception("internal error (request %s)", request_id)
         return problem(500, "internal_error", "Internal error", "Something failed on the server; it is logged.",
                        request_id=request_id)  # fmt: skip
+
+
+def _malformed() -> Response:
+    rule = "JSON in UTF-8"
+    return problem(400, "malformed_body", "Malformed body", "body: is not JSON in UTF-8", field="body", rule=rule)
 
 
 def _version() -> str:
@@ -135,9 +148,14 @@ def app_from_env() -> FastAPI:
 
     settings = Settings.from_env()
     if not access.handlers:  # one JSON line per request on stderr, beside uvicorn's own warnings
+        # written by a thread of its own: a slow or full stderr (a pipe, journald) must not stall the event loop
+        lines: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(message)s"))
-        access.addHandler(handler)
+        listener = logging.handlers.QueueListener(lines, handler)
+        listener.start()
+        atexit.register(listener.stop)
+        access.addHandler(logging.handlers.QueueHandler(lines))
         access.setLevel(logging.INFO)
         access.propagate = False
     return create_app(configured(settings), settings.jwt_secret, own_container=True)

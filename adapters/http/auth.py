@@ -48,3 +48,26 @@ def mint(user_id: uuid.UUID, secret: str, ttl: timedelta, now: datetime | None =
     claims: dict[str, Any] = {"sub": str(user_id), "aud": AUDIENCE, "role": "authenticated",
                               "iat": int(issued.timestamp()), "exp": int((issued + ttl).timestamp())}  # fmt: skip
     return jwt.encode(claims, secret, algorithm="HS256")
+
+
+FEED_AUDIENCE = "arccm-calendar"  # a calendar feed token opens the feed only; a bearer token never opens a feed
+
+
+def mint_feed(user_id: uuid.UUID, secret: str, now: datetime | None = None) -> str:
+    """The token in a calendar feed's URL: it names the user and no expiry (calendar apps keep the URL for years);
+    the user's standing is still loaded for every fetch, so deactivating them closes their feed."""
+    issued = now or datetime.now(UTC)
+    claims = {"sub": str(user_id), "aud": FEED_AUDIENCE, "iat": int(issued.timestamp())}
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def feed_subject(token: str, secret: str | None) -> uuid.UUID:
+    if secret is None:
+        raise Unauthenticated("this server has no ARCCM_JWT_SECRET: it serves no feeds")
+    if len(token) > MAX_TOKEN:
+        raise Unauthenticated("the token is too long")
+    try:
+        claims = jwt.decode(token, secret, algorithms=["HS256"], audience=FEED_AUDIENCE, options={"require": ["sub"]})
+        return uuid.UUID(str(claims["sub"]))
+    except (jwt.InvalidTokenError, ValueError):
+        raise Unauthenticated("the feed token is not valid") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from fastapi import Request
@@ -30,6 +31,11 @@ def acting(request: Request) -> Actor:
         user_id = subject(request.headers.get("authorization"), request.app.state.jwt_secret)
     except Unauthenticated as why:
         raise Refused(problem(401, "unauthenticated", "Unauthenticated", str(why))) from None
+    return resolved(request, user_id)
+
+
+def resolved(request: Request, user_id: uuid.UUID) -> Actor:
+    """``user_id`` as the database has them now; refused if unknown or not active."""
     resolved = request.app.state.container.resolve_actor()(user_id)
     if not isinstance(resolved, Success):
         error = resolved.failure()

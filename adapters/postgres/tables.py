@@ -16,9 +16,11 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     PrimaryKeyConstraint,
+    SmallInteger,
     Table,
     Text,
     UniqueConstraint,
@@ -843,6 +845,28 @@ t_certificate_counts = Table(
     Column("live_unrecorded", BigInteger, nullable=False),
     UniqueConstraint("location_id", "provider_id", name="certificate_counts_pair", postgresql_nulls_not_distinct=True),
     comment="Certificates per (location, provider): all, and live with no expiry recorded; kept by triggers (migration 0014)",
+)
+
+t_idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("user_id", Uuid, primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("fingerprint", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("status", SmallInteger),
+    Column("media_type", Text),
+    Column("body", LargeBinary),
+    Column("created_at", DateTime(True), nullable=False, server_default=text("now()")),
+    Column("locked_until", DateTime(True), nullable=False),
+    Column("expires_at", DateTime(True), nullable=False),
+    CheckConstraint("length(key) >= 1 AND length(key) <= 255", name="idempotency_keys_key_length"),
+    CheckConstraint("state = ANY (ARRAY['running'::text, 'done'::text])", name="idempotency_keys_state"),
+    CheckConstraint(
+        "(state = 'done'::text) = (status IS NOT NULL AND body IS NOT NULL)", name="idempotency_keys_done"
+    ),
+    Index("idempotency_keys_expiry_idx", "expires_at"),
+    comment="Responses stored for the HTTP API's Idempotency-Key header, per user; expire (migration 0017)",
 )
 
 t_session_enrollments = Table(

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
@@ -28,3 +38,44 @@ def demo_schema(pg_url: str) -> Iterator[str]:
     with engine.begin() as connection:
         connection.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
     engine.dispose()
+
+
+@contextmanager
+def served(env: dict[str, str], *args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """``arccm serve`` in a subprocess on a free port (its public address, unless ``env`` names another), ready (it
+    answers ``/readyz``); stopped with SIGTERM after."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    command = [str(Path(sys.executable).parent / "arccm"), "serve", "--port", str(port), *args]
+    base = f"http://127.0.0.1:{port}"  # and the public address the certificates' QR codes point to
+    environment = {**os.environ, "ARCCM_PUBLIC_URL": base, **env}
+    # its log goes to a file: a pipe nobody reads fills up, and a server writing its access log blocks on it
+    with tempfile.TemporaryFile("w+") as log:
+        server = subprocess.Popen(command, env=environment, stderr=log, text=True)
+
+        def said() -> str:
+            log.seek(0)
+            return log.read()[-5000:]
+
+        try:
+            deadline = time.monotonic() + 90
+            while True:  # ready when it answers: polled, with a deadline
+                try:
+                    if httpx.get(base + "/readyz", timeout=2).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert server.poll() is None, said()
+                assert time.monotonic() < deadline, "arccm serve did not become ready in 90 s"
+                time.sleep(0.1)
+            yield base, server
+        finally:
+            if server.poll() is None:
+                server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+                raise AssertionError("arccm serve did not stop in 60 s after SIGTERM: " + said()) from None

@@ -6,18 +6,12 @@ In process through Starlette's test client (a real httpx client driving the ASGI
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
 import signal
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -32,6 +26,7 @@ from arccm.adapters.http.app import create_app
 from arccm.adapters.http.auth import AUDIENCE, mint
 from arccm.adapters.postgres.database import normalize_url
 from arccm.domain.verification_code import encode
+from tests.e2e.conftest import served
 
 pytestmark = pytest.mark.needs_postgres
 SECRET = "a-test-secret-of-at-least-thirty-two-characters"
@@ -210,40 +205,18 @@ def test_lists_page_with_cursors_and_bad_input_is_a_problem_naming_the_field(
     assert dashboard.json()["certificates_total"] == 2  # the demo's revoked one, and the active one written here
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_arccm_serve_answers_what_a_certificates_qr_opens_and_stops_on_sigterm(
     pg_url: str, demo_schema: str, demo: dict[str, Any]
 ) -> None:
-    port = free_port()
-    env = {**os.environ, "ARCCM_DATABASE_URL": pg_url, "ARCCM_DB_SCHEMA": demo_schema, "ARCCM_JWT_SECRET": SECRET}
-    server = subprocess.Popen([str(Path(sys.executable).parent / "arccm"), "serve", "--port", str(port)], env=env,
-                              stderr=subprocess.PIPE, text=True)  # fmt: skip
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:  # ready when it answers: polled, with a deadline
-            try:
-                if httpx.get(base + "/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, server.stderr.read() if server.stderr else ""
-            assert time.monotonic() < deadline, "arccm serve did not become ready in 60 s"
-            time.sleep(0.1)
+    env = {"ARCCM_DATABASE_URL": pg_url, "ARCCM_DB_SCHEMA": demo_schema, "ARCCM_JWT_SECRET": SECRET}
+    with served(env) as (base, server):
         page = httpx.get(f"{base}/verify/{demo['revoked']}", timeout=10)
         assert page.status_code == 200
         assert "Revoked — not valid" in page.text
         assert httpx.get(base + "/healthz", timeout=10).json() == {"status": "ok"}
         assert httpx.get(base + "/openapi.json", timeout=10).json()["paths"]["/v1/verify/{code}"]
-    finally:
         server.send_signal(signal.SIGTERM)
-        code = server.wait(timeout=40)
-    assert code == 0
+        assert server.wait(timeout=40) == 0
 
 
 def test_the_directory_answers_in_the_callers_scope(client: TestClient, demo: dict[str, Any]) -> None:
