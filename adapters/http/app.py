@@ -13,20 +13,24 @@ import queue
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy.exc
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from arccm.adapters.http import directory, events, operations, verification
-from arccm.adapters.http.common import Refused, acting
+from arccm.adapters.http.common import Day, Refused, acting
 from arccm.adapters.http.observability import access, observe
-from arccm.adapters.http.problems import problem
+from arccm.adapters.http.problems import API_PROBLEMS, documented, problem
 from arccm.adapters.jsonable import plain
+from arccm.adapters.postgres.database import DatabaseUnavailable, ShuttingDown
 from arccm.application.ports.unit_of_work import ActorNotPermitted
+from arccm.application.validation import InvalidArgument
 from arccm.domain.access import Actor
 
 if TYPE_CHECKING:
@@ -70,7 +74,8 @@ def create_app(
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["operations"], summary="The database answers and is migrated to this release's head")
+    @app.get("/readyz", tags=["operations"], summary="The database answers and is migrated to this release's head",
+             responses=documented(503))  # fmt: skip
     def readyz(request: Request) -> Response:
         health = request.app.state.container.lifecycle().health()
         if health.get("status") == "error":
@@ -80,12 +85,14 @@ def create_app(
             return problem(503, "not_ready", "Not ready", "The database is not at this release's schema.")
         return JSONResponse({"status": "ready"})
 
-    @app.get("/v1/me", tags=["people"], summary="Who the token's user is, as the database has them now")
+    @app.get("/v1/me", tags=["people"], summary="Who the token's user is, as the database has them now",
+             responses=API_PROBLEMS)  # fmt: skip
     def me(actor: Actor = Depends(acting)) -> Any:
         return plain(actor)
 
-    @app.get("/v1/dashboard", tags=["dashboard"], summary="The caller's dashboard, counted in the database")
-    def dashboard(actor: Actor = Depends(acting), day: date | None = Query(None, alias="date")) -> Any:
+    @app.get("/v1/dashboard", tags=["dashboard"], summary="The caller's dashboard, counted in the database",
+             responses=API_PROBLEMS)  # fmt: skip
+    def dashboard(actor: Actor = Depends(acting), day: Day | None = Query(None, alias="date")) -> Any:
         today = day or datetime.now(UTC).date()
         return plain(container.read_models().dashboard(actor, today))
 
@@ -101,6 +108,12 @@ def _handlers(app: FastAPI) -> None:
     async def not_permitted(_: Request, error: ActorNotPermitted) -> Response:
         return problem(403, "forbidden", "Forbidden", "The user may not act now (inactive, or changed).")
 
+    @app.exception_handler(InvalidArgument)
+    async def invalid_argument(_: Request, error: InvalidArgument) -> Response:
+        """A read model's argument check (application/validation.py): a day outside 1900–9000, say."""
+        refused = error.error
+        return problem(422, refused.code, "Invalid value", refused.message, field=refused.field, rule=refused.rule)
+
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, error: RequestValidationError) -> Response:
         first = error.errors()[0] if error.errors() else {}
@@ -112,12 +125,30 @@ def _handlers(app: FastAPI) -> None:
         return problem(422, "invalid_value", "Invalid value", f"{field}: {rule}", field=field, rule=rule)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, error: StarletteHTTPException) -> Response:
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
         if error.status_code == 400 and error.detail == "There was an error parsing the body":
             return _malformed()
-        code = {404: "no_such_route", 405: "method_not_allowed"}.get(error.status_code, "http_error")
+        code = {404: "no_such_route", 405: "method_not_allowed", 413: "body_too_large"}.get(
+            error.status_code, "http_error"
+        )
         detail = error.detail if isinstance(error.detail, str) else None
-        return problem(error.status_code, code, code.replace("_", " ").capitalize(), detail)
+        headers = dict(error.headers) if error.headers else None  # a 405's Allow, for one
+        if error.status_code == 405:  # every method of the path, not only those of the first route matched
+            headers = {"Allow": ", ".join(_allowed(request))}
+        return problem(error.status_code, code, code.replace("_", " ").capitalize(), detail, headers)
+
+    @app.exception_handler(DatabaseUnavailable)
+    @app.exception_handler(ShuttingDown)
+    @app.exception_handler(sqlalchemy.exc.OperationalError)
+    @app.exception_handler(sqlalchemy.exc.InterfaceError)
+    @app.exception_handler(sqlalchemy.exc.TimeoutError)
+    async def unavailable(request: Request, error: Exception) -> Response:
+        """The database is down, unreachable, or every connection is busy past the pool's wait: 503 at once, with
+        a hint to retry — never a 500, and never a request left hanging (docs/http.md, "Faults")."""
+        log.warning("database unavailable (request %s): %s", getattr(request.state, "request_id", None),
+                    type(error).__name__)  # fmt: skip
+        return problem(503, "unavailable", "Unavailable", "The database cannot be reached now; retry shortly.",
+                       retry_after=2)  # fmt: skip
 
     @app.exception_handler(Exception)
     async def internal(request: Request, error: Exception) -> Response:
@@ -125,6 +156,15 @@ def _handlers(app: FastAPI) -> None:
         log.exception("internal error (request %s)", request_id)
         return problem(500, "internal_error", "Internal error", "Something failed on the server; it is logged.",
                        request_id=request_id)  # fmt: skip
+
+
+def _allowed(request: Request) -> list[str]:
+    path = request.url.path
+    routes = [r for r in request.app.routes if isinstance(r, APIRoute) and r.path_regex.match(path)]
+    methods = {m for r in routes for m in r.methods or ()}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
 
 
 def _malformed() -> Response:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import uuid
-from typing import Any
+from datetime import date, datetime
+from typing import Annotated, Any
 
 from fastapi import Request
 from fastapi.responses import Response
+from pydantic import AwareDatetime, BeforeValidator
 from returns.result import Success
 
 from arccm.adapters.http.auth import Unauthenticated, subject
@@ -15,6 +18,26 @@ from arccm.adapters.jsonable import plain
 from arccm.domain.access import Actor
 
 MAX_PAGE = 500  # the directory's own limit (application/use_cases/directory.py)
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|z|[+-]\d{2}:?\d{2})")
+
+
+def _iso_day(value: object) -> object:
+    """A day as ISO 8601 text only: pydantic alone also takes ``0`` (the Unix epoch) or a timestamp for a date."""
+    if isinstance(value, date) or (isinstance(value, str) and _DAY.fullmatch(value)):
+        return value
+    raise ValueError("must be a date as YYYY-MM-DD")
+
+
+def _iso_moment(value: object) -> object:
+    if isinstance(value, datetime) or (isinstance(value, str) and _MOMENT.fullmatch(value)):
+        return value
+    raise ValueError("must be a date and time with its UTC offset, as 2027-01-04T09:00:00-05:00")
+
+
+Day = Annotated[date, BeforeValidator(_iso_day)]
+Moment = Annotated[AwareDatetime, BeforeValidator(_iso_moment)]
 
 
 class Refused(Exception):

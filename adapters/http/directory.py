@@ -8,7 +8,7 @@ import base64
 import binascii
 import json
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -16,12 +16,12 @@ from fastapi.responses import Response
 
 from arccm.adapters.calendar.ical import to_ical
 from arccm.adapters.http.auth import Unauthenticated, feed_subject, mint_feed
-from arccm.adapters.http.common import MAX_PAGE, Refused, acting, answer, answer_value, resolved
-from arccm.adapters.http.problems import problem
+from arccm.adapters.http.common import MAX_PAGE, Day, Refused, acting, answer, answer_value, resolved
+from arccm.adapters.http.problems import API_PROBLEMS, problem
 from arccm.adapters.jsonable import plain
 from arccm.domain.access import Actor
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", responses=API_PROBLEMS)
 AFTER = Query(None, max_length=2000, description="The previous page's `next`")
 LIMIT = Query(50, ge=1, le=MAX_PAGE)
 
@@ -33,7 +33,7 @@ def _directory(request: Request) -> Any:
 @router.get("/sessions", tags=["sessions"], summary="Sessions in the caller's scope, by start time")
 def sessions(
     request: Request, actor: Actor = Depends(acting), status: str | None = Query(None, max_length=40),
-    start: date | None = Query(None, alias="from"), end: date | None = Query(None, alias="to"),
+    start: Day | None = Query(None, alias="from"), end: Day | None = Query(None, alias="to"),
     after: str | None = AFTER, limit: int = LIMIT,
 ) -> Any:  # fmt: skip
     return answer(_directory(request).sessions(actor, status, start, end, after, limit))
@@ -87,7 +87,7 @@ def batch(request: Request, batch_id: uuid.UUID, actor: Actor = Depends(acting))
 
 @router.get("/calendar", tags=["sessions"], summary="Sessions in the caller's scope between two days, local times")
 def calendar(
-    request: Request, start: date = Query(..., alias="from"), end: date = Query(..., alias="to"),
+    request: Request, start: Day = Query(..., alias="from"), end: Day = Query(..., alias="to"),
     tz: str = Query("UTC", max_length=64, description="An IANA time zone, for local times"),
     actor: Actor = Depends(acting),
 ) -> Any:  # fmt: skip
@@ -137,7 +137,7 @@ def calendar_ics(request: Request, token: str = Query(..., min_length=1, max_len
 
 @router.get("/analytics", tags=["dashboard"], summary="Sessions, seats, completions and certificates between two days")
 def analytics(
-    request: Request, start: date = Query(..., alias="from"), end: date = Query(..., alias="to"),
+    request: Request, start: Day = Query(..., alias="from"), end: Day = Query(..., alias="to"),
     group_by: str | None = Query(None, max_length=20, description="location, instructor or course"),
     actor: Actor = Depends(acting),
 ) -> Any:  # fmt: skip
@@ -146,7 +146,7 @@ def analytics(
 
 @router.get("/session-metrics", tags=["dashboard"], summary="Fill rate, attendance and pass rate per session")
 def session_metrics(
-    request: Request, start: date = Query(..., alias="from"), end: date = Query(..., alias="to"),
+    request: Request, start: Day = Query(..., alias="from"), end: Day = Query(..., alias="to"),
     course_id: uuid.UUID | None = None, actor: Actor = Depends(acting),
 ) -> Any:  # fmt: skip
     return answer(request.app.state.container.view_session_metrics()(actor, start, end, course_id))

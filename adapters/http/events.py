@@ -13,23 +13,30 @@ import asyncio
 import json
 import threading
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Literal, get_args
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
 from arccm.adapters.events_codec import change_json
 from arccm.adapters.http.common import Refused, acting
-from arccm.adapters.http.problems import problem
+from arccm.adapters.http.problems import API_PROBLEMS, problem
 from arccm.application.ports.change_feed import Cursor
 from arccm.application.ports.subscriptions import TOPICS
 from arccm.domain.access import Actor
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", responses=API_PROBLEMS)
 RETRY_MS = 2000  # how soon a browser reconnects after the stream ends
 POLL = 0.25  # how often a quiet stream looks at its subscription (resync, shutdown, a gone client)
 SHUTTING_DOWN = threading.Event()  # set by `arccm serve` on SIGTERM: streams end (a browser reconnects elsewhere)
 RESYNC = "the cursor is older than the retained feed: reload, then follow from now"
+
+
+Topic = Literal[
+    "certificates", "compliance", "enrollments", "notifications", "profiles", "rosters", "sessions", "teams"
+]
+assert set(get_args(Topic)) == TOPICS, "the topics the API documents are the feed's"
+CURSOR = r"^\s*(\d{1,19}:\d{1,19})?\s*$"
 
 
 def _cursor(text: str | None) -> Cursor | None:
@@ -49,10 +56,11 @@ def _cursor(text: str | None) -> Cursor | None:
             response_class=StreamingResponse, responses={200: {"content": {"text/event-stream": {}}}})  # fmt: skip
 async def events(
     request: Request, actor: Actor = Depends(acting),
-    topics: list[str] | None = Query(None, description="Topics to follow (repeat); all by default"),
-    since: str | None = Query(None, max_length=64, description="Resume after this cursor (as Last-Event-ID)"),
+    topics: list[Topic] | None = Query(None, description="Topics to follow (repeat); all by default"),
+    since: str | None = Query(None, max_length=64, pattern=CURSOR,
+                              description="Resume after this cursor (as Last-Event-ID)"),
     max_events: int | None = Query(None, ge=1, le=1_000_000, description="End the stream after this many events"),
-    last_event_id: str | None = Header(None, max_length=64),
+    last_event_id: str | None = Header(None, max_length=64, pattern=CURSOR),
 ) -> StreamingResponse:  # fmt: skip
     wanted = frozenset(topics or TOPICS)
     if unknown := sorted(wanted - TOPICS):

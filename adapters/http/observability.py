@@ -43,7 +43,8 @@ def observe(app: FastAPI) -> None:
                                 "client": request.client.host if request.client else None}))  # fmt: skip
         return response
 
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", include_in_schema=True)
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", include_in_schema=True,
+             response_class=Response, responses={200: {"content": {"text/plain": {}}}})  # fmt: skip
     def metrics(request: Request) -> Response:
         try:
             stats: dict[str, Any] = request.app.state.container.database().pool_stats()

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from arccm.adapters.http.common import acting, answer, answer_value
+from arccm.adapters.http.common import Day, Moment, acting, answer, answer_value
 from arccm.adapters.http.idempotency import KEY, once
-from arccm.adapters.http.problems import problem
+from arccm.adapters.http.problems import API_PROBLEMS, problem
 from arccm.adapters.jsonable import plain
 from arccm.application import commands as c
 from arccm.domain.access import Actor, Role
@@ -29,7 +28,7 @@ from arccm.domain.compliance import RecordStatus
 from arccm.domain.enrollment import Attendance
 from arccm.domain.team import TeamRole
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", responses=API_PROBLEMS)
 
 Text = Annotated[str, Field(min_length=1, max_length=500)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
@@ -47,16 +46,16 @@ class ScheduleBody(Body):
     location_id: uuid.UUID
     lead_instructor_id: uuid.UUID
     title: Name
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Moment
+    ends_at: Moment
     max_capacity: Capacity
     assistant_ids: list[uuid.UUID] = Field(default_factory=list, max_length=50)
     allow_waitlist: bool = True
 
 
 class RescheduleBody(Body):
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Moment
+    ends_at: Moment
     expected_version: Version = None
 
 
@@ -88,14 +87,14 @@ class IssueBody(Body):
     kind: CompletionKind
     parent_id: uuid.UUID = Field(description="The session (kind session_enrollment) or the roster (roster_member)")
     completion_id: uuid.UUID = Field(description="The enrollment or the roster member")
-    issue_date: date | None = None
+    issue_date: Day | None = None
 
 
 class BatchBody(Body):
     session_id: uuid.UUID | None = None
     roster_id: uuid.UUID | None = None
     chunk_size: int = Field(1000, ge=1, le=100_000)
-    issue_date: date | None = None
+    issue_date: Day | None = None
     name: Name | None = None
     preview: bool = False
 
@@ -136,8 +135,8 @@ class TeamMemberBody(Body):
 class ComplianceBody(Body):
     metric_id: uuid.UUID
     status: RecordStatus
-    recorded_on: date
-    expires_on: date | None = None
+    recorded_on: Day
+    expires_on: Day | None = None
 
 
 class RoleBody(Body):

@@ -16,11 +16,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from returns.result import Success
 
 from arccm.adapters.http.limits import Limiter
-from arccm.adapters.http.problems import problem
+from arccm.adapters.http.problems import MEDIA_TYPE, PROBLEM_SCHEMA, documented, problem
 from arccm.application import commands
 from arccm.domain.verification_code import ALPHABET, DATA_SYMBOLS, check_symbol, decode_value
 
-router = APIRouter()
+router = APIRouter(responses=documented(422, 429))
 LOOKUPS_PER_MINUTE = 60  # per client address
 NAME_CHECKS_PER_MINUTE = 10  # confirming a full name: guessing names is what this slows
 
@@ -136,7 +136,8 @@ def _wait(request: Request, name: str | None) -> int:
     return wait
 
 
-@router.get("/v1/verify/{code:path}", tags=["verification"], summary="Verify a certificate (JSON)")
+@router.get("/v1/verify/{code:path}", tags=["verification"], summary="Verify a certificate (JSON)",
+            responses=documented(404))  # fmt: skip
 def verify_json(
     request: Request,
     code: str,
@@ -168,8 +169,18 @@ def _language(request: Request, lang: str | None) -> str:
     return "en"
 
 
+PAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    404: {
+        "description": "No certificate has this code (the page says so); an address no route matches (one with a"
+        " line break in it, say) is a problem",
+        "content": {"text/html": {}, MEDIA_TYPE: {"schema": PROBLEM_SCHEMA}},
+    },
+    429: {"description": "Too many verifications from this address; see Retry-After", "content": {"text/html": {}}},
+}
+
+
 @router.get("/verify/{code:path}", response_class=HTMLResponse, tags=["verification"], include_in_schema=True,
-            summary="The verification page a certificate's QR code opens")  # fmt: skip
+            summary="The verification page a certificate's QR code opens", responses=PAGE_RESPONSES)  # fmt: skip
 def verify_page(
     request: Request, code: str, name: str | None = Query(None, max_length=MAX_NAME),
     lang: str | None = Query(None, max_length=5),

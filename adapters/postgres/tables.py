@@ -862,9 +862,7 @@ t_idempotency_keys = Table(
     Column("expires_at", DateTime(True), nullable=False),
     CheckConstraint("length(key) >= 1 AND length(key) <= 255", name="idempotency_keys_key_length"),
     CheckConstraint("state = ANY (ARRAY['running'::text, 'done'::text])", name="idempotency_keys_state"),
-    CheckConstraint(
-        "(state = 'done'::text) = (status IS NOT NULL AND body IS NOT NULL)", name="idempotency_keys_done"
-    ),
+    CheckConstraint("(state = 'done'::text) = (status IS NOT NULL AND body IS NOT NULL)", name="idempotency_keys_done"),
     Index("idempotency_keys_expiry_idx", "expires_at"),
     comment="Responses stored for the HTTP API's Idempotency-Key header, per user; expire (migration 0017)",
 )

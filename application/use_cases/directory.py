@@ -32,6 +32,7 @@ from arccm.application.ports.read_models import CertificateSummary, SessionSumma
 from arccm.application.validation import Day, boundary
 from arccm.domain.access import Actor
 from arccm.domain.errors import DomainError, InvalidValue, NotFound
+from arccm.domain.text import clean_text
 from arccm.domain.verification_code import parse as parse_code
 
 T = TypeVar("T")
@@ -166,6 +167,10 @@ class DirectoryHandler:
             return Failure(InvalidValue("text", "must name someone: part of a name, or an e-mail address"))
         if len(wanted) > MAX_SEARCH:
             return Failure(InvalidValue("text", f"at most {MAX_SEARCH} characters"))
+        printable = clean_text("text", wanted, MAX_SEARCH)  # a NUL reached PostgreSQL as a driver error (fuzzing)
+        if isinstance(printable, Failure):
+            return Failure(printable.failure())
+        wanted = printable.unwrap()
         email = wanted if "@" in wanted else None
         return _listed(
             "people",

@@ -50,6 +50,11 @@ class ChangeUserRoleHandler:
 
     @boundary
     def __call__(self, actor: Actor, cmd: commands.ChangeUserRole) -> Result[UserProfile, DomainError]:
+        """Nobody changes their own role: another administrator must (an organization must not lose its last
+        administrator to a slip, and a user demoted mid-transaction could no longer record what they did)."""
+        if cmd.user_id == actor.user_id:
+            return Failure(InvalidValue("user_id", "must not be the acting user"))
+
         def work(uow: UnitOfWork) -> Result[UserProfile, DomainError]:
             return Result.do(
                 self._change(uow, actor, profile, cmd)

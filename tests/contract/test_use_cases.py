@@ -490,6 +490,16 @@ def test_role_changes_follow_the_hierarchy(org: Org) -> None:
     assert ok(change(w.admin, c.ChangeUserRole(admin.user_id, Role.SA))).role is Role.SA
 
 
+@pytest.mark.parametrize("role", [Role.IN, Role.SA])
+def test_nobody_changes_their_own_role(org: Org, role: Role) -> None:
+    """An SA demoting themselves was a 500 on PostgreSQL: the change was refused by the change log's row-level
+    security, which no longer saw an SA writing it (found by schemathesis through the HTTP API)."""
+    w = org.world
+    refused = w.container.change_user_role()(w.admin, c.ChangeUserRole(w.admin.user_id, role))
+    assert refused == Failure(InvalidValue("user_id", "must not be the acting user"))
+    assert ok(w.container.resolve_actor()(w.admin.user_id)).role is Role.SA
+
+
 # --- events and concurrency ---------------------------------------------------------------
 
 
