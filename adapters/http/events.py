@@ -60,7 +60,7 @@ async def events(
     since: str | None = Query(None, max_length=64, pattern=CURSOR,
                               description="Resume after this cursor (as Last-Event-ID)"),
     max_events: int | None = Query(None, ge=1, le=1_000_000, description="End the stream after this many events"),
-    last_event_id: str | None = Header(None, max_length=64, pattern=CURSOR),
+    last_event_id: str | None = Header(None, alias="Last-Event-ID", max_length=64, pattern=CURSOR),
 ) -> StreamingResponse:  # fmt: skip
     wanted = frozenset(topics or TOPICS)
     if unknown := sorted(wanted - TOPICS):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -13,6 +14,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -21,6 +23,7 @@ from sqlalchemy.pool import NullPool
 
 from arccm.adapters.cli.main import run
 from arccm.adapters.postgres.database import normalize_url
+from arccm.domain.verification_code import encode
 
 
 @pytest.fixture(scope="module")
@@ -79,3 +82,35 @@ def served(env: dict[str, str], *args: str) -> Iterator[tuple[str, subprocess.Po
                 server.kill()
                 server.wait()
                 raise AssertionError("arccm serve did not stop in 60 s after SIGTERM: " + said()) from None
+
+
+def rows(pg_url: str, schema: str, sql: str) -> list[Any]:
+    engine = create_engine(normalize_url(pg_url), poolclass=NullPool)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(f'SET LOCAL search_path TO "{schema}"'))
+            return list(connection.execute(text(sql)))
+    finally:
+        engine.dispose()
+
+
+ACTIVE_NAME = "Dana Active"
+COLUMNS = (
+    "completion_kind, course_id, course_name, location_id, provider_id, session_id, roster_id, instructor_ids,"
+    " instructor_name, issued_by, issue_date, expiry_date, lead_instructor_id"
+)
+
+
+@pytest.fixture(scope="module")
+def demo(pg_url: str, demo_schema: str) -> dict[str, Any]:
+    """The demo's revoked certificate, and beside it an active one (written as the database holds one: the demo
+    story ends with its only certificate revoked)."""
+    revoked = rows(pg_url, demo_schema, "SELECT verification_code FROM certificates WHERE revoked_at IS NOT NULL")
+    active = encode(secrets.randbits(60)).canonical
+    rows(pg_url, demo_schema, f"""
+        INSERT INTO certificates (id, verification_code, completion_id, recipient_name, recipient_user_id, {COLUMNS})
+        SELECT gen_random_uuid(), '{active}', gen_random_uuid(), '{ACTIVE_NAME}',
+               (SELECT id FROM profiles WHERE display_name = 'Omar Diaz'), {COLUMNS}
+        FROM certificates LIMIT 1 RETURNING id""")  # fmt: skip
+    people = dict(rows(pg_url, demo_schema, "SELECT email, id FROM profiles WHERE email <> ''"))
+    return {"active": active, "active_name": ACTIVE_NAME, "revoked": revoked[0][0], "people": people}

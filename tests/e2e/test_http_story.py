@@ -23,8 +23,8 @@ from arccm.adapters.http.auth import mint
 from arccm.domain.access import Role
 from arccm.domain.compliance import ComplianceStanding, ComplianceStatus, Tier
 from arccm.domain.people import InstructorProfile, UserProfile
-from tests.e2e.conftest import served
-from tests.e2e.test_http import PROBLEM, SECRET, rows
+from tests.e2e.conftest import rows, served
+from tests.e2e.test_http import PROBLEM, SECRET
 
 pytestmark = pytest.mark.needs_postgres
 
