@@ -84,13 +84,16 @@ async def events(
         try:
             yield f"retry: {RETRY_MS}\n\n"
             while max_events is None or sent < max_events:
+                if SHUTTING_DOWN.is_set() or closing.is_set():  # checked between events too: a busy feed ends
+                    yield f"retry: {RETRY_MS}\n: the server is stopping; reconnect with Last-Event-ID\n\n"
+                    return
                 try:
                     change = await asyncio.wait_for(arrived.get(), timeout=POLL)
                 except TimeoutError:
                     if subscription.resync_required:
                         yield f"event: resync\ndata: {json.dumps({'reason': RESYNC})}\n\n"
                         return
-                    if SHUTTING_DOWN.is_set() or closing.is_set() or await request.is_disconnected():
+                    if await request.is_disconnected():
                         return
                     quiet += POLL
                     if quiet >= heartbeat:
