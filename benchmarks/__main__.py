@@ -23,7 +23,10 @@ from sqlalchemy import text
 from arccm.adapters.postgres.database import Database, normalize_url
 from arccm.adapters.postgres.seed import seed
 from arccm.adapters.runtime import server_url
+from benchmarks.over_http import http_enroll, http_verify
 from benchmarks.suite import SUITE, Bench
+
+SUITE.extend([("http_verify", http_verify), ("http_enroll", http_enroll)])  # issue 12: the HTTP adapter's cost
 
 
 def database_url() -> str:

@@ -120,23 +120,38 @@ TRUNCATE legacy_sessions, legacy_enrollments;  -- a kept schema (--schema) runs 
 """
 
 
-def enroll_contended(b: Bench) -> Result:
-    sessions_each, capacity, workers = 40, 25, 8
-    attempts = 1_600 if b.quick else 4_000
+def contended(
+    b: Bench, sessions_each: int, capacity: int, attempts: int
+) -> tuple[Actor, list[uuid.UUID], list[uuid.UUID], list[tuple[int, uuid.UUID]]]:
+    """An SA, two sets of ``sessions_each`` fresh sessions (one for ours, one for the baseline), and one plan of
+    attempts: (session index, learner) drawn at random, so both sides race for the same seats the same way."""
     admin = b.actor(Role.SA)
     lead = b.scalar("SELECT id FROM instructor_profiles ORDER BY id LIMIT 1")
     location = b.scalar("SELECT id FROM locations ORDER BY id LIMIT 1")
     course = b.scalar("SELECT id FROM course_templates WHERE code = 'CPR-C'")
     learners = [row[0] for row in _rows(b, "SELECT id FROM profiles WHERE role IN ('IT','IN') ORDER BY id LIMIT 5000")]
-    ours_sessions = add_sessions(b.owner, b.schema, sessions_each, capacity, lead, location, course, admin.user_id)
-    raw_sessions = add_sessions(b.owner, b.schema, sessions_each, capacity, lead, location, course, admin.user_id)
+    ours = add_sessions(b.owner, b.schema, sessions_each, capacity, lead, location, course, admin.user_id)
+    theirs = add_sessions(b.owner, b.schema, sessions_each, capacity, lead, location, course, admin.user_id)
     plan = [(b.rng.randrange(sessions_each), b.rng.choice(learners)) for _ in range(attempts)]
+    return admin, ours, theirs, plan
+
+
+def library_enroller(b: Bench, admin: Actor, sessions: list[uuid.UUID]) -> Callable[[tuple[int, uuid.UUID]], bool]:
+    """One attempt of a plan as arccm's enroll use case, in process."""
     enroll = b.container.enroll_learner()
 
-    def ours(item: tuple[int, uuid.UUID]) -> bool:
-        outcome = enroll(admin, c.EnrollLearner(ours_sessions[item[0]], item[1], join_waitlist=False))
+    def attempt(item: tuple[int, uuid.UUID]) -> bool:
+        outcome = enroll(admin, c.EnrollLearner(sessions[item[0]], item[1], join_waitlist=False))
         return isinstance(outcome, Success)
 
+    return attempt
+
+
+def enroll_contended(b: Bench) -> Result:
+    sessions_each, capacity, workers = 40, 25, 8
+    attempts = 1_600 if b.quick else 4_000
+    admin, ours_sessions, raw_sessions, plan = contended(b, sessions_each, capacity, attempts)
+    ours = library_enroller(b, admin, ours_sessions)
     ours_rate, ours_lat = contend(plan, workers, lambda: ours)
     raw_rate, raw_lat = contend(plan, workers, lambda: raw_enroller(b.raw(), raw_sessions))
     legacy_rate, _ = contend(plan, workers, lambda: _legacy_enroller(b, sessions_each, capacity))
