@@ -24,7 +24,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from arccm.adapters.http import directory, events, operations, verification
-from arccm.adapters.http.common import Day, Refused, acting
+from arccm.adapters.http.common import Day, RecentActors, Refused, acting, resolved
 from arccm.adapters.http.observability import access, observe
 from arccm.adapters.http.problems import API_PROBLEMS, documented, problem
 from arccm.adapters.jsonable import plain
@@ -61,6 +61,7 @@ def create_app(
     app.state.container = container
     app.state.jwt_secret = jwt_secret
     app.state.limits = verification.Limits()
+    app.state.actors = RecentActors()
     app.state.heartbeat_seconds = heartbeat_seconds
     app.state.closing = threading.Event()
     _handlers(app)
@@ -87,8 +88,8 @@ def create_app(
 
     @app.get("/v1/me", tags=["people"], summary="Who the token's user is, as the database has them now",
              responses=API_PROBLEMS)  # fmt: skip
-    def me(actor: Actor = Depends(acting)) -> Any:
-        return plain(actor)
+    def me(request: Request, actor: Actor = Depends(acting)) -> Any:
+        return plain(resolved(request, actor.user_id))  # as the database has them this instant
 
     @app.get("/v1/dashboard", tags=["dashboard"], summary="The caller's dashboard, counted in the database",
              responses=API_PROBLEMS)  # fmt: skip
@@ -105,7 +106,9 @@ def _handlers(app: FastAPI) -> None:
         return error.response
 
     @app.exception_handler(ActorNotPermitted)
-    async def not_permitted(_: Request, error: ActorNotPermitted) -> Response:
+    async def not_permitted(request: Request, error: ActorNotPermitted) -> Response:
+        if (user_id := getattr(request.state, "user_id", None)) is not None:
+            request.app.state.actors.forget(user_id)  # resolved afresh next time: changed, not gone, perhaps
         return problem(403, "forbidden", "Forbidden", "The user may not act now (inactive, or changed).")
 
     @app.exception_handler(InvalidArgument)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import threading
+import time
 import uuid
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -47,6 +49,36 @@ class Refused(Exception):
         self.response = response
 
 
+class RecentActors:
+    """Actors resolved in the last ``seconds``, by user id: a request saves the database round trip of resolving
+    its caller again.  Safe because every transaction an actor runs asks the database first whether the actor is
+    still who they were and may act (``Database.transaction``, the memory store the same): a caller deactivated
+    or changed within the window is refused by that check (403) and forgotten here (app.py)."""
+
+    def __init__(self, seconds: float = 2.0, most: int = 10_000) -> None:
+        self.seconds, self.most = seconds, most
+        self._actors: dict[uuid.UUID, tuple[float, Actor]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, user_id: uuid.UUID) -> Actor | None:
+        with self._lock:
+            held = self._actors.get(user_id)
+        return held[1] if held and held[0] > time.monotonic() else None
+
+    def put(self, actor: Actor) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if len(self._actors) >= self.most:
+                self._actors = {k: v for k, v in self._actors.items() if v[0] > now}
+                if len(self._actors) >= self.most:
+                    self._actors.clear()
+            self._actors[actor.user_id] = (now + self.seconds, actor)
+
+    def forget(self, user_id: uuid.UUID) -> None:
+        with self._lock:
+            self._actors.pop(user_id, None)
+
+
 def acting(request: Request) -> Actor:
     """The caller: the bearer token's subject, as the database has them now (active, with their role, provider
     and locations) — never what the token claims."""
@@ -54,7 +86,9 @@ def acting(request: Request) -> Actor:
         user_id = subject(request.headers.get("authorization"), request.app.state.jwt_secret)
     except Unauthenticated as why:
         raise Refused(problem(401, "unauthenticated", "Unauthenticated", str(why))) from None
-    return resolved(request, user_id)
+    request.state.user_id = user_id
+    recent: RecentActors = request.app.state.actors
+    return recent.get(user_id) or resolved(request, user_id)
 
 
 def resolved(request: Request, user_id: uuid.UUID) -> Actor:
@@ -66,6 +100,7 @@ def resolved(request: Request, user_id: uuid.UUID) -> Actor:
             raise Refused(problem(401, "unauthenticated", "Unauthenticated", "The token's user is not known here."))
         raise Refused(problem(403, "forbidden", "Forbidden", error.message))
     actor: Actor = resolved.unwrap()
+    request.app.state.actors.put(actor)
     return actor
 
 

@@ -136,6 +136,25 @@ def test_a_bearer_token_names_the_caller_and_the_database_says_who_they_are(
     assert mint(sam, SECRET, timedelta(minutes=1)).count(".") == 2
 
 
+def test_a_user_deactivated_between_two_requests_is_refused_at_the_next(
+    client: TestClient, demo: dict[str, Any]
+) -> None:
+    """The app keeps resolved callers for two seconds; each transaction still asks the database who they are, so
+    a deactivation (or a role change) is felt by the very next request, not two seconds later."""
+    sam, paul = demo["people"]["sam@example.org"], demo["people"]["paul@example.org"]
+    assert client.get("/v1/sessions", headers=bearer(paul)).status_code == 200  # paul is resolved and kept
+    off = client.put(f"/v1/people/{paul}/active", json={"active": False}, headers=bearer(sam))
+    assert off.status_code == 200, off.text
+    try:
+        for path in ("/v1/sessions", "/v1/dashboard", "/v1/me", "/v1/sessions"):
+            refused = client.get(path, headers=bearer(paul))
+            assert (refused.status_code, refused.headers["content-type"]) == (403, PROBLEM), (path, refused.text)
+    finally:
+        on = client.put(f"/v1/people/{paul}/active", json={"active": True}, headers=bearer(sam))
+        assert on.status_code == 200, on.text
+    assert client.get("/v1/sessions", headers=bearer(paul)).status_code == 200
+
+
 def test_lists_page_with_cursors_and_bad_input_is_a_problem_naming_the_field(
     client: TestClient, demo: dict[str, Any]
 ) -> None:
