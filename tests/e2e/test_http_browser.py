@@ -19,7 +19,8 @@ from PIL import Image
 from tests.e2e.conftest import served
 from tests.e2e.test_http import SECRET
 
-pytestmark = pytest.mark.needs_postgres
+# once per CI run: HTTP over the machine's PostgreSQL; the embedded pass repeats only test_http.py and the hostile cases
+pytestmark = [pytest.mark.needs_postgres, pytest.mark.soak]
 DOCS = Path(__file__).parents[2] / "docs" / "screenshots"
 GREEN, RED = (0x1B, 0x7F, 0x3B), (0xB0, 0x00, 0x20)  # the page's colours for valid and revoked
 

@@ -18,7 +18,8 @@ from tests.e2e.conftest import rows, served
 from tests.e2e.test_http import SECRET, sse
 from tests.e2e.test_http_story import auth
 
-pytestmark = pytest.mark.needs_postgres
+# once per CI run: HTTP over the machine's PostgreSQL; the embedded pass repeats only test_http.py and the hostile cases
+pytestmark = [pytest.mark.needs_postgres, pytest.mark.soak]
 
 
 @pytest.fixture(scope="module")

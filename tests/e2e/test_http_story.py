@@ -26,7 +26,8 @@ from arccm.domain.people import InstructorProfile, UserProfile
 from tests.e2e.conftest import rows, served
 from tests.e2e.test_http import PROBLEM, SECRET
 
-pytestmark = pytest.mark.needs_postgres
+# once per CI run: HTTP over the machine's PostgreSQL; the embedded pass repeats only test_http.py and the hostile cases
+pytestmark = [pytest.mark.needs_postgres, pytest.mark.soak]
 
 
 @pytest.fixture(scope="module")
