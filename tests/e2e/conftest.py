@@ -114,3 +114,21 @@ def demo(pg_url: str, demo_schema: str) -> dict[str, Any]:
         FROM certificates LIMIT 1 RETURNING id""")  # fmt: skip
     people = dict(rows(pg_url, demo_schema, "SELECT email, id FROM profiles WHERE email <> ''"))
     return {"active": active, "active_name": ACTIVE_NAME, "revoked": revoked[0][0], "people": people}
+
+
+JWT_SECRET = "a-test-secret-of-at-least-thirty-two-characters"  # the HTTP tests' ARCCM_JWT_SECRET
+
+
+@pytest.fixture(scope="module")
+def server(pg_url: str, demo_schema: str) -> Iterator[str]:
+    """`arccm serve` on the module's demo schema, for the HTTP tests."""
+    env = {"ARCCM_DATABASE_URL": pg_url, "ARCCM_DB_SCHEMA": demo_schema, "ARCCM_JWT_SECRET": JWT_SECRET}
+    with served(env) as (base, _):
+        yield base
+
+
+@pytest.fixture(scope="module")
+def people(pg_url: str, demo_schema: str) -> dict[str, str]:
+    """The demo's people by the name before the @ of their e-mail (sam, alice, irene, lee …): their ids."""
+    found = rows(pg_url, demo_schema, "SELECT email, id FROM profiles WHERE email <> ''")
+    return {str(e).split("@")[0]: str(i) for e, i in found}

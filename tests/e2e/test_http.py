@@ -21,10 +21,10 @@ from fastapi.testclient import TestClient
 from arccm.adapters.container import on_postgres
 from arccm.adapters.http.app import create_app
 from arccm.adapters.http.auth import AUDIENCE, mint
-from tests.e2e.conftest import served
+from tests.e2e.conftest import JWT_SECRET, served
 
 pytestmark = pytest.mark.needs_postgres
-SECRET = "a-test-secret-of-at-least-thirty-two-characters"
+SECRET = JWT_SECRET
 PROBLEM = "application/problem+json"
 
 

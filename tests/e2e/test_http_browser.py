@@ -9,27 +9,16 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image
 
-from tests.e2e.conftest import served
-from tests.e2e.test_http import SECRET
-
 # once per CI run: HTTP over the machine's PostgreSQL; the embedded pass repeats only test_http.py and the hostile cases
 pytestmark = [pytest.mark.needs_postgres, pytest.mark.soak]
 DOCS = Path(__file__).parents[2] / "docs" / "screenshots"
 GREEN, RED = (0x1B, 0x7F, 0x3B), (0xB0, 0x00, 0x20)  # the page's colours for valid and revoked
-
-
-@pytest.fixture(scope="module")
-def server(pg_url: str, demo_schema: str) -> Iterator[str]:
-    env = {"ARCCM_DATABASE_URL": pg_url, "ARCCM_DB_SCHEMA": demo_schema, "ARCCM_JWT_SECRET": SECRET}
-    with served(env) as (base, _):
-        yield base
 
 
 def chromium(*args: str) -> str:

@@ -10,33 +10,18 @@ import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import rows, served
-from tests.e2e.test_http import PROBLEM, SECRET
+from tests.e2e.test_http import PROBLEM
 from tests.e2e.test_http_story import auth
 
 pytestmark = pytest.mark.needs_postgres
 EXAMPLES = os.environ.get("ARCCM_FUZZ_EXAMPLES", "100")  # per operation; CI runs the 100
 CONFIG = Path(__file__).with_name("schemathesis.toml")
-
-
-@pytest.fixture(scope="module")
-def server(pg_url: str, demo_schema: str) -> Iterator[str]:
-    env = {"ARCCM_DATABASE_URL": pg_url, "ARCCM_DB_SCHEMA": demo_schema, "ARCCM_JWT_SECRET": SECRET}
-    with served(env) as (base, _):
-        yield base
-
-
-@pytest.fixture(scope="module")
-def people(pg_url: str, demo_schema: str) -> dict[str, str]:
-    found = rows(pg_url, demo_schema, "SELECT email, id FROM profiles WHERE email <> ''")
-    return {str(e).split("@")[0]: str(i) for e, i in found}
 
 
 @pytest.mark.soak  # once per CI run: the second PostgreSQL pass (embedded) leaves it out

@@ -8,7 +8,6 @@ import itertools
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -23,26 +22,11 @@ from arccm.adapters.http.auth import mint
 from arccm.domain.access import Role
 from arccm.domain.compliance import ComplianceStanding, ComplianceStatus, Tier
 from arccm.domain.people import InstructorProfile, UserProfile
-from tests.e2e.conftest import rows, served
+from tests.e2e.conftest import rows
 from tests.e2e.test_http import PROBLEM, SECRET
 
 # once per CI run: HTTP over the machine's PostgreSQL; the embedded pass repeats only test_http.py and the hostile cases
 pytestmark = [pytest.mark.needs_postgres, pytest.mark.soak]
-
-
-@pytest.fixture(scope="module")
-def server(pg_url: str, demo_schema: str) -> Iterator[str]:
-    env = {"ARCCM_DATABASE_URL": pg_url, "ARCCM_DB_SCHEMA": demo_schema, "ARCCM_JWT_SECRET": SECRET}
-    with served(env) as (base, _):
-        yield base
-
-
-@pytest.fixture(scope="module")
-def people(pg_url: str, demo_schema: str) -> dict[str, str]:
-    return {
-        str(e).split("@")[0]: str(i)
-        for e, i in rows(pg_url, demo_schema, "SELECT email, id FROM profiles WHERE email <> ''")
-    }
 
 
 @pytest.fixture(scope="module")
