@@ -13,6 +13,7 @@ from fastapi import Request
 from fastapi.responses import Response
 from pydantic import AwareDatetime, BeforeValidator
 from returns.result import Success
+from starlette.concurrency import run_in_threadpool
 
 from arccm.adapters.http.auth import Unauthenticated, subject
 from arccm.adapters.http.problems import from_domain, problem
@@ -79,16 +80,20 @@ class RecentActors:
             self._actors.pop(user_id, None)
 
 
-def acting(request: Request) -> Actor:
+async def acting(request: Request) -> Actor:
     """The caller: the bearer token's subject, as the database has them now (active, with their role, provider
-    and locations) — never what the token claims."""
+    and locations) — never what the token claims.  On the event loop when the caller was resolved moments ago (no
+    thread to hop to), on a worker thread when the database has to be asked."""
     try:
         user_id = subject(request.headers.get("authorization"), request.app.state.jwt_secret)
     except Unauthenticated as why:
         raise Refused(problem(401, "unauthenticated", "Unauthenticated", str(why))) from None
     request.state.user_id = user_id
     recent: RecentActors = request.app.state.actors
-    return recent.get(user_id) or resolved(request, user_id)
+    actor = recent.get(user_id)
+    if actor is None:
+        actor = await run_in_threadpool(resolved, request, user_id)
+    return actor
 
 
 def resolved(request: Request, user_id: uuid.UUID) -> Actor:
