@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -26,6 +26,7 @@ from arccm.application.ports.read_models import (
     SessionMetrics,
     SessionSummary,
 )
+from arccm.application.ports.unit_of_work import ActorNotPermitted
 from arccm.application.validation import Day, Limit, Moment, checked_query
 from arccm.domain.access import ADMINS, Actor, can_read
 from arccm.domain.certificate import Certificate, CertificateStatus
@@ -200,6 +201,30 @@ class MemoryChangeFeed:
         self, actor: Actor, since: Cursor, limit: Limit = 1000, topics: frozenset[str] | None = None
     ) -> ChangeBatch:
         self.store.check_standing(actor)
+        return self._read(actor, since, limit, topics)
+
+    @checked_query
+    def read_all(self, since: Cursor, limit: Limit = 1000) -> ChangeBatch:
+        return self._read(None, since, limit, None)
+
+    def head(self) -> Cursor:
+        with self.store.lock:
+            horizon = self.store.horizon()
+            for change in reversed(self.store.changes):  # in cursor order: the final ones first
+                if change.cursor.txid < horizon:
+                    return change.cursor
+        return Cursor.origin()
+
+    def changed(self, actors: Collection[Actor]) -> frozenset[UUID]:
+        gone = set()
+        for actor in actors:
+            try:
+                self.store.check_standing(actor)
+            except ActorNotPermitted:
+                gone.add(actor.user_id)
+        return frozenset(gone)
+
+    def _read(self, actor: Actor | None, since: Cursor, limit: int, topics: frozenset[str] | None) -> ChangeBatch:
         with self.store.lock:
             if self.store.watermark is not None and since < self.store.watermark:
                 return ChangeBatch([], since, resync_required=True)
@@ -209,7 +234,9 @@ class MemoryChangeFeed:
             for change in changes[start:]:
                 if change.cursor.txid >= horizon:
                     break  # an older transaction is still open: nothing past it is final yet
-                if (topics is None or change.event.topic in topics) and can_read(actor, change.event.scope):
+                if (topics is None or change.event.topic in topics) and (
+                    actor is None or can_read(actor, change.event.scope)
+                ):
                     picked.append(attrs.evolve(change, context=self._context(change)))
                     if len(picked) >= limit:
                         break

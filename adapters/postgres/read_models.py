@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
@@ -546,6 +546,43 @@ class PostgresChangeFeed:
     def read(
         self, actor: Actor, since: Cursor, limit: Limit = 1000, topics: frozenset[str] | None = None
     ) -> ChangeBatch:
+        return self._read(actor, since, limit, topics)
+
+    @checked_query
+    def read_all(self, since: Cursor, limit: Limit = 1000) -> ChangeBatch:
+        return self._read(None, since, limit, None)
+
+    def head(self) -> Cursor:
+        found = fetch(
+            self.database, None,
+            "SELECT c.txid::text::bigint AS txid, c.id FROM change_log c"
+            f" WHERE c.txid < {feed_horizon()} ORDER BY c.txid DESC, c.id DESC LIMIT 1",
+            self._horizon_params,
+        )  # fmt: skip
+        return Cursor(found[0]["txid"], found[0]["id"]) if found else Cursor.origin()
+
+    def changed(self, actors: Collection[Actor]) -> frozenset[UUID]:
+        if not actors:
+            return frozenset()
+        # who each user is now, as arccm_uid(), arccm_role(), arccm_provider() and arccm_locations() say it for the
+        # one user a transaction acts as (migration 0009), for all of them at once
+        now = fetch(
+            self.database, None,
+            "SELECT p.id, p.role, p.provider_id,"
+            " COALESCE((SELECT array_agg(l.location_id) FROM provider_locations l"
+            " WHERE l.provider_id = p.provider_id), '{}') AS locations"
+            " FROM profiles p LEFT JOIN authorized_providers ap ON ap.id = p.provider_id"
+            " WHERE p.id = ANY(:ids) AND p.status = 'active' AND (p.provider_id IS NULL OR ap.status = 'active')",
+            {"ids": sorted({actor.user_id for actor in actors})},
+        )  # fmt: skip
+        standing = {row["id"]: (row["role"], row["provider_id"], frozenset(row["locations"])) for row in now}
+        return frozenset(
+            actor.user_id
+            for actor in actors
+            if standing.get(actor.user_id) != (actor.role.value, actor.provider_id, actor.location_ids)
+        )
+
+    def _read(self, actor: Actor | None, since: Cursor, limit: int, topics: frozenset[str] | None) -> ChangeBatch:
         topic_filter = "AND c.topic = ANY(:topics)" if topics is not None else ""
         # the page of changes first, with the ids their context needs taken out of the payload; only then the
         # joins, on plain id equality: under row-level security a join condition that runs a non-leakproof
@@ -563,14 +600,14 @@ class PostgresChangeFeed:
             " FROM change_log c"
             " WHERE (c.txid, c.id) > (CAST(:txid AS text)::xid8, :id)"
             f" AND c.txid < {feed_horizon()}"
-            f" AND {change_scope(actor)} {topic_filter} ORDER BY c.txid, c.id LIMIT :limit) c"
+            f" AND {change_scope(actor) if actor else 'TRUE'} {topic_filter} ORDER BY c.txid, c.id LIMIT :limit) c"
             " LEFT JOIN training_sessions s ON s.id = c.session_ref"
             " LEFT JOIN locations l ON l.id = s.location_id"
             " LEFT JOIN profiles p ON p.id = c.learner_ref"
             " LEFT JOIN certificates cert ON cert.id = c.certificate_ref"
         )
         params = {
-            **scope_params(actor),
+            **(scope_params(actor) if actor else {}),
             **self._horizon_params,
             "txid": str(since.txid),
             "id": since.id,

@@ -15,7 +15,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 from uuid import UUID
@@ -26,7 +26,7 @@ from returns.result import Result, Success
 from arccm.application.ports.change_feed import Change, ChangeFeed, Cursor
 from arccm.application.ports.subscriptions import TOPICS, SubscriptionHealth, SubscriptionState
 from arccm.application.ports.unit_of_work import ActorNotPermitted
-from arccm.domain.access import Actor
+from arccm.domain.access import Actor, can_read
 from arccm.domain.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -72,6 +72,9 @@ class FeedSubscription:
     error: str | None = None
     _lock: threading.Condition = attrs.field(factory=threading.Condition)  # notified when the state changes
     _reading: threading.Lock = attrs.field(factory=threading.Lock)  # one catch-up at a time: one handler call at a time
+    # caught up by a read in its own scope after the pump's last shared read: from now on the pump's shared reads
+    # (filtered by ``can_read``) serve it, until its actor changes (FeedPump._fan_out)
+    shared: bool = False
 
     def health(self) -> SubscriptionHealth:
         with self._lock:
@@ -102,6 +105,35 @@ class FeedSubscription:
         with self._reading:
             return self._catch_up(feed)
 
+    def deliver(self, changes: Sequence[Change]) -> int:
+        """Hand over those of ``changes`` (read for every subscriber at once) that are past this subscription's
+        cursor, of its topics, and in its actor's scope — the rule the scoped read applies (``can_read``)."""
+        delivered = 0
+        with self._reading:
+            for change in changes:
+                if self.state is SubscriptionState.FAILED:
+                    break
+                if change.cursor <= self.cursor or change.event.topic not in self.topics:
+                    continue
+                if not can_read(self.actor, change.event.scope):
+                    continue
+                if not self._hand(change):
+                    break
+                delivered += 1
+        return delivered
+
+    def _hand(self, change: Change) -> bool:
+        try:
+            self.handler(change)
+        except Exception as error:  # the handler's fault, not the feed's: stop this one, not the pump
+            log.exception("subscription handler failed on change %s; the subscription stops", change.cursor)
+            self._fail(error=f"handler failed on {change.cursor}: {error!r}")
+            return False
+        with self._lock:
+            self.cursor, self.delivered = change.cursor, self.delivered + 1
+            self.last_event_at = change.event.occurred_at
+        return True
+
     def _catch_up(self, feed: ChangeFeed) -> int:
         delivered = 0
         while self.state is not SubscriptionState.FAILED:
@@ -118,15 +150,8 @@ class FeedSubscription:
             for change in batch.changes:
                 if change.cursor <= self.cursor:
                     continue  # already delivered: overlap between a wake-up and a catch-up
-                try:
-                    self.handler(change)
-                except Exception as error:  # the handler's fault, not the feed's: stop this one, not the pump
-                    log.exception("subscription handler failed on change %s; the subscription stops", change.cursor)
-                    self._fail(error=f"handler failed on {change.cursor}: {error!r}")
+                if not self._hand(change):
                     return delivered
-                with self._lock:
-                    self.cursor, self.delivered = change.cursor, self.delivered + 1
-                    self.last_event_at = change.event.occurred_at
                 delivered += 1
             if len(batch.changes) < PAGE:
                 return delivered
@@ -174,6 +199,7 @@ class FeedPump:
     _thread: threading.Thread | None = None
     _rng: random.Random = attrs.field(factory=random.Random)
     _connected: bool = False
+    _position: Cursor | None = None  # where the shared reads stand (_fan_out); None: start at the feed's head
 
     def subscribe(
         self, actor: Actor, topics: frozenset[str], handler: Callable[[Change], None], since: Cursor | None = None
@@ -222,9 +248,42 @@ class FeedPump:
         with self._lock:
             return list(self._subscriptions)
 
-    def _catch_up_all(self) -> None:
-        for subscription in self._all():
-            subscription.catch_up(self.feed)
+    def _fan_out(self) -> None:
+        """One wake-up's work, in a few statements however many subscribe: the changes since the last wake-up (one
+        read, every scope), who of the subscribers changed (one question), each change handed to the subscriptions
+        whose actor ``can_read`` it.  A subscription not yet served this way — new, or its actor changed, or the
+        shared read fell behind retention — is caught up by a read in its own scope (which follows or stops a
+        changed actor, and says when a resync is needed) after the shared read, so that read's changes are
+        behind it and the next shared read starts where its own ended or earlier: nothing is missed, and a change
+        at or below its cursor is never handed over twice."""
+        subscriptions = self._all()
+        if not subscriptions:
+            self._position = None  # nobody listens: the next subscriber starts the shared reads afresh
+            return
+        if self._position is None:
+            self._position = self.feed.head()
+            for subscription in subscriptions:
+                subscription.shared = False
+        served = [s for s in subscriptions if s.shared]
+        while True:
+            batch = self.feed.read_all(self._position, PAGE)
+            if batch.resync_required:  # the pump fell behind retention: every subscription reads for itself
+                self._position, served = None, []
+                break
+            # asked after the read: an actor changed before any change read here committed is caught (a change
+            # that committed first was theirs to see, as a scoped read at that moment would have said)
+            changed = self.feed.changed({s.actor for s in served}) if served else frozenset()
+            served = [s for s in served if s.actor.user_id not in changed]
+            for subscription in served:
+                subscription.deliver(batch.changes)
+            self._position = batch.cursor
+            if len(batch.changes) < PAGE:
+                break
+        kept = set(served)
+        for subscription in subscriptions:
+            if subscription not in kept:
+                subscription.catch_up(self.feed)
+                subscription.shared = self._position is not None and subscription.state is not SubscriptionState.FAILED
 
     def _run(self) -> None:
         attempt = 0
@@ -233,14 +292,15 @@ class FeedPump:
             try:
                 self.wakeups.connect()
                 established = True
-                self._catch_up_all()
+                self._position = None  # after a reconnect each subscription catches up in its own scope first
+                self._fan_out()
                 self._connected = True
                 for subscription in self._all():
                     subscription.mark(SubscriptionState.LIVE)
                 connected_at = time.monotonic()
                 while not self._stop.is_set():
                     self.wakeups.wait(self.poll_seconds)
-                    self._catch_up_all()
+                    self._fan_out()
                     for subscription in self._all():
                         subscription.mark(SubscriptionState.LIVE)
                     if attempt and time.monotonic() - connected_at > self.healthy_after:

@@ -1,5 +1,6 @@
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Protocol
+from uuid import UUID
 
 import attrs
 
@@ -54,4 +55,20 @@ class ChangeFeed(Protocol):
 
     def backlog(self, actor: Actor, since: Cursor, topics: frozenset[str] | None = None) -> int:
         """How many final changes in the actor's scope (and topics) lie past ``since``."""
+        ...
+
+    # --- for the process's own fan-out (adapters/realtime/pump.py), never for a caller -----------------------------
+
+    def read_all(self, since: Cursor, limit: Limit = 1000) -> ChangeBatch:
+        """Every final change past ``since`` whatever its scope, with its context: the subscriptions' pump reads
+        the feed once per wake-up and hands each subscriber only what ``can_read`` lets it see."""
+        ...
+
+    def head(self) -> Cursor:
+        """The cursor of the last final change (the origin when there is none)."""
+        ...
+
+    def changed(self, actors: Collection[Actor]) -> frozenset[UUID]:
+        """The users among ``actors`` who may no longer act, or whose role, provider or locations are no longer
+        what their ``Actor`` says — in one question, however many."""
         ...

@@ -311,3 +311,45 @@ def test_a_live_subscription_follows_its_actors_role_and_status_at_once(world: W
     assert subscription.health().error is not None
     assert "inactive" in (subscription.health().error or "")
     assert len(inbox.changes) == 2
+
+
+def test_many_subscribers_of_every_role_each_get_exactly_what_a_read_in_their_scope_gets(world: World) -> None:
+    """The pump reads the feed once per wake-up for everyone and hands each subscriber what ``can_read`` lets its
+    actor see: every subscriber's changes — cursors, events and context — equal what the feed read in that
+    subscriber's own scope returns, for every role, across providers, sessions, certificates and teams."""
+    north, south = world.provider(), world.provider()
+    assert world.admin is not None
+    aps = [world.user(Role.AP, north), world.user(Role.AP, south)]
+    leads = [world.user(Role.IC, north), world.user(Role.IP, south)]
+    learners = [world.user(role) for role in (Role.IT, Role.IN, Role.IT, Role.IN)]
+    subscribers = [world.admin, world.user(Role.AD), *aps, *leads, world.user(Role.IC, north), *learners]
+    feed = world.container.change_feed()
+    start = feed.head()
+    pump: FeedPump = world.container.subscriptions()
+    topics = frozenset({"sessions", "enrollments", "certificates", "teams", "rosters", "compliance"})
+    inboxes = [Inbox() for _ in subscribers]
+    subscriptions = [
+        pump.subscribe(a, topics, inbox, since=start) for a, inbox in zip(subscribers, inboxes, strict=True)
+    ]
+    for subscription in subscriptions:  # served by the shared read from now on (each caught up in its scope first)
+        assert subscription.wait_for(lambda s: s.shared, timeout=WAIT)
+    sessions = [world.session(ap, lead, capacity=2) for ap, lead in zip(aps, leads, strict=True)]
+    for index, learner in enumerate(learners):  # two per session, and a third waitlisted at the first
+        ok(world.container.enroll_learner()(aps[index % 2], c.EnrollLearner(sessions[index % 2].id, learner.user_id)))
+    ok(world.container.enroll_learner()(aps[0], c.EnrollLearner(sessions[0].id, leads[1].user_id)))
+    ok(world.container.create_team()(world.admin, c.CreateTeam("Night shift")))
+    enrolled = world.container.directory().session(world.admin, sessions[1].id)
+    scores = {e.id: (90, 90) for e in ok(enrolled).enrollments if e.status == "enrolled"}
+    world.run_class(sessions[1], scores)
+    for actor, inbox in zip(subscribers, inboxes, strict=True):
+        expected: list[Change] = []
+        cursor = start
+        while batch := feed.read(actor, cursor, 500, topics).changes:
+            expected.extend(batch)
+            cursor = batch[-1].cursor
+        got = inbox.wait_for(len(expected))
+        assert [(ch.cursor, ch.event, dict(ch.context)) for ch in got] == [
+            (ch.cursor, ch.event, dict(ch.context)) for ch in expected
+        ], actor.role
+    admin_changes = len(inboxes[0].changes)
+    assert all(len(inbox.changes) < admin_changes for inbox in inboxes[6:])  # scope did narrow what they got
