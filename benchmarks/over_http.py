@@ -7,10 +7,16 @@ clients on this machine.
   127.0.0.1), as many phones scanning QR codes do — the per-address rate limit is a separate concern.
 * ``http_enroll`` — contended enrolls per second through HTTP against the same enrolls as in-process library calls
   (the library's figure is enroll_contended's): what the HTTP layer costs on a write.
+* ``sse_fanout`` — 1,000 event streams (``GET /v1/events``) of users of every role, held by one asyncio client
+  process (sse_client.py), while enrollments commit at 100 a second: commit-to-client latency of every delivery
+  (p50, p99) against the same workload's commit-to-handler latency of 1,000 in-process subscriptions of the same
+  users; every subscriber's events checked against a read of the feed in its own scope (lost, duplicated, or not
+  theirs at all); the server's memory per stream.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -28,9 +34,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
 from arccm.adapters.http.auth import mint
-from arccm.adapters.postgres.baselines import contend
+from arccm.adapters.postgres.baselines import add_sessions, contend
+from arccm.application import commands as c
+from arccm.application.ports.change_feed import Change, Cursor
+from arccm.application.ports.subscriptions import TOPICS
+from arccm.domain.access import Actor, Role
 from benchmarks.suite import Bench, Result, _rows, contended, library_enroller, p
 
 SECRET = secrets.token_hex(32)
@@ -38,6 +49,12 @@ SECRET = secrets.token_hex(32)
 
 @contextmanager
 def serving(b: Bench) -> Iterator[str]:
+    with serving_process(b) as (base, _):
+        yield base
+
+
+@contextmanager
+def serving_process(b: Bench) -> Iterator[tuple[str, int]]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])
@@ -59,7 +76,7 @@ def serving(b: Bench) -> Iterator[str]:
                     log.seek(0)
                     raise RuntimeError("arccm serve did not start: " + log.read()[-3000:])
                 time.sleep(0.1)
-            yield base
+            yield base, server.pid
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=60)
@@ -142,5 +159,157 @@ def http_enroll(b: Bench) -> Result:
             "workers": workers, "attempts": attempts, "goal": ">= 0.5", "overbooked_sessions": overbooked,
             "p50_ms": round(p(http_lat, 0.5), 2), "p99_ms": round(p(http_lat, 0.99), 2),
             "baseline_p50_ms": round(p(library_lat, 0.5), 2), "baseline_p99_ms": round(p(library_lat, 0.99), 2),
+        },
+    )  # fmt: skip
+
+
+# --- sse_fanout ---------------------------------------------------------------------------------------------------
+
+MIX = {"SA": 10, "AD": 10, "AP": 80, "IC": 150, "IP": 50, "IT": 500, "IN": 200}  # 1,000 subscribers in all
+
+
+def _subscribers(b: Bench) -> list[Actor]:
+    """Up to ``MIX[role]`` active users of each role (under active providers), learners topped up to 1,000."""
+    chosen: list[uuid.UUID] = []
+    for role, count in MIX.items():
+        chosen += [row[0] for row in _rows(b, (
+            "SELECT p.id FROM profiles p LEFT JOIN authorized_providers ap ON ap.id = p.provider_id"
+            f" WHERE p.role = '{role}' AND p.status = 'active' AND (p.provider_id IS NULL OR ap.status = 'active')"
+            f" ORDER BY p.id LIMIT {count}"))]  # fmt: skip
+    if len(chosen) < 1000:
+        taken = ",".join(f"'{u}'" for u in chosen)
+        chosen += [row[0] for row in _rows(b, (
+            "SELECT id FROM profiles WHERE role IN ('IT','IN') AND status = 'active' AND provider_id IS NULL"
+            f" AND id NOT IN ({taken}) ORDER BY id LIMIT {1000 - len(chosen)}"))]  # fmt: skip
+    resolve = b.container.resolve_actor()
+    return [resolve(user).unwrap() for user in chosen]
+
+
+def _fanout_plan(b: Bench, actors: list[Actor], count: int) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """``count`` (session, learner) enrollments: fresh sessions led by subscribed instructors at subscribed APs'
+    locations, subscribed learners — so every role has something of its own to receive."""
+    leads = [a.user_id for a in actors if a.role.value in ("IC", "IP")][:40]
+    locations = sorted({loc for a in actors if a.role.value == "AP" for loc in a.location_ids})
+    course = b.scalar("SELECT id FROM course_templates WHERE code = 'CPR-C'")
+    admin = b.actor(Role.SA)
+    sessions = [
+        add_sessions(b.owner, b.schema, 1, 10_000, lead, locations[i % len(locations)], course, admin.user_id)[0]
+        for i, lead in enumerate(leads)
+    ]
+    learners = [a.user_id for a in actors if a.role.value in ("IT", "IN")]
+    pairs = {(session, learner) for session in sessions for learner in learners}
+    return b.rng.sample(sorted(pairs), count)
+
+
+def _paced_enrolls(b: Bench, plan: list[tuple[uuid.UUID, uuid.UUID]], rate: float, warm_up: int) -> dict[str, float]:
+    """Enroll ``plan`` at ``rate`` a second through the library; each enrollment's commit time (CLOCK_MONOTONIC),
+    but for the first ``warm_up`` (delivered and checked like the rest, not timed: the subscriptions' first
+    catch-up in their own scope is behind them)."""
+    admin = b.actor(Role.SA)
+    enroll = b.container.enroll_learner()
+    committed: dict[str, float] = {}
+    began = time.monotonic()
+    for index, (session, learner) in enumerate(plan):
+        delay = began + index / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)  # pacing the writer: the workload's rate, not a synchronisation
+        enrollment = enroll(admin, c.EnrollLearner(session, learner, join_waitlist=False)).unwrap()
+        if index >= warm_up:
+            committed[str(enrollment.id)] = time.monotonic()
+    return committed
+
+
+def _expected(b: Bench, actors: list[Actor], start: Cursor) -> list[list[str]]:
+    feed = b.container.change_feed()
+    out = []
+    for actor in actors:
+        cursors, since = [], start
+        while batch := feed.read(actor, since, 500).changes:
+            cursors += [str(change.cursor) for change in batch]
+            since = batch[-1].cursor
+        out.append(cursors)
+    return out
+
+
+def _tally(
+    got: list[list[tuple[str, float, str | None]]], expected: list[list[str]], committed: dict[str, float]
+) -> dict[str, Any]:
+    lost = duplicated = foreign = 0
+    latencies = []
+    for received, wanted in zip(got, expected, strict=True):
+        cursors = [cursor for cursor, _, _ in received]
+        duplicated += len(cursors) - len(set(cursors))
+        lost += len(set(wanted) - set(cursors))
+        foreign += len(set(cursors) - set(wanted))
+        latencies += [(arrival - committed[key]) * 1000 for _, arrival, key in received if key in committed]
+    return {"lost": lost, "duplicated": duplicated, "not_theirs": foreign, "latencies": latencies,
+            "deliveries": sum(len(r) for r in got)}  # fmt: skip
+
+
+def sse_fanout(b: Bench) -> Result:
+    seconds, rate, warm_up = (5.0, 100.0, 300) if b.quick else (15.0, 100.0, 300)
+    actors = _subscribers(b)
+    plan = _fanout_plan(b, actors, 2 * (int(seconds * rate) + warm_up))
+    first, second = plan[: len(plan) // 2], plan[len(plan) // 2 :]
+    feed = b.container.change_feed()
+    tokens = [mint(a.user_id, SECRET, timedelta(hours=2)) for a in actors]
+    with serving_process(b) as (base, pid):
+        server = psutil.Process(pid)
+        idle_rss = server.memory_info().rss
+        host, port = base.removeprefix("http://").split(":")
+        client = subprocess.Popen([sys.executable, "-m", "benchmarks.sse_client", host, port], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)  # fmt: skip
+        assert client.stdin is not None
+        assert client.stdout is not None
+        client.stdin.write(json.dumps({"path": "/v1/events", "tokens": tokens}) + "\n")
+        client.stdin.flush()
+        ready = json.loads(client.stdout.readline())
+        if ready["failures"]:
+            client.kill()
+            raise RuntimeError(f"{ready['failures']} event streams did not open, e.g. {ready['failed']}")
+        streams_rss = server.memory_info().rss
+        start = feed.head()
+        committed = _paced_enrolls(b, first, rate, warm_up)
+        expected = _expected(b, actors, start)
+        client.stdin.write(f"drain {sum(len(e) for e in expected)}\n")
+        client.stdin.flush()
+        over_http = _tally(json.loads(client.stdout.readline())["got"], expected, committed)
+        client.wait(timeout=60)
+    # the same users subscribed in process, the same kind of workload
+    inboxes: list[list[tuple[str, float, str | None]]] = [[] for _ in actors]
+
+    def handler(inbox: list[tuple[str, float, str | None]]) -> Callable[[Change], None]:
+        def arrived(change: Change) -> None:
+            inbox.append((str(change.cursor), time.monotonic(), str(getattr(change.event, "enrollment_id", ""))))
+
+        return arrived
+
+    pump = b.container.subscriptions()
+    start = feed.head()
+    subscriptions = [
+        pump.subscribe(a, TOPICS, handler(inbox), since=start) for a, inbox in zip(actors, inboxes, strict=True)
+    ]
+    committed = _paced_enrolls(b, second, rate, warm_up)
+    expected = _expected(b, actors, start)
+    for subscription, wanted in zip(subscriptions, expected, strict=True):
+        if wanted:
+            last = Cursor.parse(wanted[-1])
+            subscription.wait_for(lambda s, last=last: s.cursor >= last, timeout=30)
+        subscription.close()
+    in_process = _tally(inboxes, expected, committed)
+    http_lat, own_lat = over_http.pop("latencies"), in_process.pop("latencies")
+    roles: dict[str, int] = {}
+    for actor in actors:
+        roles[actor.role.value] = roles.get(actor.role.value, 0) + 1
+    return Result(
+        "sse_fanout", "ms (p99 commit to client)", p(http_lat, 0.99), "in_process_handler", p(own_lat, 0.99), False,
+        {
+            "subscribers": len(actors), "roles": roles, "events_per_second": rate, "seconds": seconds,
+            "warm_up_events": warm_up,
+            "goal": "p99 < 100 ms, 0 lost, 0 duplicated",
+            "p50_ms": round(p(http_lat, 0.5), 2), "p99_ms": round(p(http_lat, 0.99), 2),
+            "baseline_p50_ms": round(p(own_lat, 0.5), 2), "baseline_p99_ms": round(p(own_lat, 0.99), 2),
+            **{f"http_{k}": v for k, v in over_http.items()}, **{f"in_process_{k}": v for k, v in in_process.items()},
+            "server_kib_per_stream": round((streams_rss - idle_rss) / len(actors) / 1024, 1),
         },
     )  # fmt: skip

@@ -64,6 +64,7 @@ def create_app(
     app.state.actors = RecentActors()
     app.state.heartbeat_seconds = heartbeat_seconds
     app.state.closing = threading.Event()
+    app.state.event_streams = events.Watcher()
     _handlers(app)
     observe(app)
     app.include_router(verification.router)

@@ -21,15 +21,45 @@ from fastapi.responses import StreamingResponse
 from arccm.adapters.events_codec import change_json
 from arccm.adapters.http.common import Refused, acting
 from arccm.adapters.http.problems import API_PROBLEMS, problem
+from arccm.adapters.realtime.pump import FeedSubscription
 from arccm.application.ports.change_feed import Cursor
 from arccm.application.ports.subscriptions import TOPICS
 from arccm.domain.access import Actor
 
 router = APIRouter(prefix="/v1", responses=API_PROBLEMS)
 RETRY_MS = 2000  # how soon a browser reconnects after the stream ends
-POLL = 0.25  # how often a quiet stream looks at its subscription (resync, shutdown, a gone client)
+POLL = 0.25  # how often the watcher looks at the open streams' subscriptions (resync) and the server (stopping)
 SHUTTING_DOWN = threading.Event()  # set by `arccm serve` on SIGTERM: streams end (a browser reconnects elsewhere)
 RESYNC = "the cursor is older than the retained feed: reload, then follow from now"
+_STOP, _RESYNC = object(), object()  # what the watcher puts into a stream's queue
+
+
+class Watcher:
+    """One task per app looks, every ``POLL`` seconds, at what a stream cannot hear through its queue — the server
+    stopping, its subscription past the retained feed — and tells the streams concerned.  A quiet stream then waits
+    on its queue alone (its heartbeat the only timer): a thousand open streams cost no polling of their own."""
+
+    def __init__(self) -> None:
+        self.open: dict[asyncio.Queue[Any], FeedSubscription] = {}
+        self.task: asyncio.Task[None] | None = None
+
+    def add(self, queue: asyncio.Queue[Any], subscription: FeedSubscription, closing: threading.Event) -> None:
+        self.open[queue] = subscription
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self._watch(closing))
+
+    def remove(self, queue: asyncio.Queue[Any]) -> None:
+        self.open.pop(queue, None)
+
+    async def _watch(self, closing: threading.Event) -> None:
+        while self.open:
+            await asyncio.sleep(POLL)
+            stopping = SHUTTING_DOWN.is_set() or closing.is_set()
+            for queue, subscription in list(self.open.items()):
+                if stopping:
+                    queue.put_nowait(_STOP)
+                elif subscription.resync_required:
+                    queue.put_nowait(_RESYNC)
 
 
 Topic = Literal[
@@ -75,12 +105,13 @@ async def events(
     )
     heartbeat: float = request.app.state.heartbeat_seconds
     closing: threading.Event = request.app.state.closing
-
+    watcher: Watcher = request.app.state.event_streams
     open_streams = request.app.state.streams
 
     async def stream() -> AsyncIterator[str]:
-        sent, quiet = 0, 0.0
+        sent = 0
         open_streams.inc()
+        watcher.add(arrived, subscription, closing)
         try:
             yield f"retry: {RETRY_MS}\n\n"
             while max_events is None or sent < max_events:
@@ -88,22 +119,20 @@ async def events(
                     yield f"retry: {RETRY_MS}\n: the server is stopping; reconnect with Last-Event-ID\n\n"
                     return
                 try:
-                    change = await asyncio.wait_for(arrived.get(), timeout=POLL)
+                    async with asyncio.timeout(heartbeat):
+                        change = await arrived.get()
                 except TimeoutError:
-                    if subscription.resync_required:
-                        yield f"event: resync\ndata: {json.dumps({'reason': RESYNC})}\n\n"
-                        return
-                    if await request.is_disconnected():
-                        return
-                    quiet += POLL
-                    if quiet >= heartbeat:
-                        quiet = 0.0
-                        yield ": heartbeat\n\n"
+                    yield ": heartbeat\n\n"
                     continue
-                quiet = 0.0
+                if change is _STOP:
+                    continue  # said at the top of the loop
+                if change is _RESYNC:
+                    yield f"event: resync\ndata: {json.dumps({'reason': RESYNC})}\n\n"
+                    return
                 sent += 1
                 yield f"id: {change.cursor}\nevent: {change.event.topic}\ndata: {change_json(change)}\n\n"
-        finally:
+        finally:  # a client gone ends the stream here too: Starlette cancels it on the disconnect
+            watcher.remove(arrived)
             open_streams.dec()
             subscription.close()
 

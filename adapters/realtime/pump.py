@@ -105,19 +105,17 @@ class FeedSubscription:
         with self._reading:
             return self._catch_up(feed)
 
-    def deliver(self, changes: Sequence[Change]) -> int:
-        """Hand over those of ``changes`` (read for every subscriber at once) that are past this subscription's
-        cursor, of its topics, and in its actor's scope — the rule the scoped read applies (``can_read``)."""
+    def deliver(self, changes: Sequence[tuple[tuple[int, int], str, Change]]) -> int:
+        """Hand over those of ``changes`` (read for every subscriber at once, each with its cursor as a tuple and
+        its topic) that are past this subscription's cursor, of its topics, and in its actor's scope — the rule the
+        scoped read applies (``can_read``)."""
         delivered = 0
         with self._reading:
-            for change in changes:
-                if self.state is SubscriptionState.FAILED:
-                    break
-                if change.cursor <= self.cursor or change.event.topic not in self.topics:
+            mine = (self.cursor.txid, self.cursor.id)
+            for position, topic, change in changes:
+                if position <= mine or topic not in self.topics or not can_read(self.actor, change.event.scope):
                     continue
-                if not can_read(self.actor, change.event.scope):
-                    continue
-                if not self._hand(change):
+                if self.state is SubscriptionState.FAILED or not self._hand(change):
                     break
                 delivered += 1
         return delivered
@@ -272,10 +270,11 @@ class FeedPump:
                 break
             # asked after the read: an actor changed before any change read here committed is caught (a change
             # that committed first was theirs to see, as a scoped read at that moment would have said)
-            changed = self.feed.changed({s.actor for s in served}) if served else frozenset()
+            changed = self.feed.changed([s.actor for s in served]) if served else frozenset()
             served = [s for s in served if s.actor.user_id not in changed]
-            for subscription in served:
-                subscription.deliver(batch.changes)
+            keyed = [((ch.cursor.txid, ch.cursor.id), ch.event.topic, ch) for ch in batch.changes]
+            for subscription in served if keyed else ():
+                subscription.deliver(keyed)
             self._position = batch.cursor
             if len(batch.changes) < PAGE:
                 break
