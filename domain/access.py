@@ -133,6 +133,43 @@ def can_read(actor: Actor, resource: Resource) -> bool:
     return _trainee_reads(actor, resource)
 
 
+@attrs.frozen
+class Audience:
+    """Whom a resource may concern, as keys to find its readers by: besides SA and AD (who read everything), no
+    actor outside it may read the resource (``can_read`` is false for them); inside it, ``can_read`` decides.  A
+    change feed handing one change to many subscribers looks up these few keys instead of asking every one."""
+
+    everyone: bool
+    users: frozenset[UUID]
+    providers: frozenset[UUID]  # authorized providers' staff (APs) of these providers ...
+    locations: frozenset[UUID]  # ... or acting at these locations
+
+    def reaches(self, actor: Actor) -> bool:
+        if self.everyone or actor.role in ADMINS or actor.user_id in self.users:
+            return True
+        return actor.role is Role.AP and (
+            actor.provider_id in self.providers or bool(actor.location_ids & self.locations)
+        )
+
+
+def audience(resource: Resource) -> Audience:
+    if resource.kind is ResourceKind.REFERENCE:
+        return Audience(True, frozenset(), frozenset(), frozenset())
+    if resource.kind in _ADDRESSED_ONLY:
+        return Audience(False, _present(resource.subject_id), frozenset(), frozenset())
+    users = _present(resource.subject_id, resource.created_by, resource.lead_instructor)
+    return Audience(
+        False,
+        users | resource.instructors | resource.learners,
+        _present(resource.provider_id),
+        _present(resource.location_id),
+    )
+
+
+def _present(*ids: UUID | None) -> frozenset[UUID]:
+    return frozenset(i for i in ids if i is not None)
+
+
 def _ap_reads(actor: Actor, resource: Resource) -> bool:
     at_own_location = resource.location_id is not None and resource.location_id in actor.location_ids
     own_provider = resource.provider_id is not None and resource.provider_id == actor.provider_id

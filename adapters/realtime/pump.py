@@ -15,7 +15,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 from uuid import UUID
@@ -26,7 +26,7 @@ from returns.result import Result, Success
 from arccm.application.ports.change_feed import Change, ChangeFeed, Cursor
 from arccm.application.ports.subscriptions import TOPICS, SubscriptionHealth, SubscriptionState
 from arccm.application.ports.unit_of_work import ActorNotPermitted
-from arccm.domain.access import Actor, can_read
+from arccm.domain.access import ADMINS, Actor, Role, audience, can_read
 from arccm.domain.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -272,9 +272,9 @@ class FeedPump:
             # that committed first was theirs to see, as a scoped read at that moment would have said)
             changed = self.feed.changed([s.actor for s in served]) if served else frozenset()
             served = [s for s in served if s.actor.user_id not in changed]
-            keyed = [((ch.cursor.txid, ch.cursor.id), ch.event.topic, ch) for ch in batch.changes]
-            for subscription in served if keyed else ():
-                subscription.deliver(keyed)
+            if batch.changes:
+                for subscription, changes in _Readers(served).of(batch.changes).items():
+                    subscription.deliver(changes)
             self._position = batch.cursor
             if len(batch.changes) < PAGE:
                 break
@@ -318,3 +318,46 @@ class FeedPump:
                 self._stop.wait(self._rng.uniform(0, min(self.backoff_cap, self.backoff_base * 2**attempt)))
         for subscription in self._all():
             subscription.mark(SubscriptionState.CLOSED)
+
+
+class _Readers:
+    """The served subscriptions by the keys of ``Audience``: who a change may concern is looked up, not asked of
+    every subscriber (``can_read`` then decides for those found, in ``FeedSubscription.deliver``)."""
+
+    def __init__(self, subscriptions: list[FeedSubscription]) -> None:
+        self.all = subscriptions
+        self.admins: list[FeedSubscription] = []
+        self.users: dict[UUID, list[FeedSubscription]] = {}
+        self.providers: dict[UUID, list[FeedSubscription]] = {}
+        self.locations: dict[UUID, list[FeedSubscription]] = {}
+        for subscription in subscriptions:
+            actor = subscription.actor
+            if actor.role in ADMINS:
+                self.admins.append(subscription)
+                continue
+            self.users.setdefault(actor.user_id, []).append(subscription)
+            if actor.role is Role.AP:
+                if actor.provider_id is not None:
+                    self.providers.setdefault(actor.provider_id, []).append(subscription)
+                for location in actor.location_ids:
+                    self.locations.setdefault(location, []).append(subscription)
+
+    def of(self, changes: Sequence[Change]) -> dict[FeedSubscription, list[tuple[tuple[int, int], str, Change]]]:
+        """Each subscription that may read one of ``changes``, with those changes in order (cursor as a tuple, and
+        topic, beside each)."""
+        found: dict[FeedSubscription, list[tuple[tuple[int, int], str, Change]]] = {}
+        for change in changes:
+            item = ((change.cursor.txid, change.cursor.id), change.event.topic, change)
+            reach = audience(change.event.scope)
+            if reach.everyone:
+                readers: Iterable[FeedSubscription] = self.all
+            else:
+                near = {id(s): s for s in self.admins}
+                for keys, index in ((reach.users, self.users), (reach.providers, self.providers),
+                                    (reach.locations, self.locations)):  # fmt: skip
+                    for key in keys:
+                        near.update((id(s), s) for s in index.get(key, ()))
+                readers = near.values()
+            for subscription in readers:
+                found.setdefault(subscription, []).append(item)
+        return found

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from returns.result import Failure, Success
 
@@ -15,6 +15,7 @@ from arccm.domain.access import (
     Resource,
     ResourceKind,
     Role,
+    audience,
     can_read,
     may,
 )
@@ -123,3 +124,11 @@ def test_trainees_read_only_their_own_rows_and_their_sessions(actor: Actor, targ
             assert actor.user_id in target.learners | target.instructors
         else:
             assert target.subject_id == actor.user_id
+
+
+@settings(max_examples=1000)
+@given(actors, resources)
+def test_nobody_outside_a_resources_audience_reads_it(actor: Actor, target: Resource) -> None:
+    """The feed's fan-out finds readers by ``audience``: it must never leave out one that ``can_read``."""
+    if can_read(actor, target):
+        assert audience(target).reaches(actor)
