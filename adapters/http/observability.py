@@ -27,6 +27,9 @@ def observe(app: FastAPI) -> None:
                         ["route", "method"], registry=registry)  # fmt: skip
     pool = Gauge("arccm_db_pool_connections", "Database connections of the runtime pool", ["state"], registry=registry)
     app.state.streams = Gauge("arccm_http_event_streams", "Event streams open", registry=registry)
+    feed = Gauge("arccm_feed_subscriptions", "Live change-feed subscriptions of this process, by how they are served"
+                 " (shared: by the pump's one read per wake-up; own_scope: catching up by reads of their own)",
+                 ["served"], registry=registry)  # fmt: skip
 
     app.add_middleware(_Measured, requests=requests, latency=latency)
 
@@ -39,6 +42,8 @@ def observe(app: FastAPI) -> None:
                 pool.labels(state).set(stats.get(state, 0))
         except Exception:  # the memory store has no pool; a database that is down has no figures
             pass
+        for served, count in request.app.state.container.subscriptions().counts().items():
+            feed.labels(served).set(count)
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 

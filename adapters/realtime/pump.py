@@ -242,6 +242,13 @@ class FeedPump:
         with self._lock:
             self.wakeups.follow(frozenset(s.actor for s in self._subscriptions))
 
+    def counts(self) -> dict[str, int]:
+        """Subscriptions served by the shared read, and those still reading in their own scope (new ones catching
+        up, or followers of a changed actor): what ``/metrics`` shows."""
+        subscriptions = self._all()
+        shared = sum(1 for s in subscriptions if s.shared)
+        return {"shared": shared, "own_scope": len(subscriptions) - shared}
+
     def _all(self) -> list[FeedSubscription]:
         with self._lock:
             return list(self._subscriptions)

@@ -333,6 +333,7 @@ def test_many_subscribers_of_every_role_each_get_exactly_what_a_read_in_their_sc
     ]
     for subscription in subscriptions:  # served by the shared read from now on (each caught up in its scope first)
         assert subscription.wait_for(lambda s: s.shared, timeout=WAIT)
+    assert pump.counts() == {"shared": len(subscribers), "own_scope": 0}
     sessions = [world.session(ap, lead, capacity=2) for ap, lead in zip(aps, leads, strict=True)]
     for index, learner in enumerate(learners):  # two per session, and a third waitlisted at the first
         ok(world.container.enroll_learner()(aps[index % 2], c.EnrollLearner(sessions[index % 2].id, learner.user_id)))

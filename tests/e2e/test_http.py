@@ -282,6 +282,7 @@ def test_metrics_count_requests_by_route_template_and_every_response_has_a_reque
     assert any('route="/v1/verify/{code:path}"' in line and 'status="200"' in line for line in counted), counted
     assert not any(demo["active"] in line for line in counted)  # an id or a code never becomes a label
     assert 'arccm_db_pool_connections{state="size"}' in metrics.text
+    assert 'arccm_feed_subscriptions{served="own_scope"}' in metrics.text
 
 
 def test_a_certificate_downloads_as_pdf_and_a_revoked_one_does_not(client: TestClient, demo: dict[str, Any]) -> None:
