@@ -47,6 +47,13 @@ def observe(app: FastAPI) -> None:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 
+class _Line(dict[str, Any]):
+    """An access line: JSON when it is written (by the writer's thread, not on the event loop)."""
+
+    def __str__(self) -> str:
+        return json.dumps(self)
+
+
 class _Measured:
     """The request id, the metrics and the access line of every HTTP request, as plain ASGI middleware: Starlette's
     ``BaseHTTPMiddleware`` runs each request in a task of its own behind memory streams, which cost the enroll
@@ -72,9 +79,8 @@ class _Measured:
             self.requests.labels(route, method, str(status)).inc()
             self.latency.labels(route, method).observe(seconds)
             client = scope.get("client")
-            line = {"request_id": request_id, "method": method, "route": route, "status": status,
-                    "ms": round(seconds * 1000, 2), "client": client[0] if client else None}  # fmt: skip
-            access.info(json.dumps(line))
+            access.info(_Line(request_id=request_id, method=method, route=route, status=status,
+                              ms=round(seconds * 1000, 2), client=client[0] if client else None))  # fmt: skip
 
         async def sending(message: Message) -> None:
             nonlocal answered

@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,9 @@ def demo_schema(pg_url: str) -> Iterator[str]:
     engine.dispose()
 
 
+LOGS: dict[int, Callable[[], str]] = {}  # a served process's stderr so far (its last 5,000 characters), by pid
+
+
 @contextmanager
 def served(env: dict[str, str], *args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """``arccm serve`` in a subprocess on a free port (its public address, unless ``env`` names another), ready (it
@@ -60,6 +63,8 @@ def served(env: dict[str, str], *args: str) -> Iterator[tuple[str, subprocess.Po
         def said() -> str:
             log.seek(0)
             return log.read()[-5000:]
+
+        LOGS[server.pid] = said
 
         try:
             deadline = time.monotonic() + 90

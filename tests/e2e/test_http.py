@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 from arccm.adapters.container import on_postgres
 from arccm.adapters.http.app import create_app
 from arccm.adapters.http.auth import AUDIENCE, mint
-from tests.e2e.conftest import JWT_SECRET, served
+from tests.e2e.conftest import JWT_SECRET, LOGS, served
 
 pytestmark = pytest.mark.needs_postgres
 SECRET = JWT_SECRET
@@ -199,6 +199,10 @@ def test_arccm_serve_answers_what_a_certificates_qr_opens_and_stops_on_sigterm(
         assert httpx.get(base + "/openapi.json", timeout=10).json()["paths"]["/v1/verify/{code}"]
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=40) == 0
+        lines = [json.loads(line) for line in LOGS[server.pid]().splitlines() if line.startswith("{")]
+        access = next(line for line in lines if line["request_id"] == page.headers["x-request-id"])
+        assert access["route"] == "/verify/{code:path}"  # the template: no code in the log
+        assert (access["method"], access["status"], access["client"]) == ("GET", 200, "127.0.0.1")
 
 
 def test_the_directory_answers_in_the_callers_scope(client: TestClient, demo: dict[str, Any]) -> None:
