@@ -118,11 +118,17 @@ def http_verify(b: Bench) -> Result:
     workers = 8
     count = 1_000 if b.quick else 4_000
     codes = [row[0] for row in _rows(b, f"SELECT verification_code FROM certificates ORDER BY id LIMIT {count}")]
+    paths = [f"/v1/verify/{code.lower()}" for code in codes]
+    slices = 4  # in turns, a quarter each time: both sides see the same moments of a busy machine
+    ours_seconds = bare_seconds = 0.0
     with serving(b) as base:
-        ours = _rate(base, [f"/v1/verify/{code.lower()}" for code in codes], workers, _address)
-        bare = _rate(base, ["/healthz"] * len(codes), workers, _address)
+        for turn in range(slices):
+            part = paths[turn::slices]
+            ours_seconds += len(part) / _rate(base, part, workers, _address)
+            bare_seconds += len(part) / _rate(base, ["/healthz"] * len(part), workers, _address)
+    ours, bare = len(paths) / ours_seconds, len(paths) / bare_seconds
     return Result("http_verify", "requests/s", ours, "bare_endpoint", bare, True,
-                  {"workers": workers, "requests": len(codes), "goal": ">= 0.5"})  # fmt: skip
+                  {"workers": workers, "requests": len(codes), "turns": slices, "goal": ">= 0.5"})  # fmt: skip
 
 
 def http_enroll(b: Bench) -> Result:

@@ -17,6 +17,7 @@ from typing import Any, Literal, get_args
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
 from arccm.adapters.events_codec import change_json
 from arccm.adapters.http.common import Refused, acting
@@ -88,7 +89,8 @@ async def events(
     request: Request, actor: Actor = Depends(acting),
     topics: list[Topic] | None = Query(None, description="Topics to follow (repeat); all by default"),
     since: str | None = Query(None, max_length=64, pattern=CURSOR,
-                              description="Resume after this cursor (as Last-Event-ID)"),
+                              description="Resume after this cursor (as Last-Event-ID; 0:0 for the whole retained"
+                              " feed). Without either, the stream follows from now"),
     max_events: int | None = Query(None, ge=1, le=1_000_000, description="End the stream after this many events"),
     last_event_id: str | None = Header(None, alias="Last-Event-ID", max_length=64, pattern=CURSOR),
 ) -> StreamingResponse:  # fmt: skip
@@ -97,6 +99,8 @@ async def events(
         raise Refused(problem(422, "invalid_value", "Invalid value", f"topics: unknown {unknown[0][:40]!r}",
                               field="topics", rule=f"one of {', '.join(sorted(TOPICS))}"))  # fmt: skip
     start = _cursor(last_event_id) or _cursor(since)
+    if start is None:  # a stream opened afresh follows from now; ?since=0:0 replays the retained feed
+        start = await run_in_threadpool(request.app.state.container.change_feed().head)
     loop = asyncio.get_running_loop()
     arrived: asyncio.Queue[Any] = asyncio.Queue()
     subscriptions = request.app.state.container.subscriptions()

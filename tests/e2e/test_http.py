@@ -250,7 +250,7 @@ def test_the_event_stream_resumes_after_the_last_event_id_with_nothing_missed_or
     client: TestClient, demo: dict[str, Any]
 ) -> None:
     sam = bearer(demo["people"]["sam@example.org"])
-    with client.stream("GET", "/v1/events", params={"max_events": 8}, headers=sam) as stream:
+    with client.stream("GET", "/v1/events", params={"max_events": 8, "since": "0:0"}, headers=sam) as stream:
         assert stream.status_code == 200
         assert stream.headers["content-type"].startswith("text/event-stream")
         first = sse(stream.iter_lines())
@@ -263,7 +263,8 @@ def test_the_event_stream_resumes_after_the_last_event_id_with_nothing_missed_or
         again = sse(stream.iter_lines())
     assert [e["id"] for e in again] == [e["id"] for e in first[3:8]]
     lee = bearer(demo["people"]["lee@example.org"])
-    with client.stream("GET", "/v1/events", params={"max_events": 2, "topics": "certificates"}, headers=lee) as stream:
+    certificates = {"max_events": 2, "topics": "certificates", "since": "0:0"}
+    with client.stream("GET", "/v1/events", params=certificates, headers=lee) as stream:
         own = sse(stream.iter_lines())
     assert {e["event"] for e in own} == {"certificates"}
     bad = client.get("/v1/events", headers={**sam, "Last-Event-ID": "yesterday"})

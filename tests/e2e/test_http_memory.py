@@ -31,8 +31,9 @@ def test_a_stream_from_a_pruned_cursor_is_told_to_resync_and_a_quiet_one_gets_he
     headers = {"Authorization": "Bearer " + jwt.encode(claims, SECRET, algorithm="HS256")}
     try:
         with TestClient(create_app(world.container, SECRET, heartbeat_seconds=0.5)) as client:
-            with client.stream("GET", "/v1/events", params={"topics": "teams"}, headers=headers) as stream:
-                lines = list(stream.iter_lines())  # from the start: the stream ends by itself after the resync
+            everything = {"topics": "teams", "since": "0:0"}  # from the start: it ends by itself after the resync
+            with client.stream("GET", "/v1/events", params=everything, headers=headers) as stream:
+                lines = list(stream.iter_lines())
             assert lines[0] == "retry: 2000"
             assert "event: resync" in lines, lines
             assert not [line for line in lines if line.startswith("id: ")]
@@ -48,5 +49,29 @@ def test_a_stream_from_a_pruned_cursor_is_told_to_resync_and_a_quiet_one_gets_he
                         break
             assert ": heartbeat" in quiet, quiet
             assert '"team_name": "Three"' in quiet[-1], quiet
+    finally:
+        world.container.subscriptions().stop()
+
+
+def test_a_stream_opened_without_a_cursor_follows_from_now() -> None:
+    """A browser's first EventSource connection has no Last-Event-ID: it gets what happens from then on, not the
+    whole retained feed (``?since=0:0`` asks for that)."""
+    world = World.create()
+    assert world.admin is not None
+    ok(world.container.create_team()(world.admin, c.CreateTeam("Before")))
+    claims = {"sub": str(world.admin.user_id), "aud": AUDIENCE, "exp": datetime.now(UTC) + timedelta(minutes=5)}
+    headers = {"Authorization": "Bearer " + jwt.encode(claims, SECRET, algorithm="HS256")}
+    try:
+        with TestClient(create_app(world.container, SECRET, heartbeat_seconds=0.5)) as client:
+            with client.stream("GET", "/v1/events", params={"topics": "teams", "max_events": 1},
+                               headers=headers) as stream:  # fmt: skip
+                lines: list[str] = []
+                for line in stream.iter_lines():
+                    lines.append(line)
+                    if line == ": heartbeat" and not any('"After"' in seen for seen in lines):
+                        ok(world.container.create_team()(world.admin, c.CreateTeam("After")))
+            data = [line for line in lines if line.startswith("data: ")]
+            assert len(data) == 1, lines
+            assert '"team_name": "After"' in data[0]
     finally:
         world.container.subscriptions().stop()

@@ -64,7 +64,7 @@ def test_an_event_stream_resumed_on_the_next_server_misses_nothing_and_repeats_n
     teams(library, 5)
     first: list[dict[str, str]] = []
     with served(env) as (base, server):
-        with httpx.stream("GET", base + "/v1/events", params={"topics": "teams"}, headers=headers,
+        with httpx.stream("GET", base + "/v1/events", params={"topics": "teams", "since": "0:0"}, headers=headers,
                           timeout=30) as stream:  # fmt: skip
             lines = stream.iter_lines()
             for event in events_of(lines):
