@@ -7,6 +7,7 @@ database, map the ``Result`` — a value as JSON, a failure as an RFC 9457 probl
 from __future__ import annotations
 
 import atexit
+import gc
 import logging
 import queue
 import sys
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from arccm.adapters.container import Container
 
 log = logging.getLogger("arccm.http")
+GC_YOUNGEST = 50_000  # arccm serve's threshold for the collector's youngest generation (app_from_env)
 
 
 def create_app(
@@ -49,6 +51,8 @@ def create_app(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if own_container:
             container.lifecycle().init()
+            gc.collect()
+            gc.freeze()  # what starting up made (modules, the container, the pool) is never collected again
         try:
             yield
         finally:
@@ -221,4 +225,9 @@ def app_from_env() -> FastAPI:
         access.addHandler(LinesBehind())
         access.setLevel(logging.INFO)
         access.propagate = False
+    # The collector's youngest generation is collected every 700 net allocations by default; with a thousand
+    # event streams open, the older generations it then walks made the stream's p99 87 ms against 22 ms with this
+    # (sse_fanout, scale m; docs/http.md).  A server's own process, so a server's setting: a host that mounts
+    # create_app keeps its own.
+    gc.set_threshold(GC_YOUNGEST, 20, 10)
     return create_app(configured(settings), settings.jwt_secret, own_container=True)

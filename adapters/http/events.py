@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import threading
 from collections.abc import AsyncIterator
 from typing import Any, Literal, get_args
@@ -114,6 +115,9 @@ async def events(
 
     async def stream() -> AsyncIterator[str]:
         sent = 0
+        # the first heartbeat at a random point of the first interval: streams opened together (a page of a
+        # thousand browsers, every client after a restart) would otherwise all beat at the same instant
+        quiet = heartbeat * (0.5 + random.random() / 2)
         open_streams.inc()
         watcher.add(arrived, subscription, closing)
         try:
@@ -123,9 +127,10 @@ async def events(
                     yield f"retry: {RETRY_MS}\n: the server is stopping; reconnect with Last-Event-ID\n\n"
                     return
                 try:
-                    async with asyncio.timeout(heartbeat):
+                    async with asyncio.timeout(quiet):
                         change = await arrived.get()
                 except TimeoutError:
+                    quiet = heartbeat
                     yield ": heartbeat\n\n"
                     continue
                 if change is _STOP:

@@ -31,6 +31,7 @@ from arccm.domain.errors import DomainError
 
 log = logging.getLogger(__name__)
 PAGE = 500
+STANDING_TOPICS = frozenset({"profiles", "reference"})  # people's roles and status; providers' status
 
 
 class WakeupLost(RuntimeError):
@@ -198,6 +199,7 @@ class FeedPump:
     _rng: random.Random = attrs.field(factory=random.Random)
     _connected: bool = False
     _position: Cursor | None = None  # where the shared reads stand (_fan_out); None: start at the feed's head
+    _asked_all_at: float = 0.0  # when the standing of every served subscriber was last asked (_fan_out)
 
     def subscribe(
         self, actor: Actor, topics: frozenset[str], handler: Callable[[Change], None], since: Cursor | None = None
@@ -275,12 +277,25 @@ class FeedPump:
             if batch.resync_required:  # the pump fell behind retention: every subscription reads for itself
                 self._position, served = None, []
                 break
-            # asked after the read: an actor changed before any change read here committed is caught (a change
-            # that committed first was theirs to see, as a scoped read at that moment would have said)
-            changed = self.feed.changed([s.actor for s in served]) if served else frozenset()
+            reach = _Readers(served).of(batch.changes) if batch.changes else {}
+            # Who the subscribers are now, asked after the read: an actor changed before any change read here
+            # committed is caught (one that committed first was theirs to see, as a scoped read then would have
+            # said).  Asked of every subscriber when the read holds a change of people or providers, and at least
+            # every poll; otherwise of those about to receive something — so nothing is ever handed over without
+            # the receiver's standing checked in the same wake-up (a narrowed or stopped actor gets nothing it may
+            # no longer see), and a widened one (promoted, say, in SQL behind arccm's back) is found by the next
+            # full check, its own read then catching up from its cursor, which nothing moved meanwhile.
+            now = time.monotonic()
+            everyone = now >= self._asked_all_at + self.poll_seconds or any(
+                change.event.topic in STANDING_TOPICS for change in batch.changes
+            )
+            asked = served if everyone else list(reach)
+            changed = self.feed.changed([s.actor for s in asked]) if asked else frozenset()
+            if everyone:
+                self._asked_all_at = now
             served = [s for s in served if s.actor.user_id not in changed]
-            if batch.changes:
-                for subscription, changes in _Readers(served).of(batch.changes).items():
+            for subscription, changes in reach.items():
+                if subscription.actor.user_id not in changed:
                     subscription.deliver(changes)
             self._position = batch.cursor
             if len(batch.changes) < PAGE:
