@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, timedelta
 
 import pytest
+from sqlalchemy import text
 
 from arccm.adapters.container import Container
 from arccm.adapters.memory.store import MemoryStore
@@ -354,3 +355,28 @@ def test_many_subscribers_of_every_role_each_get_exactly_what_a_read_in_their_sc
         ], actor.role
     admin_changes = len(inboxes[0].changes)
     assert all(len(inbox.changes) < admin_changes for inbox in inboxes[6:])  # scope did narrow what they got
+
+
+def test_a_subscriber_promoted_behind_arccms_back_gets_its_wider_scope_from_the_next_check(world: World) -> None:
+    """A role changed in the database directly (no event names it) widens what the subscriber may see: the pump's
+    periodic check of every subscriber finds it, and the subscription's own read catches up — the change it could
+    not see before the promotion is not lost."""
+    if world.container.config.wakeups() == "supabase":
+        pytest.skip("here the Supabase pump polls every 40 s: a wake-up only comes for a follower's own bindings")
+    assert world.admin is not None
+    learner = world.user(Role.IT)
+    inbox = Inbox()
+    pump: FeedPump = world.container.subscriptions()
+    subscription = pump.subscribe(learner, frozenset({"teams"}), inbox)
+    assert subscription.wait_for(lambda s: s.shared, timeout=WAIT)
+    if world.container.config.backend() == "memory":
+        world.container.memory_store().profiles[learner.user_id].role = Role.AD
+    else:
+        with world.container.database().owner_engine().begin() as connection:
+            schema = world.container.database().schema
+            connection.execute(text(f'UPDATE "{schema}".profiles SET role = \'AD\' WHERE id = :id'),
+                               {"id": learner.user_id})  # fmt: skip
+    ok(world.container.create_team()(world.admin, c.CreateTeam("Only for administrators")))
+    arrived = inbox.wait_for(1)
+    assert [ch.event.team_name for ch in arrived] == ["Only for administrators"]  # type: ignore[attr-defined]
+    assert subscription.actor.role is Role.AD
