@@ -537,8 +537,6 @@ class PostgresChangeFeed:
 
     database: Database
     clock: Clock
-    # the last subscribers ``changed`` was asked about (their identities) and their JSON
-    _people: list[Any] = attrs.field(factory=lambda: [None, ""], eq=False)
 
     @property
     def _horizon_params(self) -> dict[str, Any]:
@@ -566,17 +564,14 @@ class PostgresChangeFeed:
     def changed(self, actors: Collection[Actor]) -> frozenset[UUID]:
         if not actors:
             return frozenset()
-        # who each user is now, as arccm_uid(), arccm_role(), arccm_provider() and arccm_locations() say it for the
-        # one user a transaction acts as (migration 0009), for all of them at once
-        # only those whose standing differs come back (usually none).  The subscribers go as one JSON text — as
-        # four arrays, psycopg's array dumping alone took 7 ms for a thousand — kept while the same actors ask again;
-        # each is looked up by its key (a hash join scanned every profile: 7.5 ms at scale s, more the larger)
-        key = tuple(map(id, actors))
-        if self._people[0] != key:
-            self._people[:] = [key, json.dumps([
-                {"id": str(a.user_id), "role": a.role.value, "provider": a.provider_id and str(a.provider_id),
-                 "locations": _listed(a.location_ids)} for a in actors
-            ])]  # fmt: skip
+        # Who each user is now, as arccm_uid(), arccm_role(), arccm_provider() and arccm_locations() say it for the
+        # one user a transaction acts as (migration 0009), for all of them at once; only those whose standing
+        # differs come back (usually none).  The actors go as one JSON text (as four arrays, psycopg's array dumping
+        # alone took 7 ms for a thousand), each looked up by its key (a hash join scanned every profile).
+        people = json.dumps([
+            {"id": str(a.user_id), "role": a.role.value, "provider": a.provider_id and str(a.provider_id),
+             "locations": _listed(a.location_ids)} for a in actors
+        ])  # fmt: skip
         differ = fetch(
             self.database, None,
             "SELECT x.id FROM jsonb_to_recordset(CAST(:people AS jsonb))"
@@ -587,7 +582,7 @@ class PostgresChangeFeed:
             " WHERE p.id = x.id AND p.status = 'active' AND (p.provider_id IS NULL OR ap.status = 'active')) now ON true"
             " WHERE now.role IS NULL OR now.role <> x.role OR now.provider_id IS DISTINCT FROM x.provider"
             " OR now.locations <> x.locations",
-            {"people": self._people[1]},
+            {"people": people},
         )  # fmt: skip
         return frozenset(row["id"] for row in differ)
 
