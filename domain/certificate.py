@@ -43,6 +43,7 @@ class CertificateStatus(enum.Enum):
 class CompletionKind(enum.Enum):
     SESSION_ENROLLMENT = "session_enrollment"
     ROSTER_MEMBER = "roster_member"
+    LEGACY_IMPORT = "legacy_import"  # a completion the replaced system recorded (its certificate's id), docs/import.md
 
 
 @attrs.frozen

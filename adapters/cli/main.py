@@ -25,7 +25,7 @@ app.add_typer(db, name="db")
 
 
 def _register() -> None:
-    from arccm.adapters.cli import audit, certificates, events, finding
+    from arccm.adapters.cli import audit, certificates, events, finding, importing
 
     app.add_typer(finding.sessions, name="sessions")
     app.add_typer(finding.people, name="people")
@@ -33,6 +33,7 @@ def _register() -> None:
     app.add_typer(finding.rosters, name="rosters")
     app.add_typer(finding.batches, name="batches")
     app.add_typer(events.app, name="events")
+    app.add_typer(importing.app, name="import")
     app.command(name="audit")(audit.audit)
 
 

@@ -101,8 +101,16 @@ class MemoryReadModels:
 
     @checked_query
     def lookup(self, code: VerificationCode, today: Day) -> tuple[PublicCertificate, str] | None:
+        return self._public(self.store.certificate_by_code.get(code.canonical), today)
+
+    @checked_query
+    def lookup_legacy(self, code: str, today: Day) -> tuple[PublicCertificate, str] | None:
+        """The memory store holds no imported certificates unless a host put legacy codes in it (one holder each)."""
+        holders = self.store.legacy_codes.get(code, ())
+        return self._public(holders[0], today) if len(holders) == 1 else None
+
+    def _public(self, key: UUID | None, today: Day) -> tuple[PublicCertificate, str] | None:
         with self.store.lock:
-            key = self.store.certificate_by_code.get(code.canonical)
             if key is None:
                 return None
             c = self.store.certificates[key]

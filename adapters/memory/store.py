@@ -82,6 +82,8 @@ class MemoryStore:
     recorded_at: dict[Cursor, float] = attrs.field(factory=dict)
     # certificate indexes, kept in step on every commit
     certificate_by_code: dict[str, UUID] = attrs.field(factory=dict)
+    # codes of the replaced system's certificates -> the certificates that held them (docs/import.md)
+    legacy_codes: dict[str, list[UUID]] = attrs.field(factory=dict)
     live_certificate_by_completion: dict[CompletionRef, UUID] = attrs.field(factory=dict)
     certificates_by_holder: dict[tuple[UUID, UUID], set[UUID]] = attrs.field(factory=lambda: defaultdict(set))
     audit: list[AuditEntry] = attrs.field(factory=list)  # refused attempts (adapters/memory/audit.py)

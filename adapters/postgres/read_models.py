@@ -374,7 +374,19 @@ class PostgresReadModels:
 
     @checked_query
     def lookup(self, code: VerificationCode, today: Day) -> tuple[PublicCertificate, str] | None:
-        found = self.database.read_public(*lookup_query(code, today, self.database.schema))
+        return self._answer(self.database.read_public(*lookup_query(code, today, self.database.schema)))
+
+    @checked_query
+    def lookup_legacy(self, code: str, today: Day) -> tuple[PublicCertificate, str] | None:
+        """``arccm_verify_legacy`` (migration 0019): the one imported certificate that held the code, or nothing."""
+        sql = (
+            "SELECT status, recipient_name, course_name, issuer_name, issue_date, expiry_date, revoked_at"
+            f' FROM "{self.database.schema}".arccm_verify_legacy(:code, :today)'
+        )
+        return self._answer(self.database.read_public(sql, {"code": code, "today": today}))
+
+    @staticmethod
+    def _answer(found: Sequence[Any]) -> tuple[PublicCertificate, str] | None:
         if not found:
             return None
         row = found[0]

@@ -728,11 +728,11 @@ t_certificates = Table(
     Column("lead_instructor_id", Uuid),
     CheckConstraint("(recipient_user_id IS NULL) <> (recipient_student_id IS NULL)", name="one_recipient"),
     CheckConstraint(
-        "completion_kind = 'session_enrollment'::text AND session_id IS NOT NULL OR completion_kind = 'roster_member'::text AND roster_id IS NOT NULL",
+        "completion_kind = 'session_enrollment'::text AND session_id IS NOT NULL OR completion_kind = 'roster_member'::text AND roster_id IS NOT NULL OR completion_kind = 'legacy_import'::text",
         name="completion_source",
     ),
     CheckConstraint(
-        "completion_kind = ANY (ARRAY['session_enrollment'::text, 'roster_member'::text])",
+        "completion_kind = ANY (ARRAY['session_enrollment'::text, 'roster_member'::text, 'legacy_import'::text])",
         name="certificates_completion_kind_check",
     ),
     CheckConstraint("expiry_date > issue_date", name="expiry_after_issue"),
@@ -865,6 +865,58 @@ t_idempotency_keys = Table(
     CheckConstraint("(state = 'done'::text) = (status IS NOT NULL AND body IS NOT NULL)", name="idempotency_keys_done"),
     Index("idempotency_keys_expiry_idx", "expires_at"),
     comment="Responses stored for the HTTP API's Idempotency-Key header, per user; expire (migration 0017)",
+)
+
+t_legacy_codes = Table(
+    "legacy_codes",
+    metadata,
+    Column("code", Text, primary_key=True),
+    Column("certificate_id", Uuid, primary_key=True),
+    ForeignKeyConstraint(["certificate_id"], ["certificates.id"], name="legacy_codes_certificate_id_fkey"),
+    CheckConstraint("code ~ '^[A-Z0-9]{4,32}$'::text", name="legacy_codes_code_check"),
+    Index("legacy_codes_certificate_idx", "certificate_id"),
+    comment="The replaced system's verification codes of imported certificates; a code held twice verifies neither (migration 0019)",
+)
+
+t_import_runs = Table(
+    "import_runs",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("source", Text, nullable=False),
+    Column("dry_run", Boolean, nullable=False),
+    Column("started_at", DateTime(True), nullable=False, server_default=text("now()")),
+    Column("finished_at", DateTime(True)),
+    Column("report", JSONB),
+    comment="Each arccm import legacy run and its report (migration 0019)",
+)
+
+t_import_records = Table(
+    "import_records",
+    metadata,
+    Column("source_table", Text, primary_key=True),
+    Column("source_id", Text, primary_key=True),
+    Column("target_table", Text, nullable=False),
+    Column("target_id", Uuid, nullable=False),
+    Column("outcome", Text, nullable=False),
+    Column("run_id", Uuid, nullable=False),
+    ForeignKeyConstraint(["run_id"], ["import_runs.id"], name="import_records_run_id_fkey"),
+    CheckConstraint("outcome = ANY (ARRAY['imported'::text, 'merged'::text])", name="import_records_outcome_check"),
+    Index("import_records_target_idx", "target_table", "target_id"),
+    comment="Which source row became or was merged into which arccm row (migration 0019)",
+)
+
+t_import_quarantine = Table(
+    "import_quarantine",
+    metadata,
+    Column("source_table", Text, primary_key=True),
+    Column("source_id", Text, primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("raw", JSONB, nullable=False),
+    Column("run_id", Uuid, nullable=False),
+    ForeignKeyConstraint(["run_id"], ["import_runs.id"], name="import_quarantine_run_id_fkey"),
+    CheckConstraint("reason ~ '^[a-z_]+$'::text", name="import_quarantine_reason_check"),
+    comment="Source rows that could not be imported, with reason and raw row (migration 0019)",
 )
 
 t_session_enrollments = Table(

@@ -107,6 +107,11 @@ class VerificationLookup(Protocol):
         """The public view and the full recipient name (for a name check that never reveals it)."""
         ...
 
+    def lookup_legacy(self, code: str, today: Day) -> tuple[PublicCertificate, str] | None:
+        """The same for a code of the replaced system's (upper-cased as typed, docs/import.md): the one imported
+        certificate that held it — none when two did."""
+        ...
+
 
 class DashboardQueries(Protocol):
     def dashboard(self, actor: Actor, today: Day) -> Dashboard: ...

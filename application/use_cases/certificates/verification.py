@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import attrs
 from returns.result import Failure, Result, Success
 
@@ -11,7 +13,8 @@ from arccm.application.use_cases.base import Context
 from arccm.application.validation import boundary
 from arccm.domain.certificate import mask_name, names_match
 from arccm.domain.errors import DomainError, UnknownCode
-from arccm.domain.verification_code import VerificationCode, parse
+from arccm.domain.legacy import code_shape, legacy_code
+from arccm.domain.verification_code import parse
 
 
 @attrs.frozen
@@ -31,10 +34,22 @@ class VerifyCertificateHandler:
 
     @boundary
     def __call__(self, cmd: commands.VerifyCertificate) -> Result[Verification, DomainError]:
-        return parse(cmd.code).bind(lambda code: self._answer(code, cmd.recipient_name))
+        parsed = parse(cmd.code)
+        legacy = legacy_code(cmd.code) if isinstance(parsed, Failure) else None
+        if legacy is None:
+            return parsed.bind(lambda code: self._answer(self.lookup.lookup(code, self._today()), cmd.recipient_name))
+        # not an arccm code: perhaps one the replaced system printed, looked up as typed (docs/import.md)
+        found = self.lookup.lookup_legacy(legacy, self._today())
+        if found is None and code_shape(legacy) == "other":
+            return Failure(parsed.failure())  # not a legacy code's shape either: what is wrong with it as arccm's
+        return self._answer(found, cmd.recipient_name)
 
-    def _answer(self, code: VerificationCode, supplied_name: str | None) -> Result[Verification, DomainError]:
-        hit = self.lookup.lookup(code, self.ctx.clock.now().date())
+    def _today(self) -> date:
+        return self.ctx.clock.now().date()
+
+    def _answer(
+        self, hit: tuple[PublicCertificate, str] | None, supplied_name: str | None
+    ) -> Result[Verification, DomainError]:
         if hit is None:
             return Failure(UnknownCode())
         public, full_name = hit

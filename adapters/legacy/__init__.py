@@ -1,0 +1,1 @@
+"""The importer from the replaced system (issue 14, docs/import.md)."""
