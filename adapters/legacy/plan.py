@@ -419,9 +419,10 @@ class Planner:
             status = role and self._value("profile_status", raw.get("status") or "active", "profiles", raw)
             if role is None or status is None:
                 continue
-            email = raw.get("email") or (login or {}).get("email")
+            email = raw.get("email")
             if email_key(email) is None:
-                counts.note("no_email")
+                email = (login or {}).get("email")
+                counts.note("email_from_login" if email_key(email) else "no_email")
             sources: list[Source] = [("profiles", pid, "imported")]
             if login is not None:
                 sources.append(("auth.users", pid, "merged"))

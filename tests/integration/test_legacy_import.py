@@ -1,0 +1,272 @@
+"""``arccm import legacy`` against the replaced system's schema and its dirty-data generator (issue 14).
+
+For seeds 7 and 11: the dry run and the real run report the same; every fault the generator's manifest lists is
+accounted for under its own reason or note; a second run imports nothing; the source is byte-for-byte unchanged
+and ``public.users`` (plaintext passwords) is never read (the
+importer reads as a role the server would refuse it to); every unique legacy code verifies to its certificate
+and the duplicated one verifies neither.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from returns.result import Failure, Success
+from sqlalchemy.engine import make_url
+
+from arccm.adapters.legacy.plan import Mapping_
+from arccm.adapters.legacy.run import ImportRefused, read_mapping, run_import
+from arccm.adapters.system import SecureCodes
+from arccm.application import commands
+from arccm.domain.legacy import legacy_code
+from tests.conftest import PgSchema
+
+pytestmark = pytest.mark.needs_postgres
+
+LEGACY = Path(__file__).parents[1] / "legacy"
+MAPPING = """
+[location_owners]
+"Toronto Training Centre" = "Provider A Safety Inc."
+"Montréal Training Centre" = "Provider C Safety Inc."
+
+[values.session_status]
+ACTIVE = "in_progress"
+DRAFT = "cancelled"
+
+[values.attendance]
+late = "attended"
+excused = "absent"
+
+[values.team_role]
+admin = "lead"
+
+[values.certificate_status]
+ARCHIVED = "active"
+"""
+
+
+def _dsn(url: str, database: str, user: str | None = None) -> str:
+    parsed = make_url(url).set(drivername="postgresql", database=database)
+    if user is not None:
+        parsed = parsed.set(username=user, password=None)
+    return parsed.render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="module", params=[7, 11])
+def legacy(
+    request: pytest.FixtureRequest, pg_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """A database shaped like the replaced system's, with the generator's dirty rows for the seed, and its
+    manifest — built as shared/legacy/load.sh builds it, without psql."""
+    seed = request.param
+    name = f"legacy_{seed}_{uuid.uuid4().hex[:8]}"
+    admin = psycopg.connect(_dsn(pg_url, "postgres"), autocommit=True)
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        with psycopg.connect(_dsn(pg_url, name), autocommit=True) as connection:
+            available = {r[0] for r in connection.execute("SELECT name FROM pg_available_extensions").fetchall()}
+            if not {"pgcrypto", "uuid-ossp"} <= available:
+                pytest.skip("this server lacks pgcrypto/uuid-ossp, which the replaced system's schema creates")
+            for role in ("anon", "authenticated", "service_role"):
+                connection.execute(
+                    f"DO $$BEGIN CREATE ROLE {role} NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END$$"
+                )
+            schema = "\n".join(
+                line for line in (LEGACY / "legacy_schema.sql").read_text().splitlines() if not line.startswith("\\")
+            )
+            connection.execute(schema)  # type: ignore[call-overload]
+            out = tmp_path_factory.mktemp(f"legacy{seed}")
+            subprocess.run(
+                [sys.executable, str(LEGACY / "gen_dirty_legacy.py"), "--seed", str(seed), "--sql",
+                 str(out / "data.sql"), "--manifest", str(out / "manifest.json")],
+                check=True, capture_output=True,
+            )  # fmt: skip
+            connection.execute((out / "data.sql").read_text())  # type: ignore[call-overload]
+            manifest = json.loads((out / "manifest.json").read_text())
+            # the importer reads as a role that may not read public.users at all: were it to touch the passwords,
+            # the server would refuse it
+            connection.execute(f'CREATE ROLE "{name}" LOGIN BYPASSRLS')  # its policies recurse (docs/import.md)
+            connection.execute(f'GRANT USAGE ON SCHEMA public, auth TO "{name}"')
+            connection.execute(f'GRANT SELECT ON ALL TABLES IN SCHEMA public, auth TO "{name}"')
+            connection.execute(f'REVOKE SELECT ON public.users FROM "{name}"')
+        yield _dsn(pg_url, name, user=name), manifest
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'DROP ROLE IF EXISTS "{name}"')
+        admin.close()
+
+
+def _owner(dsn: str) -> str:
+    """The source as its owner (the reader may not read public.users, which the checksum covers too)."""
+    parsed = make_url(dsn)
+    return parsed.set(username="postgres").render_as_string(hide_password=False)
+
+
+def checksum(dsn: str) -> dict[str, str]:
+    """Every table of the source, as an md5 of its rows in a fixed order."""
+    with psycopg.connect(dsn) as connection:
+        tables = connection.execute(
+            "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables"
+            " WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1"
+        ).fetchall()
+        return {
+            t: connection.execute(
+                f"SELECT md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) FROM {t} x"
+            ).fetchone()[0]  # type: ignore[index]
+            for (t,) in tables
+        }
+
+
+def run(schema: PgSchema, dsn: str, mapping: Mapping_, dry_run: bool = False) -> dict[str, Any]:
+    codes = SecureCodes()
+    raw = schema.database.owner_engine().raw_connection()
+    try:
+        return run_import(
+            raw.driver_connection,  # type: ignore[arg-type]
+            schema.name, dsn, mapping, lambda: codes.new_code().canonical, dry_run=dry_run, chunk=50,
+        )  # fmt: skip
+    finally:
+        raw.close()
+
+
+def _mapping(tmp_path: Path) -> Mapping_:
+    path = tmp_path / "mapping.toml"
+    path.write_text(MAPPING)
+    return read_mapping(path)
+
+
+def test_the_dirty_legacy_database_imports_accounted_for_and_idempotent(
+    legacy: tuple[str, dict[str, Any]], pg_schema: PgSchema, tmp_path: Path
+) -> None:
+    dsn, manifest = legacy
+    before = checksum(_owner(dsn))
+    mapping = _mapping(tmp_path)
+    without = run(pg_schema, dsn, Mapping_(), dry_run=True)["report"]
+    assert len(without["conflicts"]) == manifest["dirt"]["location.shared_by_two_providers"]
+    with pytest.raises(ImportRefused):  # conflicts stop a real run before it writes anything
+        run(pg_schema, dsn, Mapping_())
+    dry = run(pg_schema, dsn, mapping, dry_run=True)
+    first = run(pg_schema, dsn, mapping)
+    second = run(pg_schema, dsn, mapping)
+    assert first["report"] == dry["report"] == second["report"]
+    assert sum(first["written"].values()) > 0
+    assert sum(second["written"].values()) == 0
+    assert first["content_check"] == {"compared": first["report"]["tables"]["certificates"]["imported"],
+                                      "missing": 0, "mismatches": []}  # fmt: skip
+    report = first["report"]
+    assert report["balanced"]
+    assert not report["unmapped"]
+    assert not report["conflicts"]
+    for table, counted in report["tables"].items():
+        assert counted["source"] == counted["imported"] + counted["merged"] + counted["quarantined"], table
+        assert counted["source"] == manifest["rows"].get(table, 0), table
+    assert_manifest(report, manifest["dirt"])
+    with pg_schema.owner.connect() as connection:
+        quarantined = connection.exec_driver_sql(f'SELECT count(*) FROM "{pg_schema.name}".import_quarantine').scalar()
+        recorded = connection.exec_driver_sql(f'SELECT count(*) FROM "{pg_schema.name}".import_records').scalar()
+        sessions = connection.exec_driver_sql(
+            f'SELECT count(*) FROM "{pg_schema.name}".training_sessions WHERE seats_taken > max_capacity'
+        ).scalar()
+    assert quarantined == report["totals"]["quarantined"]
+    assert recorded == report["totals"]["imported"] + report["totals"]["merged"]
+    assert sessions == 0
+    assert checksum(_owner(dsn)) == before
+
+
+def assert_manifest(report: dict[str, Any], dirt: dict[str, int]) -> None:
+    t, values = report["tables"], report["values"]
+
+    def note(table: str, name: str) -> int:
+        return int(t[table]["notes"].get(name, 0))
+
+    def reason(table: str, name: str) -> int:
+        return int(t[table]["reasons"].get(name, 0))
+
+    found = {
+        "certificate.total": t["certificates"]["source"],
+        "certificate.code_8char": values["legacy_code_shape"].get("eight", 0),
+        "certificate.code_10char": values["legacy_code_shape"].get("ten", 0),
+        "certificate.duplicate_code_pairs": len(report["duplicate_legacy_codes"]),
+        "certificate.expiry_empty": reason("certificates", "expiry_date_missing"),
+        "certificate.expiry_equals_issue": reason("certificates", "expiry_not_after_issue"),
+        "certificate.no_issuer": note("certificates", "issuer_unknown"),
+        "certificate.no_location": note("certificates", "location_from_batch"),
+        "certificate.no_request_no_batch": note("certificates", "no_batch"),
+        "certificate.status_not_ACTIVE": sum(values["certificate_status"].values())
+        - values["certificate_status"].get("ACTIVE", 0),
+        "certificate.course_name_case_only": note("certificates", "course_name_normalized"),
+        "certificate.course_name_unknown": reason("certificates", "unknown_course"),
+        "enrollment.score_out_of_range": note("session_enrollments", "score_out_of_range"),
+        "enrollment.status_not_canonical": sum(
+            n for v, n in values["attendance"].items() if v not in ("registered", "attended", "partial", "absent")
+        ),
+        "instructor.without_profile": note("instructor_profiles", "profile_created"),
+        "location.shared_by_two_providers": reason("provider_location_assignments", "location_has_another_owner"),
+        "location.status_variant": sum(values["location_status"].values()) - values["location_status"].get("ACTIVE", 0),
+        "location.without_provider": note("locations", "without_provider"),
+        "person.profile_and_external_learner": t["student_enrollment_profiles"]["merged"],
+        "profile.blank_display_name": note("profiles", "display_name_from_login"),
+        "profile.duplicate_email_pairs": len(report["duplicate_emails"]),
+        "profile.no_email": note("profiles", "no_email") + note("profiles", "email_from_login"),
+        "session.ends_before_start": reason("training_sessions", "ends_before_start"),
+        "session.no_instructor": reason("training_sessions", "no_instructor"),
+        "session.null_capacity": note("training_sessions", "capacity_from_course"),
+        "session.overbooked": note("training_sessions", "capacity_raised"),
+        "session.overbooked_excess_seats": note("training_sessions", "seats_added_by_raise"),
+        "session.status_not_canonical": sum(
+            n
+            for v, n in values["session_status"].items()
+            if v not in ("scheduled", "in_progress", "completed", "cancelled")
+        ),
+        "session.unknown_course": reason("training_sessions", "unknown_course"),
+        "team_member.role_not_canonical": sum(values["team_role"].values()),
+        # public.users is never read: its passwords stay where they are (checked by the statistics above)
+        "public_users.rows_with_password": dirt["public_users.rows_with_password"],
+    }
+    formats = {
+        f"certificate.issue_date_format.{kind}": n for kind, n in values["certificate_issue_date_format"].items()
+    }
+    found.update(formats)
+    # an ambiguous date is settled by another date on the row, or quarantined: never guessed
+    found["certificate.issue_date_format.slash_ambiguous"] = reason("certificates", "issue_date_ambiguous") + note(
+        "certificates", "issue_date_settled_by_row"
+    )
+    assert {k: found.get(k) for k in dirt} == dirt
+
+
+def test_legacy_codes_verify_their_own_certificate_and_a_shared_one_verifies_neither(
+    legacy: tuple[str, dict[str, Any]], pg_schema: PgSchema, tmp_path: Path
+) -> None:
+    dsn, _ = legacy
+    outcome = run(pg_schema, dsn, _mapping(tmp_path))
+    quarantined = {(q["table"], q["id"]) for q in outcome["report"]["quarantine"]}
+    with psycopg.connect(dsn) as connection:
+        source = connection.execute(
+            "SELECT id::text, verification_code, recipient_name FROM certificates ORDER BY id"
+        ).fetchall()
+    shared = set(outcome["report"]["duplicate_legacy_codes"])
+    assert len(shared) == 1
+    verify = pg_schema.container().verify_certificate()
+    verified = 0
+    for cid, code, name in source:
+        answer = verify(commands.VerifyCertificate(f" {code.lower()} ", name))  # as someone might type it
+        if ("certificates", cid) in quarantined or legacy_code(code) in shared:
+            assert isinstance(answer, Failure), (cid, code)
+            assert answer.failure().code == "unknown_code", (cid, code)
+            continue
+        assert isinstance(answer, Success), (cid, code)
+        assert answer.unwrap().name_confirmed is True, (cid, code)
+        verified += 1
+    imported_shared = sum(
+        1 for cid, code, _ in source if legacy_code(code) in shared and ("certificates", cid) not in quarantined
+    )
+    assert verified == outcome["report"]["tables"]["certificates"]["imported"] - imported_shared
+    assert imported_shared >= 1
