@@ -46,7 +46,7 @@ def legacy(
         raise fail(str(refused)) from None
     database = configured().database()
     database.check_reachable()
-    if not dry_run:
+    if not dry_run and database.current() != database.head():  # (at head, no DDL: it would wait for every reader)
         database.upgrade()
     codes = SecureCodes()
     columns = (TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn())

@@ -10,8 +10,11 @@ and the duplicated one verifies neither.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,14 +23,15 @@ from typing import Any
 import psycopg
 import pytest
 from returns.result import Failure, Success
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from arccm.adapters.legacy.plan import Mapping_
 from arccm.adapters.legacy.run import ImportRefused, read_mapping, run_import
 from arccm.adapters.system import SecureCodes
 from arccm.application import commands
-from arccm.domain.legacy import legacy_code
-from tests.conftest import PgSchema
+from arccm.domain.legacy import derived_id, legacy_code
+from tests.conftest import PgSchema, SchemaPool
 
 pytestmark = pytest.mark.needs_postgres
 
@@ -270,3 +274,96 @@ def test_legacy_codes_verify_their_own_certificate_and_a_shared_one_verifies_nei
     )
     assert verified == outcome["report"]["tables"]["certificates"]["imported"] - imported_shared
     assert imported_shared >= 1
+
+
+ARCCM = str(Path(sys.executable).parent / "arccm")
+COMPARED = (
+    "locations", "authorized_providers", "provider_locations", "course_templates", "profiles", "instructor_profiles",
+    "training_sessions", "session_enrollments", "rosters", "certificates", "teams", "team_members", "legacy_codes",
+    "import_records", "import_quarantine",
+)  # fmt: skip
+# what differs between two runs by design: new codes are random, clocks move, each run has its own id
+VOLATILE = " - 'created_at' - 'updated_at' - 'verification_code' - 'run_id' - 'added_at' - 'certificate_id'"
+
+
+def state(schema: PgSchema) -> dict[str, tuple[int, str]]:
+    """Each table's row count and a digest of its rows without what differs between runs by design."""
+    found = {}
+    with schema.owner.connect() as connection:
+        for table in COMPARED:
+            row = connection.exec_driver_sql(
+                f"SELECT count(*), md5(coalesce(string_agg((to_jsonb(t){VOLATILE})::text, '|'"
+                f' ORDER BY (to_jsonb(t){VOLATILE})::text), \'\')) FROM "{schema.name}"."{table}" t'
+            ).one()
+            found[table] = (int(row[0]), str(row[1]))
+    return found
+
+
+def cli(schema: PgSchema, dsn: str, mapping: Path, *extra: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "ARCCM_DATABASE_URL": schema.url, "ARCCM_DB_SCHEMA": schema.name}
+    command = [ARCCM, "-q", "import", "legacy", "--from", dsn, "--mapping", str(mapping), "--json", *extra]
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_a_run_killed_with_sigkill_is_finished_by_the_next_as_if_never_interrupted(
+    legacy: tuple[str, dict[str, Any]], pg_schema: PgSchema, schema_pool: SchemaPool, tmp_path: Path
+) -> None:
+    dsn, _ = legacy
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text(MAPPING)
+    # an uncommitted session under each id the import will give one: the run blocks at its first session, with
+    # the people, places and courses committed (foreign keys off in this transaction: it is never committed)
+    with psycopg.connect(_owner(dsn)) as source:
+        ids = [derived_id("training_sessions", r[0]) for r in source.execute("SELECT id FROM training_sessions")]
+    holder = pg_schema.owner.connect()
+    holder.exec_driver_sql("BEGIN")
+    holder.exec_driver_sql("SET LOCAL session_replication_role = replica")
+    holder.execute(
+        text(
+            f'INSERT INTO "{pg_schema.name}".training_sessions (id, course_id, title, location_id,'
+            " lead_instructor_id, starts_at, ends_at, max_capacity) SELECT i, i, 'held', i, i, now(),"
+            " now() + interval '1 hour', 1 FROM unnest(CAST(:ids AS uuid[])) AS i"
+        ),
+        {"ids": ids},
+    )
+    worker = cli(pg_schema, dsn, mapping, "--chunk", "7")
+    try:
+        deadline = time.monotonic() + 120
+        watcher = pg_schema.owner.connect()  # its own connection: a transaction sees one snapshot of the activity
+        watcher.exec_driver_sql("SET application_name = 'watcher'")
+        while not watcher.exec_driver_sql(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            f' AND starts_with(query, \'INSERT INTO "{pg_schema.name}"."training_sessions"\')'
+        ).scalar():
+            watcher.rollback()
+            assert worker.poll() is None, worker.communicate()
+            assert time.monotonic() < deadline, "the import never reached the sessions"
+            watcher.exec_driver_sql("SELECT pg_sleep(0.05)")  # polling the server for the blocked insert
+            watcher.rollback()
+        watcher.close()
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=60)
+    finally:
+        holder.exec_driver_sql("ROLLBACK")
+        holder.close()
+    assert worker.returncode == -signal.SIGKILL
+    partial = state(pg_schema)
+    assert partial["profiles"][0] > 0
+    assert partial["training_sessions"][0] == 0  # the blocked chunk died with its process
+    assert partial["certificates"][0] == 0
+
+    rerun = cli(pg_schema, dsn, mapping, "--chunk", "7")
+    out, err = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, err
+    resumed = json.loads(out)
+    other = schema_pool.take()
+    try:
+        whole = cli(other, dsn, mapping)
+        out, err = whole.communicate(timeout=300)
+        assert whole.returncode == 0, err
+        uninterrupted = json.loads(out)
+        assert resumed["report"] == uninterrupted["report"]
+        assert state(pg_schema) == state(other)
+        assert resumed["content_check"]["mismatches"] == []
+    finally:
+        schema_pool.give_back(other)
