@@ -62,7 +62,7 @@ def legacy(
 
             try:
                 outcome = run_import(
-                    raw.driver_connection,  # type: ignore[arg-type]
+                    raw.driver_connection,
                     database.schema,
                     source,
                     rules,
