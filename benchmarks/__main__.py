@@ -23,10 +23,12 @@ from sqlalchemy import text
 from arccm.adapters.postgres.database import Database, normalize_url
 from arccm.adapters.postgres.seed import seed
 from arccm.adapters.runtime import server_url
+from benchmarks.legacy_volume import import_legacy
 from benchmarks.over_http import http_enroll, http_verify, sse_fanout
 from benchmarks.suite import SUITE, Bench
 
 SUITE.extend([("http_verify", http_verify), ("http_enroll", http_enroll), ("sse_fanout", sse_fanout)])  # issue 12
+SUITE.append(("import_legacy", import_legacy))  # issue 14
 
 
 def database_url() -> str:

@@ -603,3 +603,42 @@ def test_reinstating_keeps_one_current_certificate_for_the_holder(org: Org) -> N
     assert (reinstated.revocation, reinstated.superseded_by_id) == (None, newer.id)
     statuses = {s.id: s.status for s in w.container.read_models().certificates(w.admin, w.clock.now().date())}
     assert statuses == {older.id: "superseded", newer.id: "active"}
+
+
+def legacy_alias(w: World, code: str, certificate: uuid.UUID) -> None:
+    """What ``arccm import legacy`` leaves behind for an imported certificate: its old code beside it."""
+    if w.container.config.backend() == "postgres":
+        database = w.container.database()
+        with database.owner_engine().begin() as connection:
+            connection.exec_driver_sql(
+                f'INSERT INTO "{database.schema}".legacy_codes (code, certificate_id) VALUES (%(c)s, %(i)s)',
+                {"c": code, "i": certificate},
+            )
+    else:
+        w.container.memory_store().legacy_codes.setdefault(code, []).append(certificate)
+
+
+def test_a_legacy_code_verifies_its_certificate_as_typed_and_a_shared_one_verifies_neither(org: Org) -> None:
+    w = org.world
+    cert = certified(org)
+    w.clock.current = NOW + timedelta(days=400)  # a second certificate, a year on (it supersedes the first)
+    second = w.session(org.ap, org.ic, starts_in=timedelta(days=410))
+    again = ok(enroll(org, second.id, 0))
+    w.run_class(second, {again.id: (99, 99)})
+    other = ok(
+        w.container.issue_certificate()(
+            org.ap, c.IssueCertificate(CompletionKind.SESSION_ENROLLMENT, second.id, again.id)
+        )
+    )
+    verify = w.container.verify_certificate()
+    legacy_alias(w, "ABC12345XY", cert.id)
+    legacy_alias(w, "Q0O1IL23", cert.id)  # 8 characters, look-alikes included: looked up as typed, upper-cased
+    for typed in ("ABC12345XY", " abc12345xy ", "q0o1il23"):
+        answer = ok(verify(c.VerifyCertificate(typed, w.profiles[org.learners[0].user_id].display_name)))
+        assert answer.name_confirmed is True, typed
+        assert answer.certificate.course_name == cert.course_name
+    assert verify(c.VerifyCertificate("Q001IL23")) == Failure(UnknownCode())  # no Crockford mapping for old codes
+    legacy_alias(w, "ZZZ99999ZZ", cert.id)
+    legacy_alias(w, "ZZZ99999ZZ", other.id)  # Math.random made it twice: it proves neither
+    assert verify(c.VerifyCertificate("ZZZ99999ZZ")) == Failure(UnknownCode())
+    assert verify(c.VerifyCertificate("ABC")).failure().code == "malformed_code"  # neither kind of code
