@@ -9,6 +9,7 @@ and the duplicated one verifies neither.
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import signal
@@ -367,3 +368,60 @@ def test_a_run_killed_with_sigkill_is_finished_by_the_next_as_if_never_interrupt
         assert resumed["content_check"]["mismatches"] == []
     finally:
         schema_pool.give_back(other)
+
+
+def test_the_imported_organization_works_in_arccm(
+    legacy: tuple[str, dict[str, Any]], pg_schema: PgSchema, tmp_path: Path
+) -> None:
+    """Every imported session and certificate loads as a domain aggregate whose invariants hold; an administrator
+    sees them on the dashboard; an imported certificate is revoked through the use case and its old code then
+    says so — through the library and over HTTP."""
+    from fastapi.testclient import TestClient
+
+    from arccm.adapters.http.app import create_app
+
+    dsn, _ = legacy
+    run(pg_schema, dsn, _mapping(tmp_path))
+    container = pg_schema.container()
+    with pg_schema.owner.connect() as connection:
+        sessions = connection.exec_driver_sql(f'SELECT id FROM "{pg_schema.name}".training_sessions').scalars().all()
+        certificates = connection.exec_driver_sql(
+            f'SELECT c.id, k.code FROM "{pg_schema.name}".certificates c JOIN "{pg_schema.name}".legacy_codes k'
+            " ON k.certificate_id = c.id WHERE c.revoked_at IS NULL AND c.superseded_by_id IS NULL"
+            f' AND k.code NOT IN (SELECT code FROM "{pg_schema.name}".legacy_codes GROUP BY code HAVING count(*) > 1)'
+            " ORDER BY c.id"
+        ).all()
+        admin = connection.exec_driver_sql(
+            f"SELECT id FROM \"{pg_schema.name}\".profiles WHERE role = 'SA' AND status = 'active' ORDER BY id LIMIT 1"
+        ).scalar_one()
+    with container.unit_of_work()(None) as uow:
+        for session_id in sessions:
+            session = uow.sessions.get_for_update(session_id)
+            assert session is not None
+            assert 0 <= session.seats_taken <= session.max_capacity, session_id
+        loaded = [uow.certificates.get_for_update(cid) for cid, _ in certificates]
+        assert all(c is not None and c.completion.kind.value == "legacy_import" for c in loaded)
+    actor = container.resolve_actor()(admin).unwrap()
+    board = container.read_models().dashboard(actor, container.clock().now().date())
+    assert board.certificates_total >= len(certificates)
+    certificate_id, code = certificates[0]
+    revoked = container.revoke_certificate()(actor, commands.RevokeCertificate(certificate_id, "imported in error"))
+    assert isinstance(revoked, Success), revoked
+    with TestClient(create_app(container, "a-test-secret-of-at-least-thirty-two-characters")) as client:
+        answer = client.get(f"/v1/verify/{code.lower()}")
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["status"] == "revoked"
+        page = client.get(f"/verify/{code}")
+        assert page.status_code == 200
+        assert html.escape(answer.json()["course_name"]) in page.text
+        shared = outcome_shared(pg_schema)
+        assert client.get(f"/v1/verify/{shared}").status_code == 404
+
+
+def outcome_shared(schema: PgSchema) -> str:
+    with schema.owner.connect() as connection:
+        return str(
+            connection.exec_driver_sql(
+                f'SELECT code FROM "{schema.name}".legacy_codes GROUP BY code HAVING count(*) > 1 LIMIT 1'
+            ).scalar_one()
+        )
