@@ -40,6 +40,25 @@ MONTHS = ["January", "February", "March", "April", "May", "June", "July", "Augus
 COUNTERS = {"seats_taken", "waitlist_length", "active_enrollments", "attended_count", "completed_count", "failed_count"}
 
 
+def legacy_schema_sql(connection: psycopg.Connection[Any]) -> str:
+    """The replaced system's schema as pg_dump wrote it, without psql's meta-commands; where the server lacks the
+    contrib extensions it creates (an embedded server), without them — nothing in it uses them (``gen_random_uuid``
+    is PostgreSQL's own since 13)."""
+    available = {r[0] for r in connection.execute("SELECT name FROM pg_available_extensions").fetchall()}
+    kept = []
+    for line in SCHEMA_SQL.read_text().splitlines():
+        if line.startswith("\\"):
+            continue
+        if (
+            not {"pgcrypto", "uuid-ossp"} <= available
+            and "EXTENSION" in line
+            and ("pgcrypto" in line or "uuid-ossp" in line)
+        ):
+            continue
+        kept.append(line)
+    return "\n".join(kept)
+
+
 def _dsn(url: str, database: str) -> str:
     return make_url(url).set(drivername="postgresql", database=database).render_as_string(hide_password=False)
 
@@ -68,8 +87,7 @@ def generate(  # noqa: PLR0915 - one organization, table by table
             connection.execute(
                 f"DO $$BEGIN CREATE ROLE {role} NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END$$"  # type: ignore[arg-type]
             )
-        sql = "\n".join(line for line in SCHEMA_SQL.read_text().splitlines() if not line.startswith("\\"))
-        connection.execute(sql)  # type: ignore[call-overload]
+        connection.execute(legacy_schema_sql(connection))  # type: ignore[call-overload]
         connection.execute("SET session_replication_role = replica")
         locations = [(uid(), f"{city} Training Centre", city, prov) for city, prov in PROVINCES]
         _copy(connection, "public.locations", ["id", "name", "city", "state", "country", "status", "created_at", "updated_at"],

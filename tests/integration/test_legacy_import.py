@@ -32,6 +32,7 @@ from arccm.adapters.legacy.run import ImportRefused, read_mapping, run_import
 from arccm.adapters.system import SecureCodes
 from arccm.application import commands
 from arccm.domain.legacy import derived_id, legacy_code
+from benchmarks.legacy_volume import legacy_schema_sql
 from tests.conftest import PgSchema, SchemaPool
 
 pytestmark = pytest.mark.needs_postgres
@@ -77,17 +78,11 @@ def legacy(
     admin.execute(f'CREATE DATABASE "{name}"')
     try:
         with psycopg.connect(_dsn(pg_url, name), autocommit=True) as connection:
-            available = {r[0] for r in connection.execute("SELECT name FROM pg_available_extensions").fetchall()}
-            if not {"pgcrypto", "uuid-ossp"} <= available:
-                pytest.skip("this server lacks pgcrypto/uuid-ossp, which the replaced system's schema creates")
             for role in ("anon", "authenticated", "service_role"):
                 connection.execute(
                     f"DO $$BEGIN CREATE ROLE {role} NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END$$"
                 )
-            schema = "\n".join(
-                line for line in (LEGACY / "legacy_schema.sql").read_text().splitlines() if not line.startswith("\\")
-            )
-            connection.execute(schema)  # type: ignore[call-overload]
+            connection.execute(legacy_schema_sql(connection))  # type: ignore[call-overload]
             out = tmp_path_factory.mktemp(f"legacy{seed}")
             subprocess.run(
                 [sys.executable, str(LEGACY / "gen_dirty_legacy.py"), "--seed", str(seed), "--sql",
