@@ -106,6 +106,10 @@ def _emit(outcome: dict[str, Any], as_json: bool, report_path: Path | None) -> N
         typer.echo(f"conflict: {conflict}")
     if report["duplicate_legacy_codes"]:
         typer.echo("legacy codes held twice (verify neither): " + ", ".join(report["duplicate_legacy_codes"]))
+    if report["not_imported"]:
+        typer.echo(
+            "not imported (docs/import.md): " + ", ".join(f"{t} {n:,} rows" for t, n in report["not_imported"].items())
+        )
     if not outcome["dry_run"]:
         written = sum(outcome["written"].values())
         check = outcome["content_check"] or {}

@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 from returns.result import Failure
 
-from arccm.adapters.legacy.plan import SOURCE_TABLES, Mapping_, Plan, Planner
+from arccm.adapters.legacy.plan import NOT_IMPORTED, SOURCE_TABLES, Mapping_, Plan, Planner
 from arccm.adapters.legacy.source import LegacySource
 from arccm.adapters.legacy.target import Progress, Target, _json
 from arccm.domain.access import Role
@@ -110,7 +110,12 @@ def plan_import(source: LegacySource, mapping: Mapping_, codes: Callable[[], str
     planner.batches_(source.rows("rosters"))
     planner.certificates_(source.all("certificates"))
     planner.teams_(source.rows("teams"), source.rows("team_members"))
-    return planner.finish()
+    plan = planner.finish()
+    for table in NOT_IMPORTED:
+        rows = source.count(table)
+        if rows:
+            plan.not_imported[table] = rows
+    return plan
 
 
 def redacted(url: str) -> str:

@@ -171,5 +171,13 @@ class LegacySource:
             cursor.execute(f'SELECT {", ".join(selected)} FROM "{schema}"."{name}" ORDER BY id')
             yield from cursor
 
+    def count(self, table: str) -> int | None:
+        """How many rows a table has (None when the source has no such table)."""
+        if self._columns(table) is None:
+            return None
+        schema, name = _qualified(table)
+        row = self.connection.execute(f'SELECT count(*) AS n FROM "{schema}"."{name}"').fetchone()
+        return int(row["n"]) if row else 0
+
     def all(self, table: str) -> list[dict[str, Any]]:
         return list(self.rows(table))

@@ -175,6 +175,13 @@ def test_the_dirty_legacy_database_imports_accounted_for_and_idempotent(
         sessions = connection.exec_driver_sql(
             f'SELECT count(*) FROM "{pg_schema.name}".training_sessions WHERE seats_taken > max_capacity'
         ).scalar()
+    assert report["not_imported"] == {"certificate_requests": manifest["rows"]["certificate_requests"]}
+    with pg_schema.owner.connect() as connection:  # each raise is in the audit trail: from the old capacity up
+        raises = connection.exec_driver_sql(
+            f"SELECT count(*) FROM \"{pg_schema.name}\".audit_log WHERE table_name = 'training_sessions'"
+            " AND operation = 'UPDATE' AND (new_values ->> 'max_capacity')::int > (old_values ->> 'max_capacity')::int"
+        ).scalar()
+    assert raises == manifest["dirt"]["session.overbooked"]
     assert quarantined == report["totals"]["quarantined"]
     assert recorded == report["totals"]["imported"] + report["totals"]["merged"]
     assert sessions == 0
