@@ -15,11 +15,12 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import attrs
-from returns.result import Failure
+from returns.result import Failure, Success
 
 from arccm.domain import legacy as rules
 from arccm.domain.certificate import add_months
 from arccm.domain.legacy import TableCount, derived_id, email_key, name_key
+from arccm.domain.text import clean_text
 
 Row = dict[str, Any]
 Source = tuple[str, str, str]  # (source table, source id, "imported" | "merged")
@@ -194,6 +195,15 @@ class Planner:
             if rules.map_value(field, raw, self.m.values.get(field)) is None:
                 self.plan.unmapped[field][str(raw)] += 1
 
+    def _valid(self, table: str, raw: Row, field: str, text: str) -> bool:
+        """The domain's rule for text a person will read (no control characters, at most 200 characters): what it
+        refuses is quarantined, not written."""
+        checked = clean_text(field, text)
+        if isinstance(checked, Failure):
+            self._quarantine(table, raw, "invalid_text", checked.failure().message)
+            return False
+        return True
+
     def _value(self, field: str, raw: object, table: str, row: Row) -> str | None:
         mapped = rules.map_value(field, raw, self.m.values.get(field))
         if mapped is None:
@@ -221,6 +231,8 @@ class Planner:
             name = rules.clean_name(raw.get("name"))
             if not name:
                 self._quarantine("locations", raw, "blank_name", "a location needs a name")
+                continue
+            if not self._valid("locations", raw, "name", name):
                 continue
             status = self._value("location_status", raw.get("status"), "locations", raw)
             if status is None:
@@ -254,6 +266,8 @@ class Planner:
             name = rules.clean_name(raw.get("name") or raw.get("provider_name"))
             if not name:
                 self._quarantine("authorized_providers", raw, "blank_name", "a provider needs a name")
+                continue
+            if not self._valid("authorized_providers", raw, "name", name):
                 continue
             status = self._value("provider_status", raw.get("status") or "active", "authorized_providers", raw)
             if status is None:
@@ -334,6 +348,8 @@ class Planner:
                 if not key:
                     self._quarantine(table, raw, "blank_name", "a course needs a name")
                     continue
+                if not self._valid(table, raw, "name", rules.clean_name(raw["name"])):
+                    continue
                 entry = found.setdefault(key, {"name": rules.clean_name(raw["name"]), "rows": []})
                 entry["rows"].append((table, raw))
                 if table == "courses":
@@ -413,7 +429,7 @@ class Planner:
         found = self.locations.get(str(legacy)) if legacy is not None else None
         return found[0] if found else None
 
-    def people_(
+    def people_(  # noqa: PLR0912 - each person's checks in turn
         self, users: Iterable[Row], profiles: Iterable[Row], instructors: Iterable[Row], students: Iterable[Row]
     ) -> None:
         logins = {str(u["id"]): u for u in users}
@@ -430,6 +446,8 @@ class Planner:
                     counts.note("display_name_from_login")
             if not name:
                 self._quarantine("profiles", raw, "no_name", "no display name here or on the login")
+                continue
+            if not self._valid("profiles", raw, "display_name", name):
                 continue
             role = self._value("role", raw.get("role"), "profiles", raw)
             status = role and self._value("profile_status", raw.get("status") or "active", "profiles", raw)
@@ -460,6 +478,8 @@ class Planner:
             )
             if not name:
                 self._quarantine("auth.users", login, "no_name", "a login without a profile or a name")
+                continue
+            if not self._valid("auth.users", login, "display_name", name):
                 continue
             target = derived_id("profiles", uid)
             self.people[uid] = target
@@ -518,6 +538,8 @@ class Planner:
         if not name:
             self._quarantine("instructor_profiles", raw, "no_name", "an instructor without a profile or a name")
             return
+        if not self._valid("instructor_profiles", raw, "display_name", name):
+            return
         person = derived_id("instructor_profiles", iid)
         self.plan.counts["instructor_profiles"].note("profile_created")
         self._unit(
@@ -554,6 +576,8 @@ class Planner:
         )
         if not name:
             self._quarantine("student_enrollment_profiles", raw, "no_name", "a learner needs a name")
+            return
+        if not self._valid("student_enrollment_profiles", raw, "display_name", name):
             return
         person = derived_id("student_enrollment_profiles", sid)
         self.students[sid] = person
@@ -638,9 +662,11 @@ class Planner:
         status = self._value("session_status", raw.get("status"), "training_sessions", raw)
         if status is None:
             return None
+        title = rules.clean_name(raw.get("title")) or course[1]
+        if not self._valid("training_sessions", raw, "title", title):
+            return None
         target = derived_id("training_sessions", sid)
         self.sessions[sid] = (target, 0, course[3])
-        title = rules.clean_name(raw.get("title")) or course[1]
         row = {
             "id": target,
             "course_id": course[0],
@@ -744,7 +770,9 @@ class Planner:
         course_key = self.course_ids.get(str(raw.get("course_id")))
         row = {
             "id": derived_id("rosters", bid),
-            "name": rules.clean_name(raw.get("name")) or f"Imported batch {bid}",
+            "name": name
+            if isinstance(clean_text("name", name := rules.clean_name(raw.get("name"))), Success)
+            else f"Imported batch {bid}",
             "course_id": self.courses[course_key][0] if course_key in self.courses else first.row["course_id"],
             "location_id": location[0] if location else first.row["location_id"],
             "provider_id": self.owner_of.get(str(raw.get("location_id"))) or first.row["provider_id"],
@@ -804,6 +832,9 @@ class Planner:
             return None
         status = self._value("certificate_status", raw.get("status") or "active", "certificates", raw)
         if status is None:
+            return None
+        given = rules.clean_name(raw.get("recipient_name"))
+        if given and not self._valid("certificates", raw, "recipient_name", given):
             return None
         holder = self._holder(raw)
         if holder is None:
@@ -873,6 +904,8 @@ class Planner:
             name = rules.clean_name(raw.get("name"))
             if not name:
                 self._quarantine("teams", raw, "blank_name", "a team needs a name")
+                continue
+            if not self._valid("teams", raw, "name", name):
                 continue
             status = self._value("team_status", raw.get("status") or "active", "teams", raw)
             if status is None:
