@@ -36,14 +36,17 @@ def legacy(
     run (the report says which: settle them in the mapping file), 2 for a bad option or mapping file."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from arccm.adapters.legacy.run import ImportRefused, read_mapping, run_import
+    from arccm.adapters.legacy.run import ImportRefused, checked_url, read_mapping, run_import
     from arccm.adapters.runtime import configured
     from arccm.adapters.system import SecureCodes
 
     try:
         rules = read_mapping(mapping)
+        checked_url(source)
     except ImportRefused as refused:
         raise fail(str(refused)) from None
+    if report_path is not None and not report_path.parent.is_dir():
+        raise fail("--report: its directory does not exist")
     database = configured().database()
     database.check_reachable()
     if not dry_run and database.current() != database.head():  # (at head, no DDL: it would wait for every reader)
@@ -83,10 +86,13 @@ def legacy(
 def _emit(outcome: dict[str, Any], as_json: bool, report_path: Path | None) -> None:
     text = json.dumps(outcome, indent=2, default=str, ensure_ascii=False)
     if report_path is not None:
-        descriptor, name = tempfile.mkstemp(dir=report_path.parent, prefix=f".{report_path.name[:64]}.")
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            file.write(text + "\n")
-        os.replace(name, report_path)
+        try:
+            descriptor, name = tempfile.mkstemp(dir=report_path.parent, prefix=f".{report_path.name[:64]}.")
+            with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+                file.write(text + "\n")
+            os.replace(name, report_path)
+        except OSError as error:  # the import is done: say where the report could not go, print it anyway
+            common.say(f"--report: cannot write it: {error.strerror or type(error).__name__}")
     if as_json:
         typer.echo(text)
         return

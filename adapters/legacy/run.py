@@ -38,12 +38,15 @@ def read_mapping(path: Path | None) -> Mapping_:  # noqa: PLR0912 - one check pe
     key and what it must be."""
     if path is None:
         return Mapping_()
+    shown = _short(str(path))
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
-        raise ImportRefused(f"--mapping: cannot read {path}: {error}") from None
+    except OSError as error:
+        raise ImportRefused(f"--mapping: cannot read {shown}: {error.strerror or type(error).__name__}") from None
+    except UnicodeDecodeError:
+        raise ImportRefused(f"--mapping: {shown} is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as error:
-        raise ImportRefused(f"--mapping: {path} is not TOML: {error}") from None
+        raise ImportRefused(f"--mapping: {shown} is not TOML: {_short(str(error))}") from None
     unknown = sorted(set(data) - SECTIONS)
     if unknown:
         raise ImportRefused(f"--mapping: unknown section [{unknown[0]}]; known: {', '.join(sorted(SECTIONS))}")
@@ -95,6 +98,23 @@ def read_mapping(path: Path | None) -> Mapping_:  # noqa: PLR0912 - one check pe
     )
 
 
+def _short(text: str, limit: int = 80) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def checked_url(url: str) -> str:
+    """The ``--from`` value as libpq takes it, or a refusal naming the option (the text is never echoed whole)."""
+    given = url.replace("postgresql+psycopg://", "postgresql://", 1)
+    if not given.startswith(("postgresql://", "postgres://")):
+        raise ImportRefused("--from: must be a postgresql:// URL of the replaced system's database")
+    try:
+        psycopg.conninfo.conninfo_to_dict(given)
+    except psycopg.ProgrammingError as error:
+        raise ImportRefused(f"--from: not a valid PostgreSQL URL: {_short(str(error))}") from None
+    return given
+
+
 def plan_import(source: LegacySource, mapping: Mapping_, codes: Callable[[], str], now: datetime) -> Plan:
     planner = Planner(mapping, codes, now)
     planner.locations_(source.rows("locations"))
@@ -140,11 +160,12 @@ def run_import(
     """One run; its outcome: the reconciliation ``report`` (the same for a dry run, a real one and every rerun of
     the same source and mapping), what this run ``written``, and the certificates' ``content_check``."""
     now = datetime.now(UTC)
+    url = checked_url(source_url)
     try:
-        with LegacySource(source_url) as source:
+        with LegacySource(url) as source:
             plan = plan_import(source, mapping, codes, now)
     except psycopg.OperationalError as error:
-        raise ImportRefused(f"--from: cannot read the source database: {str(error).strip()}") from None
+        raise ImportRefused(f"--from: cannot read the source database: {_short(str(error), 200)}") from None
     report = plan.report()
     assert report["balanced"], report["tables"]
     outcome: dict[str, Any] = {"dry_run": dry_run, "report": report, "written": {}, "content_check": None}
@@ -157,7 +178,7 @@ def run_import(
     with connection.transaction():
         connection.execute(
             f'INSERT INTO "{schema}".import_runs (id, source, dry_run) VALUES (%s, %s, false)',
-            (run_id, redacted(source_url)),
+            (run_id, redacted(url)),
         )
     outcome["written"] = target.write(plan, run_id, chunk, progress)
     with connection.transaction():

@@ -286,7 +286,7 @@ class Validation:
 AUDITED = (
     "authorized_providers", "availability_bookings", "certificate_templates", "certificates", "compliance_metrics",
     "compliance_templates", "course_enrollments", "course_schedules", "course_templates", "email_batch_operations",
-    "instructor_profiles", "location_email_templates", "location_templates", "locations", "notifications",
+    "instructor_profiles", "legacy_codes", "location_email_templates", "location_templates", "locations", "notifications",
     "profiles", "provider_locations", "rosters", "session_enrollments", "student_enrollment_profiles",
     "student_roster_members", "student_rosters", "team_members", "teams", "training_sessions",
     "user_compliance_records",
