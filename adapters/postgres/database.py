@@ -92,7 +92,7 @@ def access_grants(schema: str, app_role: str) -> list[str]:
     * the actor roles (``roles.py``) hold exactly the runtime role's privileges in the schema, through their group;
     * on a database with Supabase's roles, ``authenticated`` reads what the runtime role reads (contact columns
       excepted, migration 0010) under the same generic policies, the actor being the ``sub`` of the JWT claims
-      PostgREST sets; ``anon`` may only verify a certificate.  Roles created after the schema are covered too."""
+      PostgREST sets; ``anon`` may only verify a certificate (by an arccm code or an imported one's old code).  Roles created after the schema are covered too."""
     statements = [ensure_actor_roles(app_role)]
     statements.append(copy_privileges(schema, app_role, actor_group(app_role)))
     statements.append(
@@ -107,6 +107,9 @@ def access_grants(schema: str, app_role: str) -> list[str]:
         IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'authenticated') THEN
             REVOKE SELECT ON "{schema}".alembic_version FROM authenticated;
             GRANT EXECUTE ON FUNCTION "{schema}".arccm_verify(text, date) TO authenticated;
+            IF to_regprocedure('"{schema}".arccm_verify_legacy(text, date)') IS NOT NULL THEN  -- from 0019 on
+                GRANT EXECUTE ON FUNCTION "{schema}".arccm_verify_legacy(text, date) TO authenticated;
+            END IF;
             -- the generic policies (migration 0011 gave them to the runtime role alone)
             FOR p IN SELECT polname, polrelid::regclass AS rel FROM pg_policy
                      WHERE polrelid IN (SELECT oid FROM pg_class WHERE relnamespace = '"{schema}"'::regnamespace)
@@ -118,6 +121,9 @@ def access_grants(schema: str, app_role: str) -> list[str]:
         IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'anon') THEN
             GRANT USAGE ON SCHEMA "{schema}" TO anon;
             GRANT EXECUTE ON FUNCTION "{schema}".arccm_verify(text, date) TO anon;
+            IF to_regprocedure('"{schema}".arccm_verify_legacy(text, date)') IS NOT NULL THEN
+                GRANT EXECUTE ON FUNCTION "{schema}".arccm_verify_legacy(text, date) TO anon;
+            END IF;
         END IF;
     END $$"""
     )

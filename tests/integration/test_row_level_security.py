@@ -590,6 +590,21 @@ def test_on_supabase_authenticated_reads_its_scope_from_the_jwt_and_anon_only_ve
         today=world.clock.now().date(),
     )
     assert [row[0] for row in found] == ["active"]
+    # an imported certificate's old code (migration 0019): anon may ask, and learns only the public fields
+    with pg_schema.owner.begin() as owner:
+        owner.execute(
+            text(
+                f'INSERT INTO "{pg_schema.name}".legacy_codes (code, certificate_id)'
+                f" SELECT 'ABC12345XY', id FROM \"{pg_schema.name}\".certificates WHERE verification_code = :c"
+            ),
+            {"c": code},
+        )
+    old = as_supabase(
+        "anon", None, "SELECT status FROM arccm_verify_legacy('abc12345xy', :today)", today=world.clock.now().date()
+    )
+    assert [row[0] for row in old] == ["active"]
+    with pytest.raises(DBAPIError, match="permission denied"):
+        as_supabase("anon", None, "SELECT count(*) FROM legacy_codes")
 
 
 # --- contact details and erasure ----------------------------------------------------------------------------
