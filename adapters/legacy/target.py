@@ -89,7 +89,25 @@ class Target:
                     batch, size = [], 0
             if progress and not total:
                 progress(step, 0, 0)
+        self._batch_counts(plan)
         return dict(written)
+
+    def _batch_counts(self, plan: Plan) -> None:
+        """A batch's counts are those of its imported certificates: a later run that imports more of them (once
+        quarantined) brings the counts of a batch an earlier run wrote up to date."""
+        counts = [
+            {k: item.row[k] for k in ("id", "total", "done", "certificate_count")}
+            for unit in plan.units["rosters"]
+            for item in unit
+        ]
+        with self.connection.transaction():
+            self.connection.execute(
+                f'UPDATE "{self.schema}".rosters b SET total = r.total, done = r.done,'
+                " certificate_count = r.certificate_count FROM jsonb_to_recordset(%s::jsonb)"
+                " AS r(id uuid, total int, done int, certificate_count int) WHERE b.id = r.id"
+                " AND (b.total, b.done, b.certificate_count) IS DISTINCT FROM (r.total, r.done, r.certificate_count)",
+                (_json(counts),),
+            )
 
     def _chunk(self, step: str, units: list[list[Item]], plan: Plan, run_id: UUID) -> int:
         items = [item for unit in units for item in unit]
@@ -106,7 +124,11 @@ class Target:
             for item in items for t, i, outcome in item.sources
         ]  # fmt: skip
         with self.connection.transaction():
+            if step == "certificates":
+                self._relink(rows, "superseded_by_id")
             inserted = self.insert(step, rows, returning="id" if step == "training_sessions" else None)
+            if step == "certificates":
+                self._relink(rows, "supersedes_id")
             raised = [{"id": s, "max_capacity": plan.raised[s]} for s in inserted if s in plan.raised]
             if raised:  # after the insert, so the trail shows the legacy capacity and the raise (docs/import.md)
                 self.connection.execute(
@@ -117,6 +139,19 @@ class Target:
             self.insert("legacy_codes", codes)
             self.insert("import_records", records)
         return len(inserted)
+
+    def _relink(self, rows: list[dict[str, Any]], column: str) -> None:
+        """A holder's certificates for one course are one unit, oldest first, each superseded by the next.  When
+        a later run imports one that was quarantined before (its status mapped since, say), the unit's others
+        are already there and their links are set: ``superseded_by_id`` before the insert — the one that stops
+        being current stops before its successor arrives (one current per holder and course; that key is checked
+        at commit) — and ``supersedes_id`` after it (that key is checked at once)."""
+        links = [{"id": r["id"], column: r.get(column)} for r in rows]
+        self.connection.execute(
+            f'UPDATE "{self.schema}".certificates c SET {column} = r.{column} FROM jsonb_to_recordset(%s::jsonb)'
+            f" AS r(id uuid, {column} uuid) WHERE c.id = r.id AND c.{column} IS DISTINCT FROM r.{column}",
+            (_json(links),),
+        )
 
 
 def _target(item: Item) -> Any:

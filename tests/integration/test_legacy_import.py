@@ -427,3 +427,28 @@ def outcome_shared(schema: PgSchema) -> str:
                 f'SELECT code FROM "{schema.name}".legacy_codes GROUP BY code HAVING count(*) > 1 LIMIT 1'
             ).scalar_one()
         )
+
+
+def test_a_row_quarantined_first_and_imported_by_a_later_run_ends_as_if_imported_at_once(
+    legacy: tuple[str, dict[str, Any]], pg_schema: PgSchema, schema_pool: SchemaPool, tmp_path: Path
+) -> None:
+    """The first run lacks the meaning of ``ARCHIVED`` (its certificate is quarantined), the second has it: the
+    certificate comes across, the holder's other certificate of that course is linked to it, and the state is
+    that of one run with the whole mapping."""
+    dsn, _ = legacy
+    partial = tmp_path / "partial.toml"
+    partial.write_text(MAPPING.split("[values.certificate_status]", maxsplit=1)[0])
+    whole = tmp_path / "mapping.toml"
+    whole.write_text(MAPPING)
+    first = run(pg_schema, dsn, read_mapping(partial))
+    assert first["report"]["tables"]["certificates"]["reasons"]["unmapped_value"] >= 1
+    second = run(pg_schema, dsn, read_mapping(whole))
+    assert second["report"]["tables"]["certificates"]["reasons"].get("unmapped_value") is None
+    assert second["written"]["certificates"] >= 1
+    other = schema_pool.take()
+    try:
+        once = run(other, dsn, read_mapping(whole))
+        assert second["report"] == once["report"]
+        assert state(pg_schema) == state(other)
+    finally:
+        schema_pool.give_back(other)
