@@ -272,6 +272,15 @@ def test_legacy_codes_verify_their_own_certificate_and_a_shared_one_verifies_nei
         assert isinstance(answer, Success), (cid, code)
         assert answer.unwrap().name_confirmed is True, (cid, code)
         verified += 1
+    with pg_schema.owner.connect() as connection:  # each code beside the very certificate its source row became
+        held = connection.exec_driver_sql(f'SELECT code, certificate_id FROM "{pg_schema.name}".legacy_codes').all()
+    by_code: dict[str, set[uuid.UUID]] = {}
+    for code, certificate in held:
+        by_code.setdefault(code, set()).add(certificate)
+    for cid, code, _ in source:
+        if ("certificates", cid) not in quarantined:
+            assert derived_id("certificates", cid) in by_code[legacy_code(code) or ""], (cid, code)
+    assert all(len(ids) == 1 for code, ids in by_code.items() if code not in shared)
     imported_shared = sum(
         1 for cid, code, _ in source if legacy_code(code) in shared and ("certificates", cid) not in quarantined
     )
