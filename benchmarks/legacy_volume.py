@@ -179,8 +179,8 @@ def measure(url: str, quick: bool) -> dict[str, Any]:
     source = f"legacy_bench_{uuid.uuid4().hex[:8]}"
     ours = Database(normalize_url(url), schema=f"bench_import_{uuid.uuid4().hex[:8]}")
     theirs = Database(normalize_url(url), schema=f"bench_copy_{uuid.uuid4().hex[:8]}")
-    generated = generate(url, source, certificates, enrollments)
     try:
+        generated = generate(url, source, certificates, enrollments)
         ours.upgrade()
         theirs.upgrade()
         codes = SecureCodes()
