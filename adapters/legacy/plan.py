@@ -121,6 +121,7 @@ class Plan:
     # business tables of the source this importer does not read, with their row counts: nothing is left behind
     # without the report saying so
     not_imported: dict[str, int] = attrs.field(factory=dict)
+    people: dict[UUID, Item] = attrs.field(factory=dict)  # every person the plan makes or merges into, by id
 
     def report(self) -> dict[str, Any]:
         tables: dict[str, dict[str, Any]] = {
@@ -160,8 +161,17 @@ def _jsonable(row: Row) -> Row:
 class Planner:
     """Reads the source tables once, in dependency order, and decides every row."""
 
-    def __init__(self, mapping: Mapping_, codes: Callable[[], str], now: datetime) -> None:
+    def __init__(
+        self,
+        mapping: Mapping_,
+        codes: Callable[[], str],
+        now: datetime,
+        existing: Mapping[str, tuple[UUID, str, str]] | None = None,
+    ) -> None:
         self.m = mapping
+        # people arccm already had before any import, by e-mail key: (id, name, e-mail) — a source person with
+        # that key (the only one with it) is merged into them rather than made twice (docs/import.md)
+        self.existing = existing or {}
         self.new_code = codes
         self.now = now
         self.plan = Plan()
@@ -407,6 +417,18 @@ class Planner:
     # ------------------------------------------------------------------ people
 
     def _person(self, sources: list[Source], pid: UUID, name: str, role: str, **fields: Any) -> Item:
+        """The person a source row makes — or the person arccm already had with this e-mail: then nothing is
+        written for it, its sources are merged into that one, and the id to use is theirs (``item.row["id"]``)."""
+        key = email_key(fields.get("email"))
+        if key is not None and key in self.existing and self.existing[key][0] != pid:
+            found, shown, address = self.existing[key]
+            merged = Item("profiles", {"id": found, "display_name": shown, "email": address, "_existing": True},
+                          [(t, i, "merged") for t, i, _ in sources])  # fmt: skip
+            for table, _, _ in sources:
+                self.plan.counts[table].note("merged_into_existing_person")
+            self.person_rows[found] = merged
+            self.by_email[key].append(found)
+            return merged
         row = {
             "id": pid,
             "display_name": name,
@@ -429,7 +451,7 @@ class Planner:
         found = self.locations.get(str(legacy)) if legacy is not None else None
         return found[0] if found else None
 
-    def people_(  # noqa: PLR0912 - each person's checks in turn
+    def people_(  # noqa: PLR0912,PLR0915 - each person's checks in turn
         self, users: Iterable[Row], profiles: Iterable[Row], instructors: Iterable[Row], students: Iterable[Row]
     ) -> None:
         logins = {str(u["id"]): u for u in users}
@@ -464,11 +486,11 @@ class Planner:
             location = self._location(raw.get("location_id"))
             provider = self.owner_of.get(str(raw.get("location_id"))) if role == "AP" else None
             target = derived_id("profiles", pid)
-            self.people[pid] = target
             item = self._person(
                 sources, target, name, role, email=rules.clean_name(email), phone=raw.get("phone"), status=status,
                 location_id=location, provider_id=provider, created_at=raw.get("created_at"),
             )  # fmt: skip
+            self.people[pid] = item.row["id"]
             self._unit("profiles", item)
         for uid, login in logins.items():  # a login without a profile: a person arccm knows as a learner
             if uid in seen_logins:
@@ -482,10 +504,11 @@ class Planner:
             if not self._valid("auth.users", login, "display_name", name):
                 continue
             target = derived_id("profiles", uid)
-            self.people[uid] = target
-            self.plan.counts["auth.users"].note("profile_created_as_learner")
             item = self._person([("auth.users", uid, "imported")], target, name, "IN", email=login.get("email"),
                                 created_at=login.get("created_at"))  # fmt: skip
+            if "_existing" not in item.row:
+                self.plan.counts["auth.users"].note("profile_created_as_learner")
+            self.people[uid] = item.row["id"]
             self._unit("profiles", item)
         self._duplicates()
         for raw in instructors:
@@ -540,21 +563,20 @@ class Planner:
             return
         if not self._valid("instructor_profiles", raw, "display_name", name):
             return
-        person = derived_id("instructor_profiles", iid)
-        self.plan.counts["instructor_profiles"].note("profile_created")
-        self._unit(
-            "profiles",
-            self._person(
-                [],
-                person,
-                name,
-                self.m.instructor_role,
-                email=raw.get("email"),
-                phone=raw.get("phone"),
-                location_id=self._location(raw.get("location_id")),
-                status="active" if detail["is_active"] else "inactive",
-            ),
+        item = self._person(
+            [],
+            derived_id("instructor_profiles", iid),
+            name,
+            self.m.instructor_role,
+            email=raw.get("email"),
+            phone=raw.get("phone"),
+            location_id=self._location(raw.get("location_id")),
+            status="active" if detail["is_active"] else "inactive",
         )
+        if "_existing" not in item.row:
+            self.plan.counts["instructor_profiles"].note("profile_created")
+        self._unit("profiles", item)
+        person = item.row["id"]
         self.instructors[iid] = person
         row = {"id": person, **detail, "created_at": raw.get("created_at") or self.now}
         self._unit("instructor_profiles", Item("instructor_profiles", row, [("instructor_profiles", iid, "imported")]))
@@ -580,12 +602,12 @@ class Planner:
         if not self._valid("student_enrollment_profiles", raw, "display_name", name):
             return
         person = derived_id("student_enrollment_profiles", sid)
-        self.students[sid] = person
         item = self._person(
             [("student_enrollment_profiles", sid, "imported")], person, name, "IN", email=raw.get("email"),
             phone=raw.get("phone"), location_id=self._location(raw.get("location_id")),
             status="active" if raw.get("is_active") is not False else "inactive", created_at=raw.get("created_at"),
         )  # fmt: skip
+        self.students[sid] = item.row["id"]
         self._unit("profiles", item)
 
     # ------------------------------------------------------------------ sessions
@@ -890,10 +912,14 @@ class Planner:
         if not name:
             self._quarantine("certificates", raw, "no_holder", "no holder's name, e-mail or user")
             return None
-        person = derived_id("certificate_holder", raw["id"])
-        self.plan.counts["certificates"].note("holder_created")
-        self._unit("profiles", self._person([], person, name, "IN", email=raw.get("recipient_email")))
-        return person
+        item = self._person(
+            [], derived_id("certificate_holder", raw["id"]), name, "IN", email=raw.get("recipient_email")
+        )
+        if "_existing" not in item.row:
+            self.plan.counts["certificates"].note("holder_created")
+        self._unit("profiles", item)
+        found: UUID = item.row["id"]
+        return found
 
     # ------------------------------------------------------------------ teams
 
@@ -947,6 +973,7 @@ class Planner:
             self._unit("team_members", item)
 
     def finish(self) -> Plan:
+        self.plan.people = self.person_rows
         if any(
             item.row["issued_by"] == rules.REPLACED_SYSTEM_ID or item.row.get("revoked_by")
             for unit in self.plan.units["certificates"]

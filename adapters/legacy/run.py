@@ -18,7 +18,7 @@ from arccm.adapters.legacy.plan import NOT_IMPORTED, SOURCE_TABLES, Mapping_, Pl
 from arccm.adapters.legacy.source import LegacySource
 from arccm.adapters.legacy.target import Progress, Target, _json
 from arccm.domain.access import Role
-from arccm.domain.legacy import DEFAULT_VALUES, TARGETS
+from arccm.domain.legacy import DEFAULT_VALUES, TARGETS, email_key
 from arccm.domain.text import time_zone
 
 
@@ -115,8 +115,14 @@ def checked_url(url: str) -> str:
     return given
 
 
-def plan_import(source: LegacySource, mapping: Mapping_, codes: Callable[[], str], now: datetime) -> Plan:
-    planner = Planner(mapping, codes, now)
+def plan_import(
+    source: LegacySource,
+    mapping: Mapping_,
+    codes: Callable[[], str],
+    now: datetime,
+    existing: Mapping[str, tuple[uuid.UUID, str, str]] | None = None,
+) -> Plan:
+    planner = Planner(mapping, codes, now, existing)
     planner.locations_(source.rows("locations"))
     planner.providers_(source.rows("authorized_providers"), source.rows("provider_location_assignments"))
     planner.courses_(source.rows("courses"), source.rows("course_templates"))
@@ -162,8 +168,11 @@ def run_import(
     now = datetime.now(UTC)
     url = checked_url(source_url)
     try:
-        with LegacySource(url) as source:
+        with LegacySource(url) as source:  # both plans read the same snapshot
             plan = plan_import(source, mapping, codes, now)
+            existing = existing_people(connection, schema, plan)
+            if existing:
+                plan = plan_import(source, mapping, codes, now, existing)
     except psycopg.OperationalError as error:
         raise ImportRefused(f"--from: cannot read the source database: {_short(str(error), 200)}") from None
     report = plan.report()
@@ -206,6 +215,34 @@ def run_import(
             (_json([outcome])[1:-1], run_id),
         )
     return outcome
+
+
+def existing_people(
+    connection: psycopg.Connection[Any], schema: str, plan: Plan
+) -> dict[str, tuple[uuid.UUID, str, str]]:
+    """People arccm already has (an administrator made before the import, say) whom one source person matches by
+    e-mail: that source person is merged into them, not made again.  Not the importer's own rows (the plan's
+    ids), and never when two source people or two arccm people share the address — duplicates are reported, not
+    merged (docs/import.md)."""
+    planned: dict[str, list[uuid.UUID]] = {}
+    for pid, item in plan.people.items():
+        key = email_key(item.row.get("email"))
+        if key:
+            planned.setdefault(key, []).append(pid)
+    if not planned:
+        return {}
+    rows = connection.execute(
+        f'SELECT id, display_name, email FROM "{schema}".profiles'
+        " WHERE email <> '' AND lower(btrim(email)) = ANY(%s)",
+        ([k.lower() for k in planned],),
+    ).fetchall()
+    connection.commit()
+    found: dict[str, list[tuple[uuid.UUID, str, str]]] = {}
+    for pid, name, email in rows:
+        key = email_key(email)
+        if key in planned and pid not in plan.people:
+            found.setdefault(key, []).append((pid, name, email))
+    return {key: people[0] for key, people in found.items() if len(people) == 1 and len(planned[key]) == 1}
 
 
 def content_check(connection: psycopg.Connection[Any], schema: str, plan: Plan) -> dict[str, Any]:

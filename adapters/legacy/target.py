@@ -113,6 +113,8 @@ class Target:
         items = [item for unit in units for item in unit]
         rows, codes = [], []
         for item in items:
+            if item.row.get("_existing"):  # a person arccm already had: only the records point at them
+                continue
             row = dict(item.row)
             code = row.pop("_legacy_code", None)
             if code:

@@ -461,3 +461,45 @@ def test_a_row_quarantined_first_and_imported_by_a_later_run_ends_as_if_imported
         assert state(pg_schema) == state(other)
     finally:
         schema_pool.give_back(other)
+
+
+def test_a_person_arccm_already_has_is_merged_into_not_made_twice(
+    legacy: tuple[str, dict[str, Any]], pg_schema: PgSchema, tmp_path: Path
+) -> None:
+    """The administrator set up before the import (bootstrap) is the replaced system's SA with the same e-mail:
+    one person, whose arccm row is kept; the source profile is counted as merged.  A rerun changes nothing."""
+    dsn, _ = legacy
+    with psycopg.connect(_owner(dsn)) as source:
+        legacy_id, email = source.execute(
+            "SELECT id::text, email FROM profiles WHERE role = 'SA' AND email IS NOT NULL ORDER BY id LIMIT 1"
+        ).fetchone()  # type: ignore[misc]
+    admin = uuid.uuid4()
+    with pg_schema.owner.begin() as connection:
+        connection.execute(
+            text(
+                f"INSERT INTO \"{pg_schema.name}\".profiles (id, display_name, role, email) VALUES (:i, 'Ada', 'SA', :e)"
+            ),
+            {"i": admin, "e": f" {email.upper()} "},
+        )
+    first = run(pg_schema, dsn, _mapping(tmp_path))
+    second = run(pg_schema, dsn, _mapping(tmp_path))
+    assert first["report"] == second["report"]
+    assert sum(second["written"].values()) == 0
+    profiles = first["report"]["tables"]["profiles"]
+    assert profiles["notes"]["merged_into_existing_person"] == 1
+    with pg_schema.owner.connect() as connection:
+        target, outcome = connection.execute(
+            text(
+                f'SELECT target_id, outcome FROM "{pg_schema.name}".import_records'
+                " WHERE source_table = 'profiles' AND source_id = :s"
+            ),
+            {"s": legacy_id},
+        ).one()
+        same = connection.execute(
+            text(f'SELECT count(*) FROM "{pg_schema.name}".profiles WHERE lower(btrim(email)) = lower(:e)'),
+            {"e": email},
+        ).scalar_one()
+        name = connection.execute(
+            text(f'SELECT display_name FROM "{pg_schema.name}".profiles WHERE id = :i'), {"i": admin}
+        ).scalar_one()
+    assert (target, outcome, same, name) == (admin, "merged", 1, "Ada")
