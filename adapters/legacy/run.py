@@ -229,7 +229,9 @@ def existing_people(
         key = email_key(item.row.get("email"))
         if key:
             planned.setdefault(key, []).append(pid)
-    if not planned:
+    exists = connection.execute("SELECT to_regclass(%s)", (f'"{schema}".profiles',)).fetchone()
+    connection.commit()
+    if not planned or exists is None or exists[0] is None:  # a dry run before arccm's schema exists: nobody yet
         return {}
     rows = connection.execute(
         f'SELECT id, display_name, email FROM "{schema}".profiles'

@@ -503,3 +503,39 @@ def test_a_person_arccm_already_has_is_merged_into_not_made_twice(
             text(f'SELECT display_name FROM "{pg_schema.name}".profiles WHERE id = :i'), {"i": admin}
         ).scalar_one()
     assert (target, outcome, same, name) == (admin, "merged", 1, "Ada")
+
+
+def test_the_command_dry_runs_before_arccm_exists_stops_on_conflicts_and_writes_its_report(
+    legacy: tuple[str, dict[str, Any]], pg_schema: PgSchema, tmp_path: Path
+) -> None:
+    dsn, manifest = legacy
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text(MAPPING)
+    fresh = f"t_never_{uuid.uuid4().hex[:12]}"
+    env = {**os.environ, "ARCCM_DATABASE_URL": pg_schema.url, "ARCCM_DB_SCHEMA": fresh}
+    dry = subprocess.run(
+        [ARCCM, "import", "legacy", "--from", dsn, "--dry-run", "--json"], env=env, capture_output=True, text=True,
+        timeout=300, check=False,
+    )  # fmt: skip
+    assert dry.returncode == 0, dry.stderr
+    assert len(json.loads(dry.stdout)["report"]["conflicts"]) == manifest["dirt"]["location.shared_by_two_providers"]
+    with pg_schema.owner.connect() as connection:  # a dry run writes nothing: not even arccm's schema
+        assert connection.execute(text("SELECT to_regnamespace(:s)"), {"s": fresh}).scalar() is None
+    stopped = cli(pg_schema, dsn, tmp_path / "missing.toml")
+    _, err = stopped.communicate(timeout=300)
+    assert stopped.returncode == 2  # the mapping file named does not exist: refused before anything is read
+    assert err.count("\n") == 1
+    assert "--mapping" in err
+    env = {**os.environ, "ARCCM_DATABASE_URL": pg_schema.url, "ARCCM_DB_SCHEMA": pg_schema.name}
+    conflicted = subprocess.run(
+        [ARCCM, "-q", "import", "legacy", "--from", dsn], env=env, capture_output=True, text=True, timeout=300,
+        check=False,
+    )  # fmt: skip
+    assert conflicted.returncode == 1
+    assert "conflict" in conflicted.stderr
+    assert state(pg_schema)["certificates"][0] == 0  # conflicts stop the run before it writes
+    report = tmp_path / "report.json"
+    done = cli(pg_schema, dsn, mapping, "--report", str(report))
+    out, err = done.communicate(timeout=300)
+    assert done.returncode == 0, err
+    assert json.loads(report.read_text())["report"] == json.loads(out)["report"]
