@@ -205,6 +205,13 @@ class Planner:
             if rules.map_value(field, raw, self.m.values.get(field)) is None:
                 self.plan.unmapped[field][str(raw)] += 1
 
+    def _has_name(self, table: str, raw: Row, name: str, why: str) -> bool:
+        """A row's name is there and passes the domain's text rule; otherwise the row is quarantined."""
+        if not name:
+            self._quarantine(table, raw, "blank_name", why)
+            return False
+        return self._valid(table, raw, "name", name)
+
     def _valid(self, table: str, raw: Row, field: str, text: str) -> bool:
         """The domain's rule for text a person will read (no control characters, at most 200 characters): what it
         refuses is quarantined, not written."""
@@ -239,10 +246,7 @@ class Planner:
             lid = str(raw["id"])
             self._seen(raw, location_status=raw.get("status"))
             name = rules.clean_name(raw.get("name"))
-            if not name:
-                self._quarantine("locations", raw, "blank_name", "a location needs a name")
-                continue
-            if not self._valid("locations", raw, "name", name):
+            if not self._has_name("locations", raw, name, "a location needs a name"):
                 continue
             status = self._value("location_status", raw.get("status"), "locations", raw)
             if status is None:
@@ -274,10 +278,7 @@ class Planner:
             pid = str(raw["id"])
             self._seen(raw, provider_status=raw.get("status") or "active")
             name = rules.clean_name(raw.get("name") or raw.get("provider_name"))
-            if not name:
-                self._quarantine("authorized_providers", raw, "blank_name", "a provider needs a name")
-                continue
-            if not self._valid("authorized_providers", raw, "name", name):
+            if not self._has_name("authorized_providers", raw, name, "a provider needs a name"):
                 continue
             status = self._value("provider_status", raw.get("status") or "active", "authorized_providers", raw)
             if status is None:
@@ -928,10 +929,7 @@ class Planner:
             tid = str(raw["id"])
             self._seen(raw, team_status=raw.get("status") or "active")
             name = rules.clean_name(raw.get("name"))
-            if not name:
-                self._quarantine("teams", raw, "blank_name", "a team needs a name")
-                continue
-            if not self._valid("teams", raw, "name", name):
+            if not self._has_name("teams", raw, name, "a team needs a name"):
                 continue
             status = self._value("team_status", raw.get("status") or "active", "teams", raw)
             if status is None:
