@@ -90,8 +90,8 @@ def main() -> int:
     database = Database(normalize_url(url), schema=schema)
     today = date.today()  # noqa: DTZ011 - the seed's anchor
     started = time.perf_counter()
+    database.upgrade()  # a kept schema (--schema) is brought to the newest revision first
     if args.schema is None:
-        database.upgrade()
         report = seed(database.owner_engine(), schema, scale, 1, today)
         print(f"seeded scale {scale} in {report.seconds}s into {schema}", file=sys.stderr)
     bench = Bench.open(url, schema, args.quick, today)

@@ -223,9 +223,16 @@ def _pairs(actor: Actor, alias: str) -> str:
     return f"({alias}.provider_id = :prov OR {alias}.location_id = ANY(:locs))"
 
 
+def _elsewhere(actor: Actor, alias: str, author: str) -> str:
+    """What an AP reached as ``author`` (creator, issuer) outside the (location, provider) pairs the rollups give it:
+    the rows of its scope (docs/access.md) the pairs miss — a handful, from the author's index."""
+    return f"{alias}.{author} = :me AND NOT COALESCE({_pairs(actor, alias)}, FALSE)"
+
+
 def _counted_certificates(actor: Actor) -> str:
-    """The certificate figures of an administrator or an AP, from the counts per (location, provider) and a few
-    date ranges of covering indexes: a few hundred rows, however many certificates there are.
+    """The certificate figures of an administrator or an AP, from the counts per (location, provider), the rollups
+    per (location, provider, course, issue, expiry) and a date range of a covering index: a few hundred rows,
+    however many certificates there are.
 
     active = live with no expiry recorded (counted) − those of them already past expiry (the upkeep's backlog)
     + live ones whose expiry was recorded though ``today`` is not past it (a day before the upkeep's)."""
@@ -237,10 +244,10 @@ def _counted_certificates(actor: Actor) -> str:
             SELECT count(*) AS total, count(*) FILTER (WHERE {live}) AS active,
                    count(*) FILTER (WHERE {live} AND c.expiry_date <= :soon) AS expiring,
                    count(*) FILTER (WHERE c.issue_date > :week_ago) AS issued
-            FROM certificates c WHERE c.issued_by = :me AND NOT (c.location_id = ANY(:locs))
-            AND c.provider_id IS DISTINCT FROM :prov)"""
+            FROM certificates c WHERE {_elsewhere(actor, "c", "issued_by")})"""
     else:
         elsewhere = "(SELECT 0 AS total, 0 AS active, 0 AS expiring, 0 AS issued)"
+    rolled = _pairs(actor, "r")
     return f"""(
         SELECT k.total + x.total AS certificates_total,
                k.live_unrecorded + x.active
@@ -249,22 +256,58 @@ def _counted_certificates(actor: Actor) -> str:
                + (SELECT count(*) FROM certificates c
                   WHERE {current} AND c.expired_on IS NOT NULL AND c.expiry_date >= :today AND {pairs})
                AS certificates_active,
-               x.expiring + (SELECT count(*) FROM certificates c
-                             WHERE {current} AND c.expiry_date >= :today AND c.expiry_date <= :soon AND {pairs})
+               x.expiring + (SELECT COALESCE(sum(r.current), 0) FROM certificate_rollups r
+                             WHERE r.current > 0 AND r.expiry_date >= :today AND r.expiry_date <= :soon AND {rolled})
                AS certificates_expiring_30d,
-               x.issued + (SELECT count(*) FROM certificates c WHERE c.issue_date > :week_ago AND {pairs})
+               x.issued + (SELECT COALESCE(sum(r.certificates), 0) FROM certificate_rollups r
+                           WHERE r.issue_date > :week_ago AND {rolled})
                AS certificates_issued_7d
         FROM (SELECT COALESCE(sum(k.certificates), 0) AS total, COALESCE(sum(k.live_unrecorded), 0) AS live_unrecorded
               FROM certificate_counts k WHERE {_pairs(actor, "k")}) k, {elsewhere} x
     ) c"""
 
 
-def dashboard_query(actor: Actor, today: date) -> tuple[str, dict[str, Any]]:
-    """One statement for every figure of the dashboard."""
+def _counted_sessions(actor: Actor) -> str:
+    """The open sessions of an administrator or an AP from ``open_session_counts`` (one row per location and
+    provider), plus, for an AP, the open sessions it created elsewhere."""
+    sums = (
+        "COALESCE(sum({0}.upcoming), 0) AS upcoming, COALESCE(sum({0}.in_progress), 0) AS in_progress,"
+        " COALESCE(sum({0}.seats_taken), 0) AS seats_taken, COALESCE(sum({0}.seats_offered), 0) AS seats_offered,"
+        " COALESCE(sum({0}.waitlisted), 0) AS waitlisted"
+    )
+    if actor.role is Role.AP:
+        elsewhere = f"""(
+            SELECT count(*) FILTER (WHERE s.status = 'scheduled') AS upcoming,
+                   count(*) FILTER (WHERE s.status = 'in_progress') AS in_progress,
+                   COALESCE(sum(s.seats_taken), 0) AS seats_taken, COALESCE(sum(s.max_capacity), 0) AS seats_offered,
+                   COALESCE(sum(s.waitlist_length), 0) AS waitlisted
+            FROM training_sessions s
+            WHERE s.status IN ('scheduled', 'in_progress') AND {_elsewhere(actor, "s", "created_by")})"""
+    else:
+        elsewhere = "(SELECT 0 AS upcoming, 0 AS in_progress, 0 AS seats_taken, 0 AS seats_offered, 0 AS waitlisted)"
+    return f"""(
+        SELECT k.upcoming + x.upcoming AS upcoming_sessions, k.in_progress + x.in_progress AS in_progress_sessions,
+               k.seats_taken + x.seats_taken AS seats_taken, k.seats_offered + x.seats_offered AS seats_offered,
+               k.waitlisted + x.waitlisted AS waitlisted
+        FROM (SELECT {sums.format("k")} FROM open_session_counts k WHERE {_pairs(actor, "k")}) k, {elsewhere} x
+    ) s"""
+
+
+def _rolled(actor: Actor) -> bool:
+    """Whether the actor's figures come from the rollups: an administrator's and an AP's (what the rollups' keys,
+    location and provider, can select); anyone else's few sessions and certificates are counted themselves."""
+    return actor.role in ADMINS or actor.role is Role.AP
+
+
+def dashboard_query(actor: Actor, today: date, rolled: bool | None = None) -> tuple[str, dict[str, Any]]:
+    """One statement for every figure of the dashboard: from the rollups (migrations 0014, 0020) for an
+    administrator or an AP unless ``rolled`` is False, else by counting the rows themselves — the recount the tests
+    compare the rollups' figures with."""
     live = certificate_active()
+    rolled = _rolled(actor) and rolled is not False
     certificates = (
         _counted_certificates(actor)
-        if actor.role in ADMINS or actor.role is Role.AP
+        if rolled
         else f"""(
         SELECT count(*) AS certificates_total, count(*) FILTER (WHERE {live}) AS certificates_active,
                count(*) FILTER (WHERE {live} AND c.expiry_date <= :soon) AS certificates_expiring_30d,
@@ -272,22 +315,38 @@ def dashboard_query(actor: Actor, today: date) -> tuple[str, dict[str, Any]]:
         FROM {scoped_certificates(actor, "c.issue_date, c.expiry_date, c.revoked_at, c.superseded_by_id")}
     ) c"""
     )
-    sql = f"""
-    SELECT s.*, c.*, p.*, t.*
-    FROM (
+    sessions = (
+        _counted_sessions(actor)
+        if rolled
+        else f"""(
         SELECT count(*) FILTER (WHERE s.status = 'scheduled') AS upcoming_sessions,
                count(*) FILTER (WHERE s.status = 'in_progress') AS in_progress_sessions,
                COALESCE(sum(s.seats_taken), 0) AS seats_taken, COALESCE(sum(s.max_capacity), 0) AS seats_offered,
                COALESCE(sum(s.waitlist_length), 0) AS waitlisted
         FROM {scoped_sessions(actor, "s.status IN ('scheduled', 'in_progress')")}
-    ) s, {certificates}, (
+    ) s"""
+    )
+    # the average of the scores as avg() computes it: a numeric quotient, then a float
+    compliance = (
+        f"""(
+        SELECT (sum(k.score)::numeric / NULLIF(sum(k.assessed), 0))::float AS compliance_average_score
+        FROM compliance_counts k WHERE {_pairs(actor, "k")}
+    ) p"""
+        if rolled
+        else f"""(
         SELECT avg(p.compliance_score)::float AS compliance_average_score
         FROM profiles p WHERE p.compliance_status <> 'unassessed' AND {profile_scope(actor)}
-    ) p, (
+    ) p"""
+    )
+    teams = (
+        "(SELECT (SELECT count(*) FROM teams) AS teams, (SELECT count(*) FROM team_members) AS team_members) t"
+        if rolled and actor.role in ADMINS
+        else f"""(
         SELECT count(*) AS teams, (SELECT count(*) FROM team_members m WHERE m.team_id = ANY(array_agg(t.id))) AS team_members
         FROM teams t WHERE {team_scope(actor)}
-    ) t
-    """
+    ) t"""
+    )
+    sql = f"SELECT s.*, c.*, p.*, t.* FROM {sessions}, {certificates}, {compliance}, {teams}"
     params = {
         **scope_params(actor),
         "today": today,
@@ -404,16 +463,44 @@ class PostgresReadModels:
         return Dashboard(**{k: (v if k == "compliance_average_score" else int(v)) for k, v in dict(row).items()})
 
 
-_GROUPS = {
+_GROUPS = {  # the key of a session's group and of a certificate's, and the label of a key g.gkey
     None: ("NULL::uuid", "NULL::uuid", "'all'"),
-    "location": ("s.location_id", "c.location_id", "(SELECT name FROM locations WHERE id = g.gkey)"),
-    "instructor": (
-        "s.lead_instructor_id",
-        "c.lead_instructor_id",
-        "(SELECT display_name FROM profiles WHERE id = g.gkey)",
-    ),
-    "course": ("s.course_id", "c.course_id", "(SELECT name FROM course_templates WHERE id = g.gkey)"),
+    "location": ("location_id", "location_id", "(SELECT name FROM locations WHERE id = g.gkey)"),
+    "instructor": ("lead_instructor_id", "lead_instructor_id", "(SELECT display_name FROM profiles WHERE id = g.gkey)"),
+    "course": ("course_id", "course_id", "(SELECT name FROM course_templates WHERE id = g.gkey)"),
 }
+# a session as a row of session_rollups, and a certificate as a row of certificate_rollups (migration 0020)
+_SESSION_FACTS = (
+    "s.status, 1 AS sessions, s.seats_taken, s.active_enrollments AS enrollments, s.attended_count AS attended,"
+    " s.completed_count AS completed, s.seats_taken::numeric / s.max_capacity AS utilisation"
+)
+_SESSION_SUMS = "r.status, r.sessions, r.seats_taken, r.enrollments, r.attended, r.completed, r.utilisation"
+_CERTIFICATE_FACTS = f"c.issue_date, c.expiry_date, 1 AS certificates, ({certificate_current()})::int AS current"
+_CERTIFICATE_SUMS = "r.issue_date, r.expiry_date, r.certificates, r.current"
+
+
+def _analytics_facts(actor: Actor, group_by: str | None, rolled: bool) -> tuple[str, str]:
+    """The sessions and the certificates of an analytics window as relations of rollup-shaped rows (key, status …
+    and key, issue_date …): an administrator's and an AP's from the rollups (a few rows per location, course and
+    day) plus, for an AP, what it created or issued elsewhere; anyone else's, and any grouping by instructor (not a
+    rollup key), from the rows themselves.  A key whose rows all moved away is kept at zeros: not a group."""
+    session_key, certificate_key, _ = _GROUPS[group_by]
+    sessions = f"SELECT {session_key} AS key, {_SESSION_FACTS} FROM training_sessions s WHERE s.starts_at >= :from AND s.starts_at < :to"
+    certificates = f"SELECT {certificate_key} AS key, {_CERTIFICATE_FACTS} FROM certificates c WHERE c.issue_date >= :start AND c.issue_date < :end"
+    if group_by == "instructor" or not rolled:
+        return f"{sessions} AND {session_scope(actor)}", f"{certificates} AND {certificate_scope(actor)}"
+    sums = (
+        f"SELECT {session_key} AS key, {_SESSION_SUMS} FROM session_rollups r"
+        f" WHERE r.day >= :start AND r.day < :end AND r.sessions <> 0 AND {_pairs(actor, 'r')}",
+        f"SELECT {certificate_key} AS key, {_CERTIFICATE_SUMS} FROM certificate_rollups r"
+        f" WHERE r.issue_date >= :start AND r.issue_date < :end AND r.certificates <> 0 AND {_pairs(actor, 'r')}",
+    )
+    if actor.role is Role.AP:
+        return (
+            f"{sums[0]} UNION ALL {sessions} AND {_elsewhere(actor, 's', 'created_by')}",
+            f"{sums[1]} UNION ALL {certificates} AND {_elsewhere(actor, 'c', 'issued_by')}",
+        )
+    return sums
 
 
 def _window(start: date, end: date, zone: str = "UTC") -> dict[str, datetime]:
@@ -423,6 +510,56 @@ def _window(start: date, end: date, zone: str = "UTC") -> dict[str, datetime]:
 
 def _rate(part: Any, whole: Any) -> float | None:
     return None if not whole else round(float(part) / float(whole), 4)
+
+
+def analytics_query(
+    actor: Actor, start: date, end: date, today: date, group_by: str | None, rolled: bool | None = None
+) -> tuple[str, dict[str, Any]]:
+    """One statement for analytics over [start, end): groups, then issuance per day; from the rollups for
+    an administrator or an AP unless ``rolled`` is False, else from the rows themselves (the tests' recount)."""
+    sessions, certificates = _analytics_facts(actor, group_by, _rolled(actor) and rolled is not False)
+    completed = "FILTER (WHERE f.status = 'completed')"
+    held = "FILTER (WHERE f.status <> 'cancelled')"
+    sql = f"""
+    WITH sg AS (
+        SELECT f.key, sum(f.sessions) AS sessions, COALESCE(sum(f.sessions) {completed}, 0) AS completed_sessions,
+               (sum(f.utilisation) {held} / NULLIF(sum(f.sessions) {held}, 0))::float AS utilisation,
+               COALESCE(sum(f.enrollments), 0) AS enrollments,
+               COALESCE(sum(f.enrollments) {completed}, 0) AS run_enrollments,
+               COALESCE(sum(f.attended) {completed}, 0) AS attended,
+               COALESCE(sum(f.completed) {completed}, 0) AS completed
+        FROM ({sessions}) f GROUP BY 1
+    ), cf AS MATERIALIZED (
+        {certificates}
+    ), cg AS (
+        SELECT f.key, sum(f.certificates) AS certificates,
+               COALESCE(sum(f.current) FILTER (WHERE f.expiry_date >= :today), 0) AS active
+        FROM cf f GROUP BY 1
+    ), g AS (
+        SELECT COALESCE(sg.key, cg.key) AS gkey, sg.sessions, sg.completed_sessions, sg.utilisation,
+               sg.enrollments, sg.run_enrollments, sg.attended, sg.completed, cg.certificates, cg.active
+        FROM sg FULL OUTER JOIN cg ON COALESCE(sg.key, :nil) = COALESCE(cg.key, :nil)
+    )
+    SELECT 'group' AS row_kind, g.gkey AS key, {_GROUPS[group_by][2]} AS label, COALESCE(g.sessions, 0) AS sessions,
+           COALESCE(g.completed_sessions, 0) AS completed_sessions, g.utilisation,
+           COALESCE(g.enrollments, 0) AS enrollments, COALESCE(g.run_enrollments, 0) AS run_enrollments,
+           COALESCE(g.attended, 0) AS attended, COALESCE(g.completed, 0) AS completed,
+           COALESCE(g.certificates, 0) AS certificates, COALESCE(g.active, 0) AS active
+    FROM g
+    UNION ALL  -- issuance per day rides along in the same statement
+    SELECT 'day', NULL, f.issue_date::text, 0, 0, NULL, 0, 0, 0, 0, sum(f.certificates), 0
+    FROM cf f GROUP BY f.issue_date
+    ORDER BY 1, 3, 2
+    """
+    params = {
+        **scope_params(actor),
+        **_window(start, end),
+        "start": start,
+        "end": end,
+        "today": today,
+        "nil": UUID(int=0),
+    }
+    return sql, params
 
 
 @attrs.frozen
@@ -460,54 +597,13 @@ class PostgresScheduleQueries:
 
     @checked_query
     def analytics(self, actor: Actor, start: Day, end: Day, today: Day, group_by: str | None = None) -> Analytics:
-        session_key, certificate_key, label = _GROUPS[group_by]
-        sql = f"""
-        WITH sg AS (
-            SELECT {session_key} AS key, count(*) AS sessions,
-                   count(*) FILTER (WHERE s.status = 'completed') AS completed_sessions,
-                   avg(s.seats_taken::float / s.max_capacity) FILTER (WHERE s.status <> 'cancelled') AS utilisation,
-                   COALESCE(sum(s.active_enrollments), 0) AS enrollments,
-                   COALESCE(sum(s.active_enrollments) FILTER (WHERE s.status = 'completed'), 0) AS run_enrollments,
-                   COALESCE(sum(s.attended_count) FILTER (WHERE s.status = 'completed'), 0) AS attended,
-                   COALESCE(sum(s.completed_count) FILTER (WHERE s.status = 'completed'), 0) AS completed
-            FROM training_sessions s
-            WHERE s.starts_at >= :from AND s.starts_at < :to AND {session_scope(actor)} GROUP BY 1
-        ), cg AS (
-            SELECT {certificate_key} AS key, count(*) AS certificates,
-                   count(*) FILTER (WHERE {certificate_active()}) AS active
-            FROM certificates c WHERE c.issue_date >= :start AND c.issue_date < :end AND {certificate_scope(actor)}
-            GROUP BY 1
-        ), g AS (
-            SELECT COALESCE(sg.key, cg.key) AS gkey, sg.sessions, sg.completed_sessions, sg.utilisation,
-                   sg.enrollments, sg.run_enrollments, sg.attended, sg.completed, cg.certificates, cg.active
-            FROM sg FULL OUTER JOIN cg ON COALESCE(sg.key, :nil) = COALESCE(cg.key, :nil)
-        )
-        SELECT 'group' AS row_kind, g.gkey AS key, {label} AS label, COALESCE(g.sessions, 0) AS sessions,
-               COALESCE(g.completed_sessions, 0) AS completed_sessions, g.utilisation,
-               COALESCE(g.enrollments, 0) AS enrollments, COALESCE(g.run_enrollments, 0) AS run_enrollments,
-               COALESCE(g.attended, 0) AS attended, COALESCE(g.completed, 0) AS completed,
-               COALESCE(g.certificates, 0) AS certificates, COALESCE(g.active, 0) AS active
-        FROM g
-        UNION ALL  -- issuance per day rides along in the same statement
-        SELECT 'day', NULL, c.issue_date::text, 0, 0, NULL, 0, 0, 0, 0, count(*), 0
-        FROM certificates c WHERE c.issue_date >= :start AND c.issue_date < :end AND {certificate_scope(actor)}
-        GROUP BY c.issue_date
-        ORDER BY 1, 3, 2
-        """
-        params = {
-            **scope_params(actor),
-            **_window(start, end),
-            "start": start,
-            "end": end,
-            "today": today,
-            "nil": UUID(int=0),
-        }
-        found = self._rows(actor, sql, params)
+        found = self._rows(actor, *analytics_query(actor, start, end, today, group_by))
         per_day = [(date.fromisoformat(r["label"]), int(r["certificates"])) for r in found if r["row_kind"] == "day"]
         found = [r for r in found if r["row_kind"] == "group"]
         rows = [
             AnalyticsRow(
-                key=r["key"], label=r["label"] or "", sessions=r["sessions"], completed_sessions=r["completed_sessions"],
+                key=r["key"], label=r["label"] or "", sessions=int(r["sessions"]),
+                completed_sessions=int(r["completed_sessions"]),
                 average_utilisation=None if r["utilisation"] is None else round(r["utilisation"], 4),
                 enrollments=int(r["enrollments"]), attendance_rate=_rate(r["attended"], r["run_enrollments"]),
                 completion_rate=_rate(r["completed"], r["run_enrollments"]),

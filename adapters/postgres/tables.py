@@ -847,6 +847,75 @@ t_certificate_counts = Table(
     comment="Certificates per (location, provider): all, and live with no expiry recorded; kept by triggers (migration 0014)",
 )
 
+# rollups kept by triggers on sessions and certificates (migration 0020): what dashboards and analytics read
+_SESSION_COVER = ["location_id", "provider_id", "course_id", "status", "sessions", "seats_taken", "enrollments"]
+_SESSION_COVER += ["attended", "completed"]
+_ISSUE_COVER = ["location_id", "provider_id", "course_id", "expiry_date", "certificates", "current"]
+_KEPT = (
+    "Kept by triggers on {} in the transaction that changes them (migration 0020); equal to a recount at every commit"
+)
+t_session_rollups = Table(
+    "session_rollups",
+    metadata,
+    Column("location_id", Uuid, nullable=False),
+    Column("provider_id", Uuid),
+    Column("course_id", Uuid, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("status", Text, nullable=False),
+    *(Column(name, BigInteger, nullable=False) for name in ("sessions", "seats_taken", "seats_offered", "waitlisted")),
+    *(Column(name, BigInteger, nullable=False) for name in ("enrollments", "attended", "completed")),
+    Column("utilisation", Numeric, nullable=False),
+    UniqueConstraint(
+        "location_id", "provider_id", "course_id", "day", "status",
+        name="session_rollups_key", postgresql_nulls_not_distinct=True,
+    ),
+    Index("session_rollups_day_idx", "day", postgresql_include=[*_SESSION_COVER, "utilisation"]),
+    Index("session_rollups_provider_idx", "provider_id", "day", postgresql_include=_SESSION_COVER),
+    comment=_KEPT.format("training_sessions"),
+)  # fmt: skip
+t_open_session_counts = Table(
+    "open_session_counts",
+    metadata,
+    Column("location_id", Uuid, nullable=False),
+    Column("provider_id", Uuid),
+    *(Column(n, BigInteger, nullable=False) for n in ("upcoming", "in_progress", "seats_taken", "seats_offered")),
+    Column("waitlisted", BigInteger, nullable=False),
+    UniqueConstraint("location_id", "provider_id", name="open_session_counts_key", postgresql_nulls_not_distinct=True),
+    comment=_KEPT.format("training_sessions"),
+)
+t_certificate_rollups = Table(
+    "certificate_rollups",
+    metadata,
+    Column("location_id", Uuid, nullable=False),
+    Column("provider_id", Uuid),
+    Column("course_id", Uuid, nullable=False),
+    Column("issue_date", Date, nullable=False),
+    Column("expiry_date", Date, nullable=False),
+    Column("certificates", BigInteger, nullable=False),
+    Column("current", BigInteger, nullable=False),
+    UniqueConstraint(
+        "location_id", "provider_id", "course_id", "issue_date", "expiry_date",
+        name="certificate_rollups_key", postgresql_nulls_not_distinct=True,
+    ),
+    Index("certificate_rollups_issue_idx", "issue_date", postgresql_include=_ISSUE_COVER),
+    Index("certificate_rollups_provider_idx", "provider_id", "issue_date", postgresql_include=_ISSUE_COVER),
+    Index(
+        "certificate_rollups_expiry_idx", "expiry_date",
+        postgresql_include=["location_id", "provider_id", "current"], postgresql_where=text("current > 0"),
+    ),
+    comment=_KEPT.format("certificates"),
+)  # fmt: skip
+t_compliance_counts = Table(
+    "compliance_counts",
+    metadata,
+    Column("location_id", Uuid),
+    Column("provider_id", Uuid),
+    Column("assessed", BigInteger, nullable=False),
+    Column("score", BigInteger, nullable=False),
+    UniqueConstraint("location_id", "provider_id", name="compliance_counts_key", postgresql_nulls_not_distinct=True),
+    comment=_KEPT.format("profiles"),
+)
+
 t_idempotency_keys = Table(
     "idempotency_keys",
     metadata,
