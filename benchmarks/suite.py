@@ -102,6 +102,7 @@ class Bench:
     def actor(self, role: Role) -> Actor:
         sql = {
             Role.SA: "SELECT id FROM profiles WHERE role = 'SA' LIMIT 1",
+            Role.AD: "SELECT id FROM profiles WHERE role = 'AD' LIMIT 1",
             Role.AP: "SELECT id FROM profiles WHERE role = 'AP' ORDER BY display_name LIMIT 1",
             Role.IC: "SELECT lead_instructor_id FROM training_sessions GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1",
             Role.IT: "SELECT e.learner_id FROM session_enrollments e JOIN profiles p ON p.id = e.learner_id"
@@ -434,6 +435,7 @@ def verify_lookup(b: Bench) -> Result:
 SUITE: list[tuple[str, Callable[[Bench], Result]]] = [
     ("enroll_contended", enroll_contended),
     ("dashboard_sa", lambda b: dashboard(b, Role.SA)),
+    ("dashboard_ad", lambda b: dashboard(b, Role.AD)),
     ("dashboard_ap", lambda b: dashboard(b, Role.AP)),
     ("dashboard_ic", lambda b: dashboard(b, Role.IC)),
     ("dashboard_it", lambda b: dashboard(b, Role.IT)),

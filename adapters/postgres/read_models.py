@@ -469,10 +469,11 @@ _GROUPS = {  # the key of a session's group and of a certificate's, and the labe
     "instructor": ("lead_instructor_id", "lead_instructor_id", "(SELECT display_name FROM profiles WHERE id = g.gkey)"),
     "course": ("course_id", "course_id", "(SELECT name FROM course_templates WHERE id = g.gkey)"),
 }
-# a session as a row of session_rollups, and a certificate as a row of certificate_rollups (migration 0020)
+# a session as a row of session_rollups, and a certificate as a row of certificate_rollups (migration 0020); a
+# session's utilisation in billionths, rounded down, as the rollups keep it
 _SESSION_FACTS = (
     "s.status, 1 AS sessions, s.seats_taken, s.active_enrollments AS enrollments, s.attended_count AS attended,"
-    " s.completed_count AS completed, s.seats_taken::numeric / s.max_capacity AS utilisation"
+    " s.completed_count AS completed, s.seats_taken::bigint * 1000000000 / s.max_capacity AS utilisation"
 )
 _SESSION_SUMS = "r.status, r.sessions, r.seats_taken, r.enrollments, r.attended, r.completed, r.utilisation"
 _CERTIFICATE_FACTS = f"c.issue_date, c.expiry_date, 1 AS certificates, ({certificate_current()})::int AS current"
@@ -523,7 +524,7 @@ def analytics_query(
     sql = f"""
     WITH sg AS (
         SELECT f.key, sum(f.sessions) AS sessions, COALESCE(sum(f.sessions) {completed}, 0) AS completed_sessions,
-               (sum(f.utilisation) {held} / NULLIF(sum(f.sessions) {held}, 0))::float AS utilisation,
+               (sum(f.utilisation) {held} / 1e9 / NULLIF(sum(f.sessions) {held}, 0))::float AS utilisation,
                COALESCE(sum(f.enrollments), 0) AS enrollments,
                COALESCE(sum(f.enrollments) {completed}, 0) AS run_enrollments,
                COALESCE(sum(f.attended) {completed}, 0) AS attended,

@@ -90,6 +90,11 @@ class Generator:
         admin = self.uuid()
         profiles.append((admin, "Seed Admin", "SA", "admin@example.org", None, None, 100, "robust", "compliant"))
         self.admin = admin
+        # an AD beside the SA (its id not drawn from the stream, so the rest of the data is what it always was)
+        auditor = uuid.uuid5(admin, "administrator")
+        profiles.append(
+            (auditor, "Seed Administrator", "AD", "administrator@example.org", None, None, 0, "none", "unassessed")
+        )
         self.aps: list[tuple[uuid.UUID, uuid.UUID]] = []
         for provider in providers:
             location = self.locations_of[provider][0]

@@ -864,7 +864,7 @@ t_session_rollups = Table(
     Column("status", Text, nullable=False),
     *(Column(name, BigInteger, nullable=False) for name in ("sessions", "seats_taken", "seats_offered", "waitlisted")),
     *(Column(name, BigInteger, nullable=False) for name in ("enrollments", "attended", "completed")),
-    Column("utilisation", Numeric, nullable=False),
+    Column("utilisation", BigInteger, nullable=False),
     UniqueConstraint(
         "location_id", "provider_id", "course_id", "day", "status",
         name="session_rollups_key", postgresql_nulls_not_distinct=True,
