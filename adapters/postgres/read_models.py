@@ -230,14 +230,12 @@ def _elsewhere(actor: Actor, alias: str, author: str) -> str:
 
 
 def _counted_certificates(actor: Actor) -> str:
-    """The certificate figures of an administrator or an AP, from the counts per (location, provider), the rollups
-    per (location, provider, course, issue, expiry) and a date range of a covering index: a few hundred rows,
-    however many certificates there are.
+    """The certificate figures of an administrator or an AP, from the counts per (location, provider) and the
+    rollups per (location, provider, course, issue, expiry): a few hundred rows, however many certificates there
+    are, and no certificate read (but an AP's own issues elsewhere).
 
     active = live with no expiry recorded (counted) − those of them already past expiry (the upkeep's backlog)
     + live ones whose expiry was recorded though ``today`` is not past it (a day before the upkeep's)."""
-    current = certificate_current()
-    pairs = _pairs(actor, "c")
     live = certificate_active()
     if actor.role is Role.AP:  # what the AP issued itself at another provider's certificates elsewhere: a handful
         elsewhere = f"""(
@@ -251,10 +249,10 @@ def _counted_certificates(actor: Actor) -> str:
     return f"""(
         SELECT k.total + x.total AS certificates_total,
                k.live_unrecorded + x.active
-               - (SELECT count(*) FROM certificates c
-                  WHERE {current} AND c.expired_on IS NULL AND c.expiry_date < :today AND {pairs})
-               + (SELECT count(*) FROM certificates c
-                  WHERE {current} AND c.expired_on IS NOT NULL AND c.expiry_date >= :today AND {pairs})
+               - (SELECT COALESCE(sum(r.current - r.recorded), 0) FROM certificate_rollups r
+                  WHERE r.current > r.recorded AND r.expiry_date < :today AND {rolled})
+               + (SELECT COALESCE(sum(r.recorded), 0) FROM certificate_rollups r
+                  WHERE r.recorded > 0 AND r.expiry_date >= :today AND {rolled})
                AS certificates_active,
                x.expiring + (SELECT COALESCE(sum(r.current), 0) FROM certificate_rollups r
                              WHERE r.current > 0 AND r.expiry_date >= :today AND r.expiry_date <= :soon AND {rolled})

@@ -893,6 +893,7 @@ t_certificate_rollups = Table(
     Column("expiry_date", Date, nullable=False),
     Column("certificates", BigInteger, nullable=False),
     Column("current", BigInteger, nullable=False),
+    Column("recorded", BigInteger, nullable=False),
     UniqueConstraint(
         "location_id", "provider_id", "course_id", "issue_date", "expiry_date",
         name="certificate_rollups_key", postgresql_nulls_not_distinct=True,
@@ -902,6 +903,15 @@ t_certificate_rollups = Table(
     Index(
         "certificate_rollups_expiry_idx", "expiry_date",
         postgresql_include=["location_id", "provider_id", "current"], postgresql_where=text("current > 0"),
+    ),
+    Index(
+        "certificate_rollups_unrecorded_idx", "expiry_date",
+        postgresql_include=["location_id", "provider_id", "current", "recorded"],
+        postgresql_where=text("current > recorded"),
+    ),
+    Index(
+        "certificate_rollups_recorded_idx", "expiry_date",
+        postgresql_include=["location_id", "provider_id", "recorded"], postgresql_where=text("recorded > 0"),
     ),
     comment=_KEPT.format("certificates"),
 )  # fmt: skip

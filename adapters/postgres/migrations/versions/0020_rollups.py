@@ -10,10 +10,11 @@ hundred or thousand rows whatever the organization's size (issue 15; docs/perfor
   sessions alone span 180 days × 500 locations).
 * ``compliance_counts``: assessed instructors and the sum of their compliance scores per (location, provider) — the
   dashboard's average compliance score (20,000 instructors at scale l took 12 ms to average).
-* ``certificate_rollups``: certificates per (location, provider, course, issue date, expiry date): all, and
-  current (neither revoked nor superseded).  The expiry date is part of the key, so "active on day D" (current,
+* ``certificate_rollups``: certificates per (location, provider, course, issue date, expiry date): all, current
+  (neither revoked nor superseded), and recorded (current, the daily upkeep having recorded its expiry).  The expiry date is part of the key, so "active on day D" (current,
   expiry ≥ D) is exact for any D; a course's certificates of one day share their expiry, so the key adds almost no
-  rows.  Issued within 7 days, expiring within 30 and analytics' certificates of a quarter read these.
+  rows.  Issued within 7 days, expiring within 30, the upkeep's backlog and analytics' certificates of a quarter
+  read these.
 
 Statement-level triggers with transition tables (one event per statement, however many rows) add each statement's
 net change per key, keys in a fixed order so that two writers lock the rows they share in the same order; a key
@@ -63,7 +64,8 @@ ROLLUPS: dict[str, tuple[list[tuple[str, str]], list[tuple[str, str]], str]] = {
     "certificate_rollups": (
         [("location_id", "location_id"), ("provider_id", "provider_id"), ("course_id", "course_id"),
          ("issue_date", "issue_date"), ("expiry_date", "expiry_date")],
-        [("certificates", "1"), ("current", f"({CURRENT})::int")],
+        [("certificates", "1"), ("current", f"({CURRENT})::int"),
+         ("recorded", f"({CURRENT} AND expired_on IS NOT NULL)::int")],
         "TRUE",
     ),
     "compliance_counts": (
@@ -164,6 +166,12 @@ INDEXES = [
     # expiring within 30 days: current certificates by expiry
     "CREATE INDEX certificate_rollups_expiry_idx ON certificate_rollups (expiry_date)"
     " INCLUDE (location_id, provider_id, current) WHERE current > 0",
+    # the daily upkeep's backlog (current, expiry not recorded, already past) and a day before the upkeep's (current,
+    # expiry recorded, not yet past): both a handful of rows whenever the upkeep runs daily
+    "CREATE INDEX certificate_rollups_unrecorded_idx ON certificate_rollups (expiry_date)"
+    " INCLUDE (location_id, provider_id, current, recorded) WHERE current > recorded",
+    "CREATE INDEX certificate_rollups_recorded_idx ON certificate_rollups (expiry_date)"
+    " INCLUDE (location_id, provider_id, recorded) WHERE recorded > 0",
 ]
 
 TRIGGERS = {"training_sessions": ("arccm_roll_up_sessions", ["session_rollups", "open_session_counts"])}
