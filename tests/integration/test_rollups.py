@@ -186,7 +186,7 @@ class Organization:
             )
         assert kind == "compliance"
         return (
-            "UPDATE profiles SET compliance_score = (compliance_score + :n) % 101,"
+            "UPDATE profiles SET compliance_score = ((compliance_score + :n) % 101 + 101) % 101,"
             " compliance_status = CASE WHEN (compliance_score + :n) % 3 = 0 THEN 'unassessed' ELSE 'compliant' END,"
             " location_id = CASE WHEN :n % 2 = 0 THEN location_id ELSE :loc END WHERE role IN ('IC', 'AP')",
             {"n": arg, "loc": locations[arg % 3]},
@@ -226,7 +226,7 @@ statement = st.tuples(
 rolled_back = st.tuples(st.just("rollback"), st.lists(statement.map(lambda s: s[1:]), min_size=1, max_size=3))
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     steps=st.lists(st.one_of(use_case, use_case, statement, rolled_back), min_size=1, max_size=12),
     offsets=st.lists(st.integers(-25, 25), max_size=2),
