@@ -300,9 +300,12 @@ def test_an_unreachable_server_is_one_line_naming_the_url_without_the_password()
 
 def test_health_reports_real_figures(pg_schema: PgSchema) -> None:
     container = pg_schema.container()
+    container.lifecycle().health()  # the pool's first connection is made here, not timed below
     report = container.lifecycle().health()
-    assert report["status"] == "healthy"
     assert report["migration"] == {"current": HEAD, "head": HEAD, "up_to_date": True}
+    assert report["pool"]["waiting"] == 0
+    # up to date and nobody waiting: healthy unless the probe itself was slow (a busy machine may make it so)
+    assert report["status"] == ("degraded" if report["latency_ms"] > 250 else "healthy"), report
     assert report["latency_ms"] > 0
     assert set(report["pool"]) == {"size", "in_use", "idle", "overflow", "waiting"}
     stats = container.lifecycle().stats()
