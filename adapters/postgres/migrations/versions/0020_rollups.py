@@ -96,15 +96,21 @@ def _table(name: str) -> str:
     )
 
 
-def _delta(name: str, rows: str, sign: str) -> str:
+def _select(name: str, rows: str, term: str, grouped: bool = False) -> str:
+    """The rollup's keys and each sum's ``term`` (a format of its row expression) over ``rows``."""
     keys, sums, where = ROLLUPS[name]
+    group = f" GROUP BY {', '.join(e for _, e in keys)}" if grouped else ""
     return (
         "SELECT "
         + ", ".join(f"{e} AS {k}" for k, e in keys)
         + ", "
-        + ", ".join(f"{sign}({e}) AS {s}" for s, e in sums)
-        + f" FROM {rows} WHERE {where}"
+        + ", ".join(f"{term.format(e)} AS {s}" for s, e in sums)
+        + f" FROM {rows} WHERE {where}{group}"
     )
+
+
+def _delta(name: str, rows: str, sign: str) -> str:
+    return _select(name, rows, sign + "({})")
 
 
 def _apply(name: str, *deltas: str) -> str:
@@ -141,17 +147,9 @@ END $$;
 REVOKE EXECUTE ON FUNCTION {function}() FROM PUBLIC;"""
 
 
-def recount(name: str, source: str | None = None) -> str:
+def recount(name: str) -> str:
     """The rollup's rows as a recount of its source table (the backfill; the tests compare with it)."""
-    keys, sums, where = ROLLUPS[name]
-    key = ", ".join(e for _, e in keys)
-    return (
-        "SELECT "
-        + ", ".join(f"{e} AS {k}" for k, e in keys)
-        + ", "
-        + ", ".join(f"sum({e}) AS {s}" for s, e in sums)
-        + f" FROM {source or SOURCE[name]} WHERE {where} GROUP BY {key}"
-    )
+    return _select(name, SOURCE[name], "sum({})", grouped=True)
 
 
 SESSION_COVER = "location_id, provider_id, course_id, status, sessions, seats_taken, enrollments, attended, completed"
