@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 import attrs
 import psycopg
@@ -158,9 +159,7 @@ def _begin_statement(
         + (", pg_advisory_xact_lock_shared(:feed_class, :feed_key)" if writer else "")
     )
     if as_actor and standing:  # evaluated after the settings, left to right; named with the schema (parsed first)
-        sql += ", " + ", ".join(
-            f'"{schema}".arccm_{name}() AS {name}' for name in ("uid", "role", "provider", "locations")
-        )
+        sql += f', "{schema}".arccm_standing() AS standing'  # arccm_uid() … arccm_locations() in one call (0021)
     return text(sql)
 
 
@@ -171,13 +170,15 @@ def claimed_locations(actor: Actor | None) -> str:
     return "{" + ",".join(sorted(str(location) for location in actor.location_ids)) + "}"
 
 
-def _check_standing(actor: Actor, standing: Any) -> None:
-    if standing.uid is None:
+def _check_standing(actor: Actor, standing: dict[str, Any] | None) -> None:
+    """``standing``: ``arccm_standing()``'s answer (migration 0021) — None for no active user."""
+    if standing is None:
         raise ActorNotPermitted("the user is inactive, unknown, or under a provider that is not active")
+    provider = standing["provider"]
     if (
-        standing.role != actor.role.value
-        or standing.provider != actor.provider_id
-        or frozenset(standing.locations) != actor.location_ids
+        standing["role"] != actor.role.value
+        or (UUID(provider) if provider else None) != actor.provider_id
+        or frozenset(UUID(location) for location in standing["locations"]) != actor.location_ids
     ):
         raise ActorNotPermitted("the user's role, provider or locations changed since this actor was resolved")
 
@@ -377,7 +378,7 @@ class Database:
         """A connection in one transaction, acting as ``actor``; rolled back unless committed inside.
 
         An actor's transaction runs as the runtime role under row-level security, and its first statement asks the
-        database who the actor is now (``arccm_uid()`` …, migration 0009): an inactive user, a suspended provider,
+        database who the actor is now (``arccm_standing()``, migration 0021): an inactive user, a suspended provider,
         or a role, provider or locations that changed since the ``Actor`` was built raise ``ActorNotPermitted``
         before anything is read.  No actor is the system (upkeep, imports, bootstrap): it runs as the owner role.
 
@@ -395,7 +396,7 @@ class Database:
                 ).one()
                 try:
                     if actor is not None:
-                        _check_standing(actor, standing)
+                        _check_standing(actor, standing.standing)
                     yield connection
                 finally:
                     if connection.in_transaction():

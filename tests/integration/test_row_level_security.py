@@ -301,6 +301,44 @@ def test_an_inactive_user_or_a_suspended_provider_reads_and_does_nothing(world: 
         world.container.read_models().certificates(learner, world.clock.now().date())
 
 
+def test_the_standing_in_one_call_answers_as_the_four_helpers(world: World) -> None:
+    """``arccm_standing()`` (migration 0021), which every actor's first statement asks, says what ``arccm_uid()``,
+    ``arccm_role()``, ``arccm_provider()`` and ``arccm_locations()`` say — for active users of every kind, an
+    inactive one, a suspended provider's AP, an unknown id and no id at all."""
+    ap, ic, learner = populated(world)
+    assert world.admin is not None
+    wide = world.user(Role.AP, world.provider(locations=3))
+    suspended = world.user(Role.AP, world.provider(locations=1))
+    inactive = world.user(Role.IT)
+    db = database(world)
+    with db.owner_engine().begin() as owner:
+        owner.execute(
+            text(f"UPDATE \"{db.schema}\".authorized_providers SET status = 'suspended' WHERE id = :p"),
+            {"p": suspended.provider_id},
+        )
+        owner.execute(
+            text(f"UPDATE \"{db.schema}\".profiles SET status = 'inactive' WHERE id = :p"), {"p": inactive.user_id}
+        )
+    users = [world.admin, ap, wide, ic, learner, suspended, inactive]
+    ids: list[str | None] = [*(str(u.user_id) for u in users), str(uuid.uuid4()), "", None]
+    answered = set()
+    for user_id in ids:
+        with as_runtime_role(db, user_id) as connection:
+            row = connection.execute(
+                text("SELECT arccm_standing(), arccm_uid(), arccm_role(), arccm_provider(), arccm_locations()")
+            ).one()
+        standing, uid, role, provider, locations = row
+        if standing is None:
+            assert (uid, role, provider, locations) == (None, None, None, []), user_id
+        else:
+            assert standing["uid"] == str(uid) == user_id
+            assert standing["role"] == role
+            assert standing["provider"] == (str(provider) if provider else None)
+            assert standing["locations"] == [str(location) for location in locations]
+        answered.add(standing is not None)
+    assert answered == {True, False}
+
+
 def test_an_ap_claiming_a_provider_or_locations_not_its_own_sees_nothing(world: World) -> None:
     """An AP's role policies read its provider and locations from the transaction (migration 0015); its guard
     admits them only when they are the AP's own, so a forged, stale or missing claim reads nothing anywhere."""
