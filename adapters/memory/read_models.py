@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import attrs
 
 from arccm.adapters.memory.store import MemoryStore
-from arccm.application.ports.change_feed import Change, ChangeBatch, Cursor
+from arccm.application.ports.change_feed import Change, ChangeBatch, Cursor, read_up_to
 from arccm.application.ports.clock import Clock
 from arccm.application.ports.read_models import (
     Analytics,
@@ -248,7 +248,7 @@ class MemoryChangeFeed:
                     picked.append(attrs.evolve(change, context=self._context(change)))
                     if len(picked) >= limit:
                         break
-        return ChangeBatch(picked, picked[-1].cursor if picked else since)
+        return ChangeBatch(picked, read_up_to(since, picked, limit, horizon))
 
     @checked_query
     def backlog(self, actor: Actor, since: Cursor, topics: frozenset[str] | None = None) -> int:

@@ -20,7 +20,7 @@ from sqlalchemy import TextClause, text
 
 from arccm.adapters.events_codec import decode, decode_scope
 from arccm.adapters.postgres.database import FEED_WRITER_CLASS, Database, feed_horizon
-from arccm.application.ports.change_feed import Change, ChangeBatch, Cursor
+from arccm.application.ports.change_feed import Change, ChangeBatch, Cursor, read_up_to
 from arccm.application.ports.clock import Clock
 from arccm.application.ports.read_models import (
     Analytics,
@@ -722,7 +722,7 @@ class PostgresChangeFeed:
             " AS certificate_ref"
             " FROM change_log c"
             " WHERE (c.txid, c.id) > (CAST(:txid AS text)::xid8, :id)"
-            f" AND c.txid < {feed_horizon()}"
+            " AND c.txid < w.horizon"
             f" AND {change_scope(actor) if actor else 'TRUE'} {topic_filter} ORDER BY c.txid, c.id LIMIT :limit) c"
             " LEFT JOIN training_sessions s ON s.id = c.session_ref"
             " LEFT JOIN locations l ON l.id = s.location_id"
@@ -737,11 +737,13 @@ class PostgresChangeFeed:
             "limit": limit,
             "topics": sorted(topics or ()),
         }
-        # one round trip: whether the cursor fell behind retention, and (if not) the changes after it
+        # one round trip: whether the cursor fell behind retention, the horizon (looked at once: the changes read
+        # are those below it, and a page that is not full has read everything below it), and the changes
         guarded = (
-            "WITH w AS (SELECT COALESCE((SELECT (CAST(:txid AS text)::xid8, :id) < (txid, id)"
-            " FROM change_log_watermark), false) AS stale)"
-            f" SELECT w.stale, x.* FROM w LEFT JOIN LATERAL ({sql}) x ON NOT w.stale ORDER BY x.txid, x.id"
+            "WITH w AS MATERIALIZED (SELECT COALESCE((SELECT (CAST(:txid AS text)::xid8, :id) < (txid, id)"
+            f" FROM change_log_watermark), false) AS stale, {feed_horizon()} AS horizon)"
+            " SELECT w.stale, w.horizon::text::bigint AS below, x.* FROM w"
+            f" LEFT JOIN LATERAL ({sql}) x ON NOT w.stale ORDER BY x.txid, x.id"
         )
         rows_ = fetch(self.database, actor, guarded, params)
         if rows_[0]["stale"]:
@@ -760,7 +762,7 @@ class PostgresChangeFeed:
             )
             for row in found
         ]
-        return ChangeBatch(changes, changes[-1].cursor if changes else since)
+        return ChangeBatch(changes, read_up_to(since, changes, limit, rows_[0]["below"]))
 
     @checked_query
     def backlog(self, actor: Actor, since: Cursor, topics: frozenset[str] | None = None) -> int:

@@ -131,6 +131,7 @@ class FeedSubscription:
         with self._lock:
             self.cursor, self.delivered = change.cursor, self.delivered + 1
             self.last_event_at = change.event.occurred_at
+            self._lock.notify_all()
         return True
 
     def _catch_up(self, feed: ChangeFeed) -> int:
@@ -153,8 +154,21 @@ class FeedSubscription:
                     return delivered
                 delivered += 1
             if len(batch.changes) < PAGE:
+                self._go_on_from(batch.cursor)  # past the final changes it was not given, too (read_up_to)
                 return delivered
         return delivered
+
+    def passed(self, cursor: Cursor) -> None:
+        """The pump's shared read has handed over every change of this subscription's up to ``cursor``."""
+        with self._reading:
+            self._go_on_from(cursor)
+
+    def _go_on_from(self, cursor: Cursor) -> None:
+        # its own next read and its backlog start there, never to look at the changes it was not given again
+        with self._lock:
+            if self.state is not SubscriptionState.FAILED and self.cursor < cursor:
+                self.cursor = cursor
+                self._lock.notify_all()
 
     def _follow_actor(self, refused: ActorNotPermitted) -> bool:
         resolved = self.pump.resolve(self.actor.user_id) if self.pump.resolve is not None else None
@@ -297,6 +311,10 @@ class FeedPump:
             for subscription, changes in reach.items():
                 if subscription.actor.user_id not in changed:
                     subscription.deliver(changes)
+            # each of those whose standing was asked now has had all of its changes up to the shared read's cursor;
+            # one not asked keeps its cursor (a widened actor's own read catches up from there once it is found)
+            for subscription in served if everyone else (s for s in served if s in reach):
+                subscription.passed(batch.cursor)
             self._position = batch.cursor
             if len(batch.changes) < PAGE:
                 break

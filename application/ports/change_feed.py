@@ -41,9 +41,24 @@ class Change:
 @attrs.frozen
 class ChangeBatch:
     changes: Sequence[Change]
+    # where the reader goes on from: past its last change, or past every final change it was shown or not
     cursor: Cursor
     # the reader's cursor is older than the retained feed: changes after it are gone, resync from a snapshot
     resync_required: bool = False
+
+
+def read_up_to(since: Cursor, changes: Sequence[Change], limit: int, horizon: int) -> Cursor:
+    """Where a reader goes on from after a page of ``changes`` read from ``since`` among the final changes (those of
+    transactions below ``horizon``, every one of them ended).  A full page: its last change (more may follow).  A
+    page that is not full has looked at every final change past ``since`` — those outside the reader's scope or
+    topics too — so the reader goes on from the horizon, never to look at them again: a reader of a quiet topic
+    among busy ones, or of a narrow scope, would otherwise scan the same foreign changes at every read until one
+    of its own came (a topic's subscriber after a batch of 20,000 certificates: 10–36 ms a read, scale m).  The
+    position says no more than the horizon does (the oldest transaction still open), never where a foreign change
+    is, and never goes back."""
+    if len(changes) >= limit:
+        return changes[-1].cursor
+    return max(since, Cursor(horizon, 0), *(change.cursor for change in changes[-1:]))
 
 
 class ChangeFeed(Protocol):
