@@ -111,10 +111,12 @@ def access_grants(schema: str, app_role: str) -> list[str]:
             IF to_regprocedure('"{schema}".arccm_verify_legacy(text, date)') IS NOT NULL THEN  -- from 0019 on
                 GRANT EXECUTE ON FUNCTION "{schema}".arccm_verify_legacy(text, date) TO authenticated;
             END IF;
-            -- the generic policies (migration 0011 gave them to the runtime role alone)
+            -- the generic policies (migration 0011 gave them to the runtime role alone); only those that lack it:
+            -- ALTER POLICY takes an ACCESS EXCLUSIVE lock, which waits behind every open reader of the table and
+            -- holds up every later one while it waits (a restart of `arccm serve` stalled a busy database)
             FOR p IN SELECT polname, polrelid::regclass AS rel FROM pg_policy
                      WHERE polrelid IN (SELECT oid FROM pg_class WHERE relnamespace = '"{schema}"'::regnamespace)
-                       AND polname LIKE 'actor\\_%'
+                       AND polname LIKE 'actor\\_%' AND NOT 'authenticated'::regrole = ANY(polroles)
             LOOP
                 EXECUTE format('ALTER POLICY %I ON %s TO %I, authenticated', p.polname, p.rel, '{app_role}');
             END LOOP;

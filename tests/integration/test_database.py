@@ -382,3 +382,50 @@ def test_the_head_is_alembics() -> None:
 
     database = Database("postgresql://nobody@127.0.0.1:1/none", "public")
     assert database.head() == ScriptDirectory.from_config(database.alembic_config()).get_current_head() == HEAD
+
+
+def test_an_up_to_date_upgrade_waits_for_no_reader(pg_schema: PgSchema) -> None:
+    """``arccm serve``, ``seed`` and ``import`` call ``upgrade()`` at every start.  On a database with Supabase's
+    roles it altered every generic policy again — an ACCESS EXCLUSIVE lock per table, which waited behind every
+    open reader and held up every later reader of the table while it waited.  Up to date, it takes no such lock."""
+    import threading
+
+    with pg_schema.owner.begin() as connection:
+        for role in ("anon", "authenticated"):
+            connection.execute(
+                text(
+                    f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN"
+                    f" CREATE ROLE {role} NOLOGIN NOINHERIT; END IF; END $$"
+                )
+            )
+    database = pg_schema.database
+    database.upgrade()  # grants the roles: the policies now name them
+    finished = threading.Event()
+    failed: list[BaseException] = []
+
+    def upgrade() -> None:
+        try:
+            database.upgrade()
+        except BaseException as error:  # noqa: BLE001 - reported below
+            failed.append(error)
+        finally:
+            finished.set()
+
+    with pg_schema.owner.connect() as reader:  # a reader of every table, its transaction left open
+        tables = (
+            reader.execute(
+                text("SELECT tablename FROM pg_tables WHERE schemaname = :s AND tablename <> 'alembic_version'"),
+                {"s": pg_schema.name},
+            )
+            .scalars()
+            .all()
+        )
+        for table in tables:
+            reader.execute(text(f'SELECT 1 FROM "{pg_schema.name}"."{table}" LIMIT 1')).all()
+        threading.Thread(target=upgrade, daemon=True).start()
+        # a deadline, not a sleep: the upgrade ends in well under a second, or waits for this reader for ever
+        ended = finished.wait(timeout=120)
+        reader.rollback()
+    finished.wait(timeout=120)
+    assert ended, "an up-to-date upgrade waited behind an open reader"
+    assert failed == []
