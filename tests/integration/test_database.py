@@ -406,7 +406,7 @@ def test_an_up_to_date_upgrade_waits_for_no_reader(pg_schema: PgSchema) -> None:
     def upgrade() -> None:
         try:
             database.upgrade()
-        except BaseException as error:  # noqa: BLE001 - reported below
+        except BaseException as error:  # reported below
             failed.append(error)
         finally:
             finished.set()
