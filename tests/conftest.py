@@ -96,6 +96,18 @@ class PgSchema:
         if name is None:
             self.database.upgrade()
 
+    def add_supabase_roles(self) -> None:
+        """Supabase's ``anon`` and ``authenticated``, created as Supabase creates them (if the server lacks them):
+        the next ``upgrade()`` grants them what docs/access.md says."""
+        with self.owner.begin() as connection:
+            for role in ("anon", "authenticated"):
+                connection.execute(
+                    text(
+                        f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN"
+                        f" CREATE ROLE {role} NOLOGIN NOINHERIT; END IF; END $$"
+                    )
+                )
+
     def structure(self) -> str:
         with self.owner.connect() as connection:
             revision = connection.execute(

@@ -390,14 +390,7 @@ def test_an_up_to_date_upgrade_waits_for_no_reader(pg_schema: PgSchema) -> None:
     open reader and held up every later reader of the table while it waited.  Up to date, it takes no such lock."""
     import threading
 
-    with pg_schema.owner.begin() as connection:
-        for role in ("anon", "authenticated"):
-            connection.execute(
-                text(
-                    f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN"
-                    f" CREATE ROLE {role} NOLOGIN NOINHERIT; END IF; END $$"
-                )
-            )
+    pg_schema.add_supabase_roles()
     database = pg_schema.database
     database.upgrade()  # grants the roles: the policies now name them
     finished = threading.Event()

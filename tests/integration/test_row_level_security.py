@@ -566,14 +566,7 @@ def test_every_committed_change_has_its_audit_rows_with_the_acting_user(world: W
 
 def test_on_supabase_authenticated_reads_its_scope_from_the_jwt_and_anon_only_verifies(pg_schema: PgSchema) -> None:
     """Supabase's roles, created as Supabase creates them; the claims set as PostgREST sets them per request."""
-    with pg_schema.owner.begin() as connection:
-        for role in ("anon", "authenticated"):
-            connection.execute(
-                text(
-                    f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN"
-                    f" CREATE ROLE {role} NOLOGIN NOINHERIT; END IF; END $$"
-                )
-            )
+    pg_schema.add_supabase_roles()
     pg_schema.database.upgrade()  # a database that gained Supabase's roles: the next upgrade grants them
     world = World.create(pg_schema.container())
     ap, ic, learner = populated(world)
