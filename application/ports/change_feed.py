@@ -56,8 +56,8 @@ def read_up_to(since: Cursor, changes: Sequence[Change], limit: int, horizon: in
     of its own came (a topic's subscriber after a batch of 20,000 certificates: 10–36 ms a read, scale m).  The
     position says no more than the horizon does (the oldest transaction still open), never where a foreign change
     is, and never goes back."""
-    if len(changes) >= limit:
-        return changes[-1].cursor
+    if len(changes) >= limit:  # (a page of none — ``limit`` 0 — looked at nothing)
+        return changes[-1].cursor if changes else since
     return max(since, Cursor(horizon, 0), *(change.cursor for change in changes[-1:]))
 
 

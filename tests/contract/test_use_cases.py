@@ -510,7 +510,7 @@ def test_nothing_is_half_written_and_failures_leave_no_events(org: Org) -> None:
     before = w.container.change_feed().read(w.admin, Cursor.origin())
     assert isinstance(enroll(org, session.id, 1), Failure)
     after = w.container.change_feed().read(w.admin, Cursor.origin())
-    assert after == before
+    assert after.changes == before.changes  # (its cursor, the horizon, moves on with any transaction)
     assert [ch.cursor for ch in after.changes] == sorted(ch.cursor for ch in after.changes)
 
 
