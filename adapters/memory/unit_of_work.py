@@ -274,6 +274,9 @@ class MemoryProfileRepository(MemoryKeyedRepository[UserProfile]):
         own = next((p for p in pending if p.id == user_id), None)
         return own or (copy.deepcopy(stored) if stored is not None else None)
 
+    def exists(self, user_id: UUID) -> bool:
+        return self.find(user_id) is not None
+
     def with_email(self, address: str) -> list[UUID]:
         wanted = address.strip().lower()
         found = (p.id for p in self._uow.store.profiles.values() if wanted and p.email.strip().lower() == wanted)

@@ -22,14 +22,16 @@ class PostgresAuditTrail:
     def refused(self, actor: Actor, action: str, reason: str) -> None:
         """In a transaction of its own, with the actor's id as the claimed user — recorded even when the actor
         may not act at all (the reason it was refused)."""
-        with self.database.engine.begin() as connection:
-            connection.execute(
-                text(
-                    "SELECT set_config('search_path', :schema, true), set_config('arccm.user_id', :me, true),"
-                    f' "{self.database.schema}".arccm_record_refusal(:action, :reason)'
-                ),
-                {"schema": f'"{self.database.schema}"', "me": str(actor.user_id), "action": action, "reason": reason},
-            )
+        connection, _ = self.database.begun(
+            self.database.engine,
+            text(
+                "SELECT set_config('search_path', :schema, true), set_config('arccm.user_id', :me, true),"
+                f' "{self.database.schema}".arccm_record_refusal(:action, :reason)'
+            ),
+            {"schema": f'"{self.database.schema}"', "me": str(actor.user_id), "action": action, "reason": reason},
+        )
+        with connection:
+            connection.commit()
 
     def history(
         self,

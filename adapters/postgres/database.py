@@ -24,9 +24,9 @@ from uuid import UUID
 import attrs
 import psycopg
 from psycopg.rows import dict_row
-from sqlalchemy import Connection, Engine, TextClause, create_engine, text
+from sqlalchemy import Connection, Engine, Row, TextClause, create_engine, text
 from sqlalchemy.engine import URL, Dialect, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool
 
 from arccm.adapters.postgres.roles import actor_group, actor_role, copy_privileges, ensure_actor_roles
@@ -236,7 +236,7 @@ class Database:
         if self._engine is None:
             self._engine = create_engine(
                 self.app_url,
-                pool_pre_ping=True,  # check each connection before handing it out
+                pool_pre_ping=False,  # a dead connection is found by the first statement and replaced (begun)
                 # the most recently used connection first: its caches are warm and its prepared statements (psycopg
                 # prepares a statement on its sixth run on a connection) are used, where a FIFO pool handed the same
                 # dashboard statement to each of ten connections in turn and had it parsed, rewritten under the
@@ -295,7 +295,7 @@ class Database:
         if self._system is None:
             self._system = create_engine(
                 self.owner_url,
-                pool_pre_ping=True,
+                pool_pre_ping=False,  # as the application's (begun)
                 pool_use_lifo=True,
                 pool_size=self.pool_size,  # as many as the application's: imports and upkeep run concurrently too
                 max_overflow=self.max_overflow,
@@ -392,10 +392,9 @@ class Database:
         self._enter()
         try:
             engine = self.engine if actor is not None else self.system_engine
-            with engine.connect() as connection:
-                standing = connection.execute(
-                    _begin_statement(self.schema, actor is not None, writer, generic_plans), self._settings(actor)
-                ).one()
+            statement = _begin_statement(self.schema, actor is not None, writer, generic_plans)
+            connection, standing = self.begun(engine, statement, self._settings(actor))
+            with connection:
                 try:
                     if actor is not None:
                         _check_standing(actor, standing.standing)
@@ -406,6 +405,26 @@ class Database:
                         self._count("rolled_back")
         finally:
             self._leave()
+
+    def begun(self, engine: Engine, statement: TextClause, params: dict[str, Any]) -> tuple[Connection, Row[Any]]:
+        """A pooled connection of ``engine`` in a transaction begun by ``statement``, and its first row.
+
+        No ping before: a connection that died while idle in the pool (a server restart, a terminated backend)
+        fails this first statement, before the unit of work did anything — SQLAlchemy then marks every connection
+        of the pool older than the failure for replacement, and the statement is sent once more on a fresh one.
+        A ping at every checkout cost a round trip per unit of work (docs/performance.md, issue 15)."""
+        for attempt in (1, 2):
+            connection = engine.connect()
+            try:
+                return connection, connection.execute(statement, params).one()
+            except DBAPIError as error:
+                connection.close()
+                if attempt == 2 or not error.connection_invalidated:
+                    raise
+            except BaseException:
+                connection.close()
+                raise
+        raise AssertionError("unreachable")
 
     def _settings(self, actor: Actor | None) -> dict[str, Any]:
         return {

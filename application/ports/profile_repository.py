@@ -16,6 +16,11 @@ class ProfileRepository(Protocol):
         """A profile to look at, holding nothing (changes to it are not saved)."""
         ...
 
+    def exists(self, user_id: UUID) -> bool:
+        """Whether ``find`` would find the profile (and refuse as it would), without loading it: for a use case
+        that only names the person (an enrollment's learner)."""
+        ...
+
     def add(self, profile: UserProfile) -> None: ...
 
     def with_email(self, address: str) -> list[UUID]:

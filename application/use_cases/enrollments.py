@@ -46,7 +46,7 @@ class EnrollLearnerHandler(InTransaction[commands.EnrollLearner, Enrollment]):
         now, new_id = self.ctx.clock.now(), self.ctx.ids.new_id()
         return Result.do(
             enrollment
-            for _ in found(uow.profiles.find(cmd.learner_id), "learner", cmd.learner_id)
+            for _ in found(uow.profiles.exists(cmd.learner_id) or None, "learner", cmd.learner_id)
             for session in load_session(uow, cmd.session_id)
             for _ in may(actor, Action.ENROLL, session.resource())
             for enrollment in session.enroll(

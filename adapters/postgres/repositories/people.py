@@ -31,6 +31,14 @@ class PostgresProfileRepository(AggregateRepository[UserProfile]):
             self._uow.refuse_if_hidden("profiles", "profile", key)
         return found
 
+    def exists(self, key: UUID) -> bool:
+        # the profile's row only, none of its contact fields (two definer calls) nor its domain object
+        if self._uow.held(PROFILES, key) is not None:
+            return True
+        if self._uow.run("SELECT EXISTS (SELECT FROM profiles WHERE id = :k)", {"k": key}).scalar():
+            return True
+        return self.find(key) is not None  # the rare rest as ``find`` answers it: staff outside the scope, refusal
+
     def with_email(self, address: str) -> list[UUID]:
         found = self._uow.run(
             "SELECT p.id FROM profiles p WHERE p.id = ANY(CAST((SELECT arccm_with_email(:address)) AS uuid[])) ORDER BY p.id",
