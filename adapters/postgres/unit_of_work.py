@@ -18,20 +18,22 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 from uuid import UUID
 
 import attrs
 import psycopg
-from psycopg.types.json import Jsonb
-from sqlalchemy import Connection, Executable, Result, Select, bindparam, select, text
+from sqlalchemy import ARRAY, Connection, Executable, Result, Select, bindparam, select, text
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ColumnElement
 
 from arccm.adapters.events_codec import encode, encode_scope
 from arccm.adapters.postgres import rows
+from arccm.adapters.postgres import tables as t
 from arccm.adapters.postgres.database import Database
 from arccm.adapters.postgres.mapping import AggregateMapping, Row
 from arccm.adapters.postgres.repositories.availability import PostgresAvailabilityRepository
@@ -49,8 +51,7 @@ from arccm.domain.access import Actor
 from arccm.domain.events import DomainEvent
 
 T = TypeVar("T")
-INSERT_ROWS = 1000  # rows per multi-row INSERT
-MAX_PARAMETERS = 65_535  # bind parameters per statement (the protocol's limit)
+INSERT_ROWS = 1000  # rows per INSERT of many rows
 # unique indexes a race between two units of work can hit; anything else violated is a bug and raises as it is
 RACE_INVARIANTS = frozenset(
     {
@@ -229,22 +230,21 @@ class PostgresUnitOfWork:
             raise RuntimeError(f"no bulk writer for {sorted(self._bulk)}")
 
     def insert_many(self, table: str, params: Sequence[dict[str, Any]], on_conflict: str = "") -> None:
-        """Write many rows through this unit of work's own transaction, in multi-row INSERTs of up to ``INSERT_ROWS``
-        rows (PostgreSQL refuses COPY FROM into a table under row-level security, which every table is)."""
+        """Write many rows through this unit of work's own transaction, ``INSERT_ROWS`` at a time, each column sent
+        as one array (``INSERT … SELECT … FROM unnest(…)``): a statement of a few parameters, parsed and prepared
+        once, where a multi-row ``VALUES`` of thousands of placeholders was split by the driver at every run (a
+        third of a batch issuance's time, docs/performance.md). PostgreSQL refuses COPY FROM into a table under
+        row-level security, which every table is."""
         if not params:
             return
         columns = list(params[0])
-        values = [[p[c] for c in columns] for p in params]
+        sql, arrays = _unnest_insert(table, tuple(columns), on_conflict)
         driver: Any = self.connection.connection.driver_connection
-        names = ", ".join(columns)
-        row_marks = "(" + ", ".join(["%s"] * len(columns)) + ")"
-        per_statement = max(1, min(INSERT_ROWS, MAX_PARAMETERS // len(columns)))
         with driver.cursor() as cursor:
-            for start in range(0, len(values), per_statement):
-                chunk = values[start : start + per_statement]
+            for start in range(0, len(params), INSERT_ROWS):
+                chunk = params[start : start + INSERT_ROWS]
                 cursor.execute(
-                    f"INSERT INTO {table} ({names}) VALUES {', '.join([row_marks] * len(chunk))} {on_conflict}",
-                    [value for row in chunk for value in row],
+                    sql, [[to_array(p[c]) for p in chunk] for c, to_array in zip(columns, arrays, strict=True)]
                 )
 
     def _write_events(self, events: list[DomainEvent]) -> None:
@@ -269,13 +269,13 @@ def _by_key(mapping: AggregateMapping[Any], for_update: bool) -> Select[Any]:
 
 
 def _one_per_key(notices: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """At most one notice per dedupe key, with its JSON context adapted for the driver."""
+    """At most one notice per dedupe key."""
     seen: set[str] = set()
     out = []
     for notice in notices:
         if notice["dedupe_key"] not in seen:
             seen.add(notice["dedupe_key"])
-            out.append({**notice, "metadata": Jsonb(notice["metadata"])})
+            out.append(notice)
     return out
 
 
@@ -291,3 +291,52 @@ if TYPE_CHECKING:  # the adapter satisfies the port (mypy checks this; nothing r
 
     def _satisfies(factory: PostgresUnitOfWorkFactory) -> UnitOfWorkFactory:
         return factory
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+def _uuid_array_literal(value: Any) -> str | None:
+    return None if value is None else "{" + ",".join(str(v) for v in value) + "}"
+
+
+def _json_text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+@functools.cache
+def _unnest_insert(table: str, columns: tuple[str, ...], on_conflict: str) -> tuple[str, list[Callable[[Any], Any]]]:
+    """``INSERT INTO table (columns) SELECT … FROM unnest(%b::type[], …)`` and how to put each value in its array.
+    An array column (uuid[]) travels as the text of its literal, a JSON one as its text: unnest takes one value
+    per element, and a two-dimensional array would be flattened."""
+    found = t.metadata.tables[table]
+    selected: list[str] = []
+    typed: list[str] = []
+    arrays: list[Callable[[Any], Any]] = []
+    for number, name in enumerate(columns):
+        kind = found.c[name].type
+        sql_type = kind.compile(dialect=postgresql.dialect())  # type: ignore[no-untyped-call]
+        if isinstance(kind, ARRAY):
+            if sql_type != "UUID[]":
+                raise NotImplementedError(f"insert_many: {table}.{name} is {sql_type}: only uuid[] arrays are sent")
+            typed.append("%b::text[]")
+            selected.append(f"CAST(u.c{number} AS uuid[])")
+            arrays.append(_uuid_array_literal)
+        elif isinstance(kind, JSONB):
+            typed.append("%b::text[]")
+            selected.append(f"CAST(u.c{number} AS jsonb)")
+            arrays.append(_json_text)
+        else:
+            typed.append(f"%b::{sql_type}[]")
+            selected.append(f"u.c{number}")
+            arrays.append(_as_is)
+    names = ", ".join(columns)
+    aliases = ", ".join(f"c{number}" for number in range(len(columns)))
+    sql = (
+        f"INSERT INTO {table} ({names}) SELECT {', '.join(selected)}"
+        f" FROM unnest({', '.join(typed)}) AS u({aliases}) {on_conflict}"
+    )
+    return sql, arrays

@@ -133,6 +133,71 @@ def test_a_certificate_round_trips(org: Org, data: st.DataObject) -> None:
     assert fields(loaded) == fields(certificate)
 
 
+# what a bulk write sends as arrays (certificates, notices, change-log rows): any text, including what an array
+# literal or a JSON document would have to escape
+hostile = st.sampled_from(["{a,b}", '"quoted"', "back\\slash", "it's", "NULL", "{}", "a, b", "é ✓ 漢"]) | st.text(
+    st.characters(codec="utf-8", exclude_categories=["Cc", "Cs"]), min_size=1, max_size=30
+).filter(lambda s: s.strip() == s and s != "")
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | hostile,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(hostile, inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@EXAMPLES
+@given(data=st.data())
+def test_many_certificates_and_notices_written_at_once_round_trip_whatever_their_text(
+    org: Org, data: st.DataObject
+) -> None:
+    """A unit of work writes its new certificates and notices in one statement per table, each column sent as
+    one array: every row comes back as it went, in any number, with any text, null or empty array."""
+    session, count = org.session, data.draw(st.integers(1, 8))
+    holders = people(org.world, count)
+    certificates = [
+        Certificate(
+            id=uuid.uuid4(),
+            code=encode(uuid.uuid4().int >> (128 - RANDOM_BITS)),
+            completion=CompletionRef(CompletionKind.SESSION_ENROLLMENT, uuid.uuid4()),
+            recipient=Recipient(data.draw(hostile), user_id=holder),
+            course_id=org.world.course.id,
+            course_name=data.draw(hostile),
+            location_id=session.location_id,
+            issued_by=org.ap.user_id,
+            issue_date=date(2026, 1, 1),
+            expiry_date=date(2028, 1, 1),
+            provider_id=session.provider_id,
+            session_id=session.id,
+            instructor_ids=data.draw(st.sampled_from([frozenset(), frozenset({org.ic.user_id})])),
+            instructor_name=data.draw(st.just("") | hostile),
+            batch_id=data.draw(st.none() | st.uuids()),
+        )
+        for holder in holders
+    ]
+    notices = [
+        Notification(
+            id=uuid.uuid4(),
+            category=Category.CERTIFICATE_ISSUED,
+            title=data.draw(hostile),
+            message=data.draw(hostile),
+            dedupe_key=str(uuid.uuid4()),
+            created_at=datetime(2026, 1, 1, tzinfo=UTC),
+            user_id=holder,
+            email=data.draw(st.just("") | st.emails()),
+            context=data.draw(st.dictionaries(hostile, json_values, max_size=4)),
+        )
+        for holder in holders
+    ]
+    with org.world.container.unit_of_work()(None) as uow:
+        for certificate, notice in zip(certificates, notices, strict=True):
+            uow.certificates.add(certificate)
+            uow.notifications.add(notice)
+        uow.commit()
+    with org.world.container.unit_of_work()(None) as uow:
+        assert [fields(uow.certificates.find(c.id)) for c in certificates] == [fields(c) for c in certificates]
+        assert [fields(uow.notifications.get_for_update(n.id)) for n in notices] == [fields(n) for n in notices]
+
+
 @EXAMPLES
 @given(data=st.data())
 def test_a_profile_round_trips(org: Org, data: st.DataObject) -> None:
