@@ -96,26 +96,38 @@ def round_trip(
     return loaded
 
 
+def a_certificate(
+    org: Org, data: st.DataObject, holder: uuid.UUID, text: st.SearchStrategy[str], **rest: Any
+) -> Certificate:
+    """A certificate of ``org``'s session for ``holder``, its names drawn from ``text``, the rest as given."""
+    return Certificate(
+        id=uuid.uuid4(),
+        code=encode(uuid.uuid4().int >> (128 - RANDOM_BITS)),  # keys are fresh per example, not drawn
+        completion=CompletionRef(CompletionKind.SESSION_ENROLLMENT, uuid.uuid4()),
+        recipient=Recipient(data.draw(text), user_id=holder),
+        course_id=org.world.course.id,
+        course_name=data.draw(text),
+        location_id=org.session.location_id,
+        issued_by=org.ap.user_id,
+        provider_id=org.session.provider_id,
+        session_id=org.session.id,
+        **rest,
+    )
+
+
 @EXAMPLES
 @given(data=st.data())
 def test_a_certificate_round_trips(org: Org, data: st.DataObject) -> None:
     holder = people(org.world, 1)[0]
     issued = data.draw(days)
-    session = org.session
     revoked = data.draw(st.booleans())
-    certificate = Certificate(
-        id=uuid.uuid4(),
-        code=encode(uuid.uuid4().int >> (128 - RANDOM_BITS)),  # keys are fresh per example, not drawn
-        completion=CompletionRef(CompletionKind.SESSION_ENROLLMENT, uuid.uuid4()),
-        recipient=Recipient(data.draw(words), user_id=holder),
-        course_id=org.world.course.id,
-        course_name=data.draw(words),
-        location_id=session.location_id,
-        issued_by=org.ap.user_id,
+    certificate = a_certificate(
+        org,
+        data,
+        holder,
+        words,
         issue_date=issued,
         expiry_date=add_months(issued, data.draw(st.integers(1, 120))),
-        provider_id=session.provider_id,
-        session_id=session.id,
         instructor_ids=frozenset({org.ic.user_id}),
         instructor_name=data.draw(words),
         lead_instructor_id=org.ic.user_id,
@@ -152,22 +164,15 @@ def test_many_certificates_and_notices_written_at_once_round_trip_whatever_their
 ) -> None:
     """A unit of work writes its new certificates and notices in one statement per table, each column sent as
     one array: every row comes back as it went, in any number, with any text, null or empty array."""
-    session, count = org.session, data.draw(st.integers(1, 8))
-    holders = people(org.world, count)
+    holders = people(org.world, data.draw(st.integers(1, 8)))
     certificates = [
-        Certificate(
-            id=uuid.uuid4(),
-            code=encode(uuid.uuid4().int >> (128 - RANDOM_BITS)),
-            completion=CompletionRef(CompletionKind.SESSION_ENROLLMENT, uuid.uuid4()),
-            recipient=Recipient(data.draw(hostile), user_id=holder),
-            course_id=org.world.course.id,
-            course_name=data.draw(hostile),
-            location_id=session.location_id,
-            issued_by=org.ap.user_id,
+        a_certificate(
+            org,
+            data,
+            holder,
+            hostile,
             issue_date=date(2026, 1, 1),
             expiry_date=date(2028, 1, 1),
-            provider_id=session.provider_id,
-            session_id=session.id,
             instructor_ids=data.draw(st.sampled_from([frozenset(), frozenset({org.ic.user_id})])),
             instructor_name=data.draw(st.just("") | hostile),
             batch_id=data.draw(st.none() | st.uuids()),
