@@ -443,9 +443,9 @@ class Database:
         connection's and the runtime role's settings, as the actor's database role with its settings — planned
         only: nothing runs, not even the question of who the actor is."""
         engine = self.engine if actor is not None else self.system_engine
-        with engine.connect() as connection:
-            connection.execute(_begin_statement(self.schema, actor is not None, False, standing=False),
-                               self._settings(actor))  # fmt: skip
+        begin = _begin_statement(self.schema, actor is not None, False, standing=False)
+        connection, _ = self.begun(engine, begin, self._settings(actor))
+        with connection:
             plan = connection.execute(text("EXPLAIN (COSTS OFF) " + sql), params).scalars()
             lines = [str(line) for line in plan]
             connection.rollback()
