@@ -302,6 +302,7 @@ def _uuid_array_literal(value: Any) -> str | None:
 
 
 def _json_text(value: Any) -> str | None:
+    """A JSON column's value as text: a ``str`` is JSON already (the change log's payload), anything else is dumped."""
     if value is None or isinstance(value, str):
         return value
     return json.dumps(value)
