@@ -650,7 +650,6 @@ def feed_query(
 ) -> tuple[str, dict[str, Any]]:
     """One page of the change feed past ``since`` (in ``actor``'s scope and ``topics``; ``None``: all) with the
     context of each change, whether the cursor fell behind retention, and the horizon it was read below."""
-    topic_filter = "AND c.topic = ANY(:topics)" if topics is not None else ""
     # the page of changes first, with the ids their context needs taken out of the payload; only then the
     # joins, on plain id equality: under row-level security a join condition that runs a non-leakproof
     # function (jsonb access, a cast) cannot reach into the joined table's index, and every change would scan it.
@@ -668,10 +667,7 @@ def feed_query(
         " CASE WHEN c.topic = 'enrollments' THEN CAST(c.payload->'fields'->>'learner_id' AS uuid) END AS learner_ref,"
         " CASE WHEN c.topic = 'certificates' THEN CAST(c.payload->'fields'->>'certificate_id' AS uuid) END"
         " AS certificate_ref"
-        " FROM change_log c"
-        " WHERE (c.txid, c.id) > (CAST(:txid AS text)::xid8, :id)"
-        " AND c.txid < w.horizon"
-        f" AND {change_scope(actor) if actor else 'TRUE'} {topic_filter} ORDER BY c.txid, c.id LIMIT :limit) c"
+        f" FROM change_log c WHERE {_past_cursor(actor, topics, 'w.horizon')} ORDER BY c.txid, c.id LIMIT :limit) c"
         " LEFT JOIN LATERAL (SELECT s.title, s.starts_at, s.location_id FROM training_sessions s"
         " WHERE s.id = c.session_ref OFFSET 0) s ON true"
         " LEFT JOIN LATERAL (SELECT l.name FROM locations l WHERE l.id = s.location_id OFFSET 0) l ON true"
@@ -798,11 +794,15 @@ def _listed(locations: frozenset[UUID]) -> str:
 
 
 def _backlog_sql(actor: Actor, topics: frozenset[str] | None) -> str:
+    return f"SELECT count(*) FROM change_log c WHERE {_past_cursor(actor, topics, feed_horizon())}"
+
+
+def _past_cursor(actor: Actor | None, topics: frozenset[str] | None, horizon: str) -> str:
+    """The changes a reader past ``:txid``/``:id`` may be given, below ``horizon``: in ``actor``'s scope (``None``:
+    every change) and ``topics`` (``None``: all) — what a page reads and a backlog counts, the same way."""
     topic_filter = "AND c.topic = ANY(:topics)" if topics is not None else ""
-    return (
-        "SELECT count(*) FROM change_log c WHERE (c.txid, c.id) > (CAST(:txid AS text)::xid8, :id)"
-        f" AND c.txid < {feed_horizon()} AND {change_scope(actor)} {topic_filter}"
-    )
+    scope = change_scope(actor) if actor else "TRUE"
+    return f"(c.txid, c.id) > (CAST(:txid AS text)::xid8, :id) AND c.txid < {horizon} AND {scope} {topic_filter}"
 
 
 _CONTEXT = ("session_title", "session_starts_at", "location_name", "learner_name", "course_name", "certificate_status")
