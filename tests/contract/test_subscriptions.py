@@ -6,6 +6,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, timedelta
+from typing import TypeVar
 
 import pytest
 from sqlalchemy import text
@@ -23,6 +24,8 @@ from arccm.domain.team import Team
 from tests.conftest import PgSchema
 from tests.realtime_server import RealtimeServer, owner_url, supabase_container
 from tests.world import NOW, World, ok
+
+A = TypeVar("A")
 
 WAIT = 20.0  # seconds: a deadline for an event that should come at once, never a sleep
 
@@ -105,17 +108,22 @@ def test_a_subscriber_gets_every_change_in_scope_once_in_order(world: World) -> 
     assert learner_feed.health().state is SubscriptionState.CLOSED
 
 
-def settled_backlog(world: World, since: Cursor, topics: frozenset[str], expected: int) -> int:
-    """The backlog once the feed has released what was committed: a change is counted only when no transaction
-    that may precede it is running anywhere on the server (database.feed_horizon), which on a busy, shared server
-    can lag a commit by a moment — so ask again until it is there (bounded; never more than ``expected``)."""
-    feed = world.container.change_feed()
-    backlog = feed.backlog(world.admin, since, topics)
+def settled(ask: Callable[[], A], enough: Callable[[A], bool]) -> A:
+    """``ask`` until its answer is ``enough`` (bounded): the feed releases a change only when no transaction that
+    may precede it is running anywhere on the server (database.feed_horizon), which on a busy, shared server can
+    lag a commit by a moment."""
+    answer = ask()
     for _ in range(10_000):
-        if backlog >= expected:
+        if enough(answer):
             break
-        backlog = feed.backlog(world.admin, since, topics)
-    return backlog
+        answer = ask()
+    return answer
+
+
+def settled_backlog(world: World, since: Cursor, topics: frozenset[str], expected: int) -> int:
+    """The backlog once the feed has released what was committed (never more than ``expected``)."""
+    feed = world.container.change_feed()
+    return settled(lambda: feed.backlog(world.admin, since, topics), lambda backlog: backlog >= expected)
 
 
 def test_resuming_from_a_cursor_skips_what_was_seen(world: World) -> None:
@@ -137,14 +145,9 @@ def test_resuming_from_a_cursor_skips_what_was_seen(world: World) -> None:
 
 
 def settled_read(world: World, since: Cursor, topics: frozenset[str], expected: int, limit: int = 1000) -> ChangeBatch:
-    """A read once the feed has released ``expected`` changes of ``topics`` past ``since`` (see settled_backlog)."""
+    """A read once the feed has released ``expected`` changes of ``topics`` past ``since``."""
     feed = world.container.change_feed()
-    batch = feed.read(world.admin, since, limit, topics)
-    for _ in range(10_000):
-        if len(batch.changes) >= expected:
-            break
-        batch = feed.read(world.admin, since, limit, topics)
-    return batch
+    return settled(lambda: feed.read(world.admin, since, limit, topics), lambda batch: len(batch.changes) >= expected)
 
 
 def test_a_reader_goes_on_past_the_changes_it_was_not_given(world: World) -> None:
