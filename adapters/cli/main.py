@@ -297,6 +297,18 @@ def current(as_json: bool = typer.Option(False, "--json", help=common.JSON_HELP)
         typer.echo(f"current {now or 'base'}, head {head}")
 
 
+@db.command(name="prune-rollups")
+def prune_rollups(as_json: bool = typer.Option(False, "--json", help=common.JSON_HELP)) -> None:
+    """Delete the dashboard rollups' rows that count nothing any more (as the owner; safe while serving)."""
+    from arccm.adapters.postgres.read_models import prune_rollups as prune
+
+    pruned = prune(_database())
+    if as_json:
+        common.emit_json(pruned)
+    else:
+        typer.echo(f"pruned {sum(pruned.values())} rows: " + ", ".join(f"{name} {n}" for name, n in pruned.items()))
+
+
 def _revision(text: str) -> str:
     """A revision as alembic names them: head, base, or one this release knows (else one line, exit 2)."""
     from arccm.adapters.postgres.database import migration_revisions

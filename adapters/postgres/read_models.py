@@ -16,9 +16,10 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import attrs
-from sqlalchemy import TextClause, text
+from sqlalchemy import BigInteger, TextClause, text
 
 from arccm.adapters.events_codec import decode, decode_scope
+from arccm.adapters.postgres import tables as t
 from arccm.adapters.postgres.database import FEED_WRITER_CLASS, Database, feed_horizon
 from arccm.application.ports.change_feed import Change, ChangeBatch, Cursor, read_up_to
 from arccm.application.ports.clock import Clock
@@ -817,6 +818,30 @@ def _context(row: Any) -> dict[str, str]:
 
 def _payload(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else json.loads(value)
+
+
+ROLLUP_TABLES = (t.t_session_rollups, t.t_open_session_counts, t.t_certificate_rollups, t.t_compliance_counts)
+
+
+def prune_rollups(database: Database) -> dict[str, int]:
+    """Delete the rollup rows that count nothing (every sum zero), as the owner; how many, per rollup.
+
+    A key whose rows all moved to other keys — a session's day and status once it ran, a certificate's once it was
+    superseded — is kept at zeros by the triggers (migration 0020), which never delete: the readers skip such a
+    row, but still read it, and in a busy organization most session keys end so. Each rollup in its own short
+    transaction; a row deleted while a writer counts into it again is simply inserted again by that writer's
+    upsert, and a row a writer has just made non-zero is left (the delete looks again once the writer commits)."""
+    engine = database.owner_engine()
+    pruned: dict[str, int] = {}
+    try:
+        for table in ROLLUP_TABLES:
+            nothing = " AND ".join(f"{c.name} = 0" for c in table.c if isinstance(c.type, BigInteger))
+            with engine.begin() as connection:
+                connection.execute(text(f'SET LOCAL search_path TO "{database.schema}"'))
+                pruned[table.name] = connection.execute(text(f"DELETE FROM {table.name} WHERE {nothing}")).rowcount
+        return pruned
+    finally:
+        engine.dispose()
 
 
 def prune_change_log(database: Database, older_than: datetime) -> int:

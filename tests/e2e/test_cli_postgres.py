@@ -280,6 +280,21 @@ def test_events_tail_prints_every_topic_the_feed_carries(pg_url: str, cli_schema
     assert {json.loads(line)["topic"] for line in rosters.stdout.splitlines()} == {"rosters"}
 
 
+def test_db_prune_rollups_deletes_what_counts_nothing_and_leaves_the_dashboards_alone(
+    pg_url: str, cli_schema: str
+) -> None:
+    env = {"ARCCM_DATABASE_URL": pg_url, "ARCCM_DB_SCHEMA": cli_schema}
+    assert arccm(env, "demo").returncode == 0
+    first = arccm(env, "db", "prune-rollups", "--json")
+    assert first.returncode == 0, first.stderr
+    pruned = json.loads(first.stdout)
+    assert set(pruned) == {"session_rollups", "open_session_counts", "certificate_rollups", "compliance_counts"}
+    assert pruned["session_rollups"] > 0  # the demo runs its class: the session's scheduled key counts nothing now
+    again = arccm(env, "db", "prune-rollups")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.startswith("pruned 0 rows: session_rollups 0,")
+
+
 def test_events_prune_then_tail_from_the_start_asks_for_a_resync(pg_url: str, cli_schema: str) -> None:
     env = {"ARCCM_DATABASE_URL": pg_url, "ARCCM_DB_SCHEMA": cli_schema}
     assert arccm(env, "demo").returncode == 0

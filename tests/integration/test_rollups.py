@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from arccm.adapters.postgres.migrations import earlier
-from arccm.adapters.postgres.read_models import analytics_query, dashboard_query, fetch
+from arccm.adapters.postgres.read_models import ROLLUP_TABLES, analytics_query, dashboard_query, fetch, prune_rollups
 from arccm.application import commands as c
 from arccm.domain.access import Actor, Role
 from arccm.domain.certificate import CompletionKind
@@ -226,17 +226,37 @@ statement = st.tuples(
 rolled_back = st.tuples(st.just("rollback"), st.lists(statement.map(lambda s: s[1:]), min_size=1, max_size=3))
 
 
+def rows_counting_nothing(pg_schema: PgSchema) -> dict[str, int]:
+    """Per rollup, its rows whose every sum is zero."""
+    out = {}
+    with pg_schema.owner.connect() as connection:
+        connection.execute(text(f'SET search_path TO "{pg_schema.name}"'))
+        for table in ROLLUP_TABLES:
+            sums = [name for name, _ in ROLLUPS.ROLLUPS[table.name][1]]
+            nothing = " AND ".join(f"{name} = 0" for name in sums)
+            out[table.name] = connection.execute(
+                text(f"SELECT count(*) FROM {table.name} WHERE {nothing}")
+            ).scalar_one()
+    return out
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    steps=st.lists(st.one_of(use_case, use_case, statement, rolled_back), min_size=1, max_size=12),
+    steps=st.lists(st.one_of(use_case, use_case, statement, rolled_back, st.just(("prune",))), min_size=1, max_size=12),
     offsets=st.lists(st.integers(-25, 25), max_size=2),
 )
 def test_the_rollups_equal_a_recount_after_any_workload_and_so_do_the_reads(
     org: Organization, steps: list[tuple[Any, ...]], offsets: list[int]
 ) -> None:
+    """Pruning (rows that count nothing deleted) anywhere in the workload: the writers after it count into the keys
+    it removed, and everything still equals a recount."""
     for step in steps:
         if step[0] == "use":
             org.step(*step[1:])
+            continue
+        if step[0] == "prune":
+            prune_rollups(org.container.database())
+            assert set(rows_counting_nothing(org.pg_schema).values()) == {0}
             continue
         statements = [step[1:]] if step[0] == "sql" else step[1]
         with org.pg_schema.owner.connect() as connection:
@@ -249,6 +269,26 @@ def test_the_rollups_equal_a_recount_after_any_workload_and_so_do_the_reads(
                 connection.rollback()
     assert drift(org.pg_schema) == {}
     org.reads_agree(sorted({org.today, *(org.today + timedelta(days=o) for o in offsets)}))
+
+
+def test_pruning_deletes_the_keys_whose_rows_all_moved_away_and_a_writer_brings_them_back(org: Organization) -> None:
+    """A session moved to another day leaves its old key at zeros; pruning deletes exactly such rows (and nothing
+    that counts), the dashboards and analytics read the same before and after, and moving the session back counts
+    it under the old key again."""
+    org.schedule(0, 3)
+    ok(org.container.enroll_learner()(org.admin, c.EnrollLearner(org.sessions[0], org.learners[0])))
+    org.step("reschedule", 0, 9)  # day 3 → day 10: day 3's key of session_rollups now counts nothing
+    left = rows_counting_nothing(org.pg_schema)
+    assert left["session_rollups"] >= 1
+    pruned = prune_rollups(org.container.database())
+    assert pruned == left
+    assert set(rows_counting_nothing(org.pg_schema).values()) == {0}
+    assert drift(org.pg_schema) == {}
+    org.reads_agree([org.today, org.today + timedelta(days=3)])
+    org.step("reschedule", 0, 2)  # back to day 3: its key is inserted again by the trigger
+    assert drift(org.pg_schema) == {}
+    assert prune_rollups(org.container.database())["session_rollups"] >= 1  # day 10's key, now empty
+    assert drift(org.pg_schema) == {}
 
 
 def test_writers_at_the_same_rollup_rows_at_once_leave_them_exact(org: Organization) -> None:
