@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 from sqlalchemy import BigInteger, TextClause, text
+from sqlalchemy.exc import OperationalError
 
 from arccm.adapters.events_codec import decode, decode_scope
 from arccm.adapters.postgres import tables as t
@@ -836,9 +837,16 @@ def prune_rollups(database: Database) -> dict[str, int]:
     try:
         for table in ROLLUP_TABLES:
             nothing = " AND ".join(f"{c.name} = 0" for c in table.c if isinstance(c.type, BigInteger))
-            with engine.begin() as connection:
-                connection.execute(text(f'SET LOCAL search_path TO "{database.schema}"'))
-                pruned[table.name] = connection.execute(text(f"DELETE FROM {table.name} WHERE {nothing}")).rowcount
+            for attempt in range(1, 6):  # a deadlock with a writer locking the same rows: the delete goes again
+                try:
+                    with engine.begin() as connection:
+                        connection.execute(text(f'SET LOCAL search_path TO "{database.schema}"'))
+                        deleted = connection.execute(text(f"DELETE FROM {table.name} WHERE {nothing}")).rowcount
+                    pruned[table.name] = deleted
+                    break
+                except OperationalError as error:
+                    if getattr(error.orig, "sqlstate", None) != "40P01" or attempt == 5:
+                        raise
         return pruned
     finally:
         engine.dispose()
