@@ -19,6 +19,8 @@ from typing import Any
 import attrs
 from sqlalchemy import Engine, text
 
+from arccm.adapters.postgres import tables as t
+from arccm.adapters.postgres.read_models import ROLLUP_TABLES
 from arccm.domain.certificate import add_months
 from arccm.domain.verification_code import RANDOM_BITS, encode
 
@@ -291,9 +293,7 @@ COLUMNS = {
 ORDER = list(COLUMNS)
 # what the triggers wrote while the rows above were copied in and counted (migrations 0014, 0020): rewritten key by
 # key, they hold dead rows and no visibility map until vacuumed — and the dashboards read them by index only
-KEPT_BY_TRIGGERS = [
-    "certificate_counts", "session_rollups", "open_session_counts", "certificate_rollups", "compliance_counts"
-]  # fmt: skip
+KEPT_BY_TRIGGERS = [t.t_certificate_counts.name, *(table.name for table in ROLLUP_TABLES)]
 
 
 def _supersede_older(certificates: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:

@@ -37,7 +37,10 @@ class PostgresProfileRepository(AggregateRepository[UserProfile]):
             return True
         if self._uow.run("SELECT EXISTS (SELECT FROM profiles WHERE id = :k)", {"k": key}).scalar():
             return True
-        return self.find(key) is not None  # the rare rest as ``find`` answers it: staff outside the scope, refusal
+        if key in self._staff([key]):  # the rare rest as ``find`` answers it: staff outside the scope, refusal
+            return True
+        self._uow.refuse_if_hidden("profiles", "profile", key)
+        return False
 
     def with_email(self, address: str) -> list[UUID]:
         found = self._uow.run(
