@@ -63,7 +63,7 @@ class AggregateMapping(Protocol[T]):
 
 
 def insert_row(uow: PostgresUnitOfWork, table: Table, params: dict[str, Any]) -> None:
-    uow.connection.execute(_insert(table), params)
+    uow.write(_insert(table), params, keys=tuple(params))
 
 
 @functools.cache
@@ -103,8 +103,8 @@ def update_row(
     bound = {**changed, **{f"key_{k}": params[k] for k in keys}}
     if versioned:
         bound["key_version"] = before["version"]
-    result = uow.connection.execute(_update(table, tuple(keys), tuple(changed), touch, versioned), bound)
-    if versioned and result.rowcount != 1:
+    count = uow.write(_update(table, tuple(keys), tuple(changed), touch, versioned), bound)
+    if versioned and count != 1:
         raise ConcurrentUpdate(f"{table.name} {params['id']} changed under a unit of work holding its lock")
 
 

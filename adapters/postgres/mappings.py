@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import attrs
-from sqlalchemy import Select, Table, bindparam, delete, func, select
+from sqlalchemy import ARRAY, Select, Table, any_, bindparam, delete, func, select
 
 from arccm.adapters.postgres import rows
 from arccm.adapters.postgres import tables as t
@@ -79,11 +79,11 @@ def _children(
     uow: PostgresUnitOfWork, table: Table, parent: str, ids: Sequence[UUID], *order: str
 ) -> dict[UUID, list[Row]]:
     """The child rows of many parents in one query, grouped by parent."""
-    found = uow.connection.execute(_children_of(table, parent, order), {"ids": list(ids)})
+    found = uow.fetch(_children_of(table, parent, order), {"ids": list(ids)})
     if len(ids) == 1:  # the common case: one aggregate, nothing to group
-        return {ids[0]: list(found.mappings())}
+        return {ids[0]: found}
     grouped: dict[UUID, list[Row]] = {}
-    for row in found.mappings():
+    for row in found:
         grouped.setdefault(row[parent], []).append(row)
     return grouped
 
@@ -92,7 +92,7 @@ def _children(
 def _children_of(table: Table, parent: str, order: tuple[str, ...]) -> Select[Any]:
     return (
         select(table)
-        .where(table.c[parent].in_(bindparam("ids", expanding=True)))
+        .where(table.c[parent] == any_(bindparam("ids", type_=ARRAY(table.c[parent].type))))
         .order_by(*(table.c[n] for n in order))
     )
 

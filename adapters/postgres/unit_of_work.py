@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 from uuid import UUID
@@ -29,10 +29,10 @@ from sqlalchemy import ARRAY, Connection, Executable, Result, Select, bindparam,
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql import ClauseElement, ColumnElement
 
 from arccm.adapters.events_codec import encode, encode_scope
-from arccm.adapters.postgres import rows
+from arccm.adapters.postgres import driver, rows
 from arccm.adapters.postgres import tables as t
 from arccm.adapters.postgres.database import Database
 from arccm.adapters.postgres.mapping import AggregateMapping, Row
@@ -111,6 +111,14 @@ class PostgresUnitOfWork:
     def execute(self, statement: Executable) -> Result[Any]:
         return self.connection.execute(statement)
 
+    def fetch(self, statement: ClauseElement, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The rows of a statement built once (``functools.cache``), run on the driver's cursor (``driver.py``)."""
+        return driver.fetch(self.connection, statement, params)
+
+    def write(self, statement: ClauseElement, params: Mapping[str, Any], keys: Sequence[str] | None = None) -> int:
+        """Run a write built once on the driver's cursor; the rows it changed."""
+        return driver.write(self.connection, statement, params, keys)
+
     def __enter__(self) -> Self:
         self._transaction = self._database.transaction(self.actor, writer=True)
         self._connection = self._transaction.__enter__()
@@ -123,7 +131,7 @@ class PostgresUnitOfWork:
             self._transaction.__exit__(exc_type, exc, tb)
         finally:
             self._connection, self._held, self._bulk = None, {}, {}
-        if isinstance(exc, DBAPIError | psycopg.Error):  # COPY goes through the driver: its errors come unwrapped
+        if isinstance(exc, DBAPIError | psycopg.Error):  # a driver error outside driver.errors comes unwrapped
             translated = translate(exc)
             if translated is not None:
                 raise translated from exc
@@ -188,7 +196,7 @@ class PostgresUnitOfWork:
         known = self.held(mapping, key)
         if known is not None:
             return known
-        found = list(self.connection.execute(_by_key(mapping, for_update), {"key": key}).mappings())  # type: ignore[arg-type]
+        found = self.fetch(_by_key(mapping, for_update), {"key": key})  # type: ignore[arg-type]
         loaded = self.adopt(mapping, found, for_update)
         if not loaded and refuse_hidden:
             self.refuse_if_hidden(mapping.table.name, mapping.kind, key)
@@ -238,9 +246,13 @@ class PostgresUnitOfWork:
         if not params:
             return
         columns = list(params[0])
+        if len(params) == 1:  # one row (an enrollment's change-log row): its values as they are, no arrays to build
+            sql, values = _values_insert(table, tuple(columns), on_conflict)
+            with driver.errors(self.connection, sql, None) as connection, connection.cursor() as cursor:
+                cursor.execute(sql, [put(params[0][c]) for c, put in zip(columns, values, strict=True)])
+            return
         sql, arrays = _unnest_insert(table, tuple(columns), on_conflict)
-        driver: Any = self.connection.connection.driver_connection
-        with driver.cursor() as cursor:
+        with driver.errors(self.connection, sql, None) as connection, connection.cursor() as cursor:
             for start in range(0, len(params), INSERT_ROWS):
                 chunk = params[start : start + INSERT_ROWS]
                 cursor.execute(
@@ -306,6 +318,24 @@ def _json_text(value: Any) -> str | None:
     if value is None or isinstance(value, str):
         return value
     return json.dumps(value)
+
+
+@functools.cache
+def _values_insert(table: str, columns: tuple[str, ...], on_conflict: str) -> tuple[str, list[Callable[[Any], Any]]]:
+    """``INSERT INTO table (columns) VALUES (%b::type, …)`` of one row, and how to put each value: the one-row
+    form of ``_unnest_insert`` (a uuid[] column sent as a list, a JSON one as its text)."""
+    found = t.metadata.tables[table]
+    typed: list[str] = []
+    values: list[Callable[[Any], Any]] = []
+    for name in columns:
+        kind = found.c[name].type
+        if isinstance(kind, JSONB):
+            typed.append("CAST(%b::text AS jsonb)")
+            values.append(_json_text)
+        else:
+            typed.append(f"%b::{kind.compile(dialect=postgresql.dialect())}")  # type: ignore[no-untyped-call]
+            values.append(_as_is)
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(typed)}) {on_conflict}", values
 
 
 @functools.cache

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.pool import NullPool
 
 from arccm.adapters.postgres.database import Database, DatabaseUnavailable, normalize_url
@@ -338,6 +338,23 @@ def test_pooled_connections_killed_under_the_application_are_replaced(
     for _ in range(3):
         assert ok(verify(c.VerifyCertificate(cert.code.display))).certificate.status == "active"
         assert len(world.container.read_models().sessions(ap)) == 1
+
+
+def test_a_connection_killed_inside_a_unit_of_work_raises_what_sqlalchemy_raises(
+    pg_schema: PgSchema, seeded: tuple[World, Any, Any]
+) -> None:
+    """A unit of work's fixed statements go through the driver's cursor (adapters/postgres/driver.py); a server
+    gone mid-transaction still raises ``sqlalchemy.exc.OperationalError`` (the HTTP edge's 503), and the next unit
+    of work runs on a fresh connection."""
+    world, ap, session = seeded
+    with world.container.unit_of_work()(ap) as uow:
+        assert uow.sessions.get_for_update(session.id) is not None
+        pid = uow.run("SELECT pg_backend_pid()").scalar()
+        assert raw(pg_schema, "SELECT pg_terminate_backend(:p)", {"p": pid})[0][0] is True
+        with pytest.raises(OperationalError):
+            uow.profiles.exists(ap.user_id)
+    with world.container.unit_of_work()(ap) as uow:
+        assert uow.sessions.get_for_update(session.id) is not None
 
 
 def test_an_aps_dashboard_counts_its_providers_certificates_at_a_location_it_no_longer_has(pg_schema: PgSchema) -> None:

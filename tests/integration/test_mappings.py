@@ -15,8 +15,10 @@ import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
 from arccm.adapters.container import Container
+from arccm.adapters.postgres import tables as t
 from arccm.application.ports.unit_of_work import UnitOfWork
 from arccm.domain.access import Actor, Role
 from arccm.domain.batch import BatchStatus, CertificateBatch
@@ -418,3 +420,23 @@ def test_a_notification_and_an_email_batch_round_trip(org: Org, data: st.DataObj
         lambda uow: uow.notifications.email_batch(batch.id),
     )
     assert fields(loaded_batch) == fields(batch)
+
+
+def test_the_driver_reads_every_table_as_sqlalchemy_does(org: Org) -> None:
+    """The unit of work's hot statements run on the driver's cursor (adapters/postgres/driver.py) with the types'
+    bind and result processors SQLAlchemy would apply: every column of every table reads back the same both ways
+    (booleans, numerics, arrays, JSON, dates, nulls)."""
+    with org.world.container.unit_of_work()(None) as uow:
+        uow.run(
+            "INSERT INTO session_enrollments (id, session_id, learner_id, status, attendance_status,"
+            " completion_status, practical_score, written_score, enrolled_at)"
+            " VALUES (:id, :s, :l, 'enrolled', 'attended', 'completed', 87.5, 90.25, now())",
+            {"id": uuid.uuid4(), "s": org.session.id, "l": org.ic.user_id},
+        )
+        compared = 0
+        for table in t.metadata.sorted_tables:
+            statement = select(*table.c).limit(50)  # one transaction, one plan: the same rows in the same order
+            through_driver = uow.fetch(statement, {})
+            assert through_driver == [dict(r) for r in uow.connection.execute(statement).mappings()], table.name
+            compared += len(through_driver)
+        assert compared > 20

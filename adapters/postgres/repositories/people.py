@@ -6,7 +6,7 @@ from collections.abc import Collection
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 
 from arccm.adapters.postgres import rows
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 
 _STUDENT = contact_columns(t.t_student_enrollment_profiles)
+_EXISTS = text("SELECT EXISTS (SELECT FROM profiles WHERE id = :k) AS found")
 
 
 class PostgresProfileRepository(AggregateRepository[UserProfile]):
@@ -35,7 +36,7 @@ class PostgresProfileRepository(AggregateRepository[UserProfile]):
         # the profile's row only, none of its contact fields (two definer calls) nor its domain object
         if self._uow.held(PROFILES, key) is not None:
             return True
-        if self._uow.run("SELECT EXISTS (SELECT FROM profiles WHERE id = :k)", {"k": key}).scalar():
+        if self._uow.fetch(_EXISTS, {"k": key})[0]["found"]:
             return True
         if key in self._staff([key]):  # the rare rest as ``find`` answers it: staff outside the scope, refusal
             return True
