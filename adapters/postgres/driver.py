@@ -45,7 +45,7 @@ class Compiled:
     # typed, and SQLAlchemy processes none of them either)
     columns: tuple[tuple[str, Any], ...]
     # the result processors by label, found at the first run (a type's processor depends on the server's type of
-    # the column, which only the cursor's description tells): None until then
+    # the column, which only the cursor's description tells): empty until then
     results: list[tuple[tuple[str, Callable[[Any], Any]], ...]] = attrs.field(factory=list)
 
     def processors(self, cursor: Any) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
