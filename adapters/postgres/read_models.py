@@ -258,50 +258,55 @@ def _counted_certificates(actor: Actor) -> str:
                      COALESCE(sum(r.certificates) FILTER (WHERE r.issue_date > :week_ago), 0) AS issued
               FROM certificate_rollups r WHERE {_pairs(actor, "r")}) k, {elsewhere} x
     ) c"""
-    elsewhere = "(SELECT 0 AS total, 0 AS active, 0 AS expiring, 0 AS issued)"
-    rolled = _pairs(actor, "r")
+    # an administrator's: every row, so four date ranges of the rollups' indexes — read in one scan (one table
+    # reference: its role policy's guard, a definer call, runs once; migration 0022)
+    backlog = "r.current > r.recorded AND r.expiry_date < :today"
+    early = "r.recorded > 0 AND r.expiry_date >= :today"
+    expiring = "r.current > 0 AND r.expiry_date >= :today AND r.expiry_date <= :soon"
+    issued = "r.issue_date > :week_ago"
     return f"""(
-        SELECT k.total + x.total AS certificates_total,
-               k.live_unrecorded + x.active
-               - (SELECT COALESCE(sum(r.current - r.recorded), 0) FROM certificate_rollups r
-                  WHERE r.current > r.recorded AND r.expiry_date < :today AND {rolled})
-               + (SELECT COALESCE(sum(r.recorded), 0) FROM certificate_rollups r
-                  WHERE r.recorded > 0 AND r.expiry_date >= :today AND {rolled})
-               AS certificates_active,
-               x.expiring + (SELECT COALESCE(sum(r.current), 0) FROM certificate_rollups r
-                             WHERE r.current > 0 AND r.expiry_date >= :today AND r.expiry_date <= :soon AND {rolled})
-               AS certificates_expiring_30d,
-               x.issued + (SELECT COALESCE(sum(r.certificates), 0) FROM certificate_rollups r
-                           WHERE r.issue_date > :week_ago AND {rolled})
-               AS certificates_issued_7d
+        SELECT k.total AS certificates_total, k.live_unrecorded - r.backlog + r.early AS certificates_active,
+               r.expiring AS certificates_expiring_30d, r.issued AS certificates_issued_7d
         FROM (SELECT COALESCE(sum(k.certificates), 0) AS total, COALESCE(sum(k.live_unrecorded), 0) AS live_unrecorded
-              FROM certificate_counts k WHERE {_pairs(actor, "k")}) k, {elsewhere} x
+              FROM certificate_counts k) k,
+             (SELECT COALESCE(sum(r.current - r.recorded) FILTER (WHERE {backlog}), 0) AS backlog,
+                     COALESCE(sum(r.recorded) FILTER (WHERE {early}), 0) AS early,
+                     COALESCE(sum(r.current) FILTER (WHERE {expiring}), 0) AS expiring,
+                     COALESCE(sum(r.certificates) FILTER (WHERE {issued}), 0) AS issued
+              FROM certificate_rollups r WHERE ({backlog}) OR ({early}) OR ({expiring}) OR ({issued})) r
     ) c"""
 
 
-def _counted_sessions(actor: Actor) -> str:
-    """The open sessions of an administrator or an AP from ``open_session_counts`` (one row per location and
-    provider), plus, for an AP, the open sessions it created elsewhere."""
-    sums = (
-        "COALESCE(sum({0}.upcoming), 0) AS upcoming, COALESCE(sum({0}.in_progress), 0) AS in_progress,"
-        " COALESCE(sum({0}.seats_taken), 0) AS seats_taken, COALESCE(sum({0}.seats_offered), 0) AS seats_offered,"
-        " COALESCE(sum({0}.waitlisted), 0) AS waitlisted"
-    )
+def _counted_people(actor: Actor) -> str:
+    """The session, compliance and team figures of an administrator or an AP from ``dashboard_counts`` (migration
+    0022: one table reference, so one guard of its role policy), plus, for an AP, the open sessions and the teams it
+    created elsewhere (an index probe each, as a rule finding nothing)."""
     if actor.role is Role.AP:
-        elsewhere = f"""(
+        sessions = f"""(
             SELECT count(*) FILTER (WHERE s.status = 'scheduled') AS upcoming,
                    count(*) FILTER (WHERE s.status = 'in_progress') AS in_progress,
                    COALESCE(sum(s.seats_taken), 0) AS seats_taken, COALESCE(sum(s.max_capacity), 0) AS seats_offered,
                    COALESCE(sum(s.waitlist_length), 0) AS waitlisted
             FROM training_sessions s
             WHERE s.status IN ('scheduled', 'in_progress') AND {_elsewhere(actor, "s", "created_by")})"""
+        teams = f"""(
+            SELECT count(*) AS teams,
+                   COALESCE(sum((SELECT count(*) FROM team_members m WHERE m.team_id = t.id)), 0) AS team_members
+            FROM teams t WHERE {_elsewhere(actor, "t", "created_by")})"""
     else:
-        elsewhere = "(SELECT 0 AS upcoming, 0 AS in_progress, 0 AS seats_taken, 0 AS seats_offered, 0 AS waitlisted)"
+        sessions = "(SELECT 0 AS upcoming, 0 AS in_progress, 0 AS seats_taken, 0 AS seats_offered, 0 AS waitlisted)"
+        teams = "(SELECT 0 AS teams, 0 AS team_members)"
     return f"""(
         SELECT k.upcoming + x.upcoming AS upcoming_sessions, k.in_progress + x.in_progress AS in_progress_sessions,
                k.seats_taken + x.seats_taken AS seats_taken, k.seats_offered + x.seats_offered AS seats_offered,
-               k.waitlisted + x.waitlisted AS waitlisted
-        FROM (SELECT {sums.format("k")} FROM open_session_counts k WHERE {_pairs(actor, "k")}) k, {elsewhere} x
+               k.waitlisted + x.waitlisted AS waitlisted, k.compliance_average_score,
+               (k.teams + y.teams)::bigint AS teams, (k.team_members + y.team_members)::bigint AS team_members
+        FROM (SELECT COALESCE(sum(k.upcoming), 0) AS upcoming, COALESCE(sum(k.in_progress), 0) AS in_progress,
+                     COALESCE(sum(k.seats_taken), 0) AS seats_taken, COALESCE(sum(k.seats_offered), 0) AS seats_offered,
+                     COALESCE(sum(k.waitlisted), 0) AS waitlisted,
+                     (sum(k.score)::numeric / NULLIF(sum(k.assessed), 0))::float AS compliance_average_score,
+                     COALESCE(sum(k.teams), 0) AS teams, COALESCE(sum(k.team_members), 0) AS team_members
+              FROM dashboard_counts k WHERE {_pairs(actor, "k")}) k, {sessions} x, {teams} y
     ) s"""
 
 
@@ -312,8 +317,8 @@ def _rolled(actor: Actor) -> bool:
 
 
 def dashboard_query(actor: Actor, today: date, rolled: bool | None = None) -> tuple[str, dict[str, Any]]:
-    """One statement for every figure of the dashboard: from the rollups (migrations 0014, 0020) for an
-    administrator or an AP unless ``rolled`` is False, else by counting the rows themselves — the recount the tests
+    """One statement for every figure of the dashboard: from the rollups and counts kept by triggers for an
+    administrator or an AP (migrations 0014, 0020, 0022) unless ``rolled`` is False, else by counting the rows themselves — the recount the tests
     compare the rollups' figures with."""
     live = certificate_active()
     rolled = _rolled(actor) and rolled is not False
@@ -327,38 +332,22 @@ def dashboard_query(actor: Actor, today: date, rolled: bool | None = None) -> tu
         FROM {scoped_certificates(actor, "c.issue_date, c.expiry_date, c.revoked_at, c.superseded_by_id")}
     ) c"""
     )
-    sessions = (
-        _counted_sessions(actor)
-        if rolled
-        else f"""(
+    if rolled:
+        sql = f"SELECT s.*, c.* FROM {_counted_people(actor)}, {certificates}"
+    else:
+        sql = f"""SELECT s.*, c.*, p.*, t.* FROM (
         SELECT count(*) FILTER (WHERE s.status = 'scheduled') AS upcoming_sessions,
                count(*) FILTER (WHERE s.status = 'in_progress') AS in_progress_sessions,
                COALESCE(sum(s.seats_taken), 0) AS seats_taken, COALESCE(sum(s.max_capacity), 0) AS seats_offered,
                COALESCE(sum(s.waitlist_length), 0) AS waitlisted
         FROM {scoped_sessions(actor, "s.status IN ('scheduled', 'in_progress')")}
-    ) s"""
-    )
-    # the average of the scores as avg() computes it: a numeric quotient, then a float
-    compliance = (
-        f"""(
-        SELECT (sum(k.score)::numeric / NULLIF(sum(k.assessed), 0))::float AS compliance_average_score
-        FROM compliance_counts k WHERE {_pairs(actor, "k")}
-    ) p"""
-        if rolled
-        else f"""(
+    ) s, {certificates}, (
         SELECT avg(p.compliance_score)::float AS compliance_average_score
         FROM profiles p WHERE p.compliance_status <> 'unassessed' AND {profile_scope(actor)}
-    ) p"""
-    )
-    teams = (
-        "(SELECT (SELECT count(*) FROM teams) AS teams, (SELECT count(*) FROM team_members) AS team_members) t"
-        if rolled and actor.role in ADMINS
-        else f"""(
+    ) p, (
         SELECT count(*) AS teams, (SELECT count(*) FROM team_members m WHERE m.team_id = ANY(array_agg(t.id))) AS team_members
         FROM teams t WHERE {team_scope(actor)}
     ) t"""
-    )
-    sql = f"SELECT s.*, c.*, p.*, t.* FROM {sessions}, {certificates}, {compliance}, {teams}"
     params = {
         **scope_params(actor),
         "today": today,
@@ -821,11 +810,12 @@ def _payload(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else json.loads(value)
 
 
-ROLLUP_TABLES = (t.t_session_rollups, t.t_open_session_counts, t.t_certificate_rollups, t.t_compliance_counts)
+ROLLUP_TABLES = (t.t_session_rollups, t.t_dashboard_counts, t.t_certificate_rollups)
 
 
 def prune_rollups(database: Database) -> dict[str, int]:
-    """Delete the rollup rows that count nothing (every sum zero), as the owner; how many, per rollup.
+    """Delete the rollup rows that count nothing (every sum zero), as the owner, after folding the rows that
+    transactions kept of their own (``dashboard_counts``' teams) into one per key; how many rows went, per rollup.
 
     A key whose rows all moved to other keys — a session's day and status once it ran, a certificate's once it was
     superseded — is kept at zeros by the triggers (migration 0020), which never delete: the readers skip such a
@@ -836,13 +826,17 @@ def prune_rollups(database: Database) -> dict[str, int]:
     pruned: dict[str, int] = {}
     try:
         for table in ROLLUP_TABLES:
-            nothing = " AND ".join(f"{c.name} = 0" for c in table.c if isinstance(c.type, BigInteger))
+            sums = [c.name for c in table.c if isinstance(c.type, BigInteger) and c.name != "slot"]
+            nothing = " AND ".join(f"{name} = 0" for name in sums)
             for attempt in range(1, 6):  # a deadlock with a writer locking the same rows: the delete goes again
                 try:
                     with engine.begin() as connection:
                         connection.execute(text(f'SET LOCAL search_path TO "{database.schema}"'))
+                        folded = (
+                            connection.execute(text(_fold(table.name, sums))).scalar_one() if "slot" in table.c else 0
+                        )
                         deleted = connection.execute(text(f"DELETE FROM {table.name} WHERE {nothing}")).rowcount
-                    pruned[table.name] = deleted
+                    pruned[table.name] = folded + deleted
                     break
                 except OperationalError as error:
                     if getattr(error.orig, "sqlstate", None) != "40P01" or attempt == 5:
@@ -850,6 +844,21 @@ def prune_rollups(database: Database) -> dict[str, int]:
         return pruned
     finally:
         engine.dispose()
+
+
+def _fold(name: str, sums: list[str]) -> str:
+    """Every row a committed transaction kept in its own slot (migration 0022) added into slot 0 of its key, and
+    deleted; how many.  A transaction writes its slot only while it runs, so no writer touches these rows again."""
+    key = "kind, location_id, provider_id"
+    return f"""
+        WITH folded AS (DELETE FROM {name} WHERE slot <> 0 RETURNING *),
+             merged AS (
+                INSERT INTO {name} AS k ({key}, slot, {", ".join(sums)})
+                SELECT {key}, 0, {", ".join(f"sum({s})" for s in sums)} FROM folded GROUP BY {key}
+                ORDER BY kind, location_id NULLS FIRST, provider_id NULLS FIRST
+                ON CONFLICT ON CONSTRAINT {name}_key DO UPDATE SET {", ".join(f"{s} = k.{s} + EXCLUDED.{s}" for s in sums)}
+                RETURNING 1)
+        SELECT count(*) FROM folded"""  # merged runs though unread, as every data-modifying WITH does
 
 
 def prune_change_log(database: Database, older_than: datetime) -> int:

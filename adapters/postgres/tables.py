@@ -539,6 +539,7 @@ t_teams = Table(
     PrimaryKeyConstraint("id", name="teams_pkey"),
     Index("teams_location_idx", "location_id"),
     Index("teams_provider_idx", "provider_id"),
+    Index("teams_created_by_idx", "created_by"),
 )
 
 t_user_compliance_records = Table(
@@ -873,16 +874,6 @@ t_session_rollups = Table(
     Index("session_rollups_provider_idx", "provider_id", "day", postgresql_include=_SESSION_COVER),
     comment=_KEPT.format("training_sessions"),
 )  # fmt: skip
-t_open_session_counts = Table(
-    "open_session_counts",
-    metadata,
-    Column("location_id", Uuid, nullable=False),
-    Column("provider_id", Uuid),
-    *(Column(n, BigInteger, nullable=False) for n in ("upcoming", "in_progress", "seats_taken", "seats_offered")),
-    Column("waitlisted", BigInteger, nullable=False),
-    UniqueConstraint("location_id", "provider_id", name="open_session_counts_key", postgresql_nulls_not_distinct=True),
-    comment=_KEPT.format("training_sessions"),
-)
 t_certificate_rollups = Table(
     "certificate_rollups",
     metadata,
@@ -915,15 +906,23 @@ t_certificate_rollups = Table(
     ),
     comment=_KEPT.format("certificates"),
 )  # fmt: skip
-t_compliance_counts = Table(
-    "compliance_counts",
+t_dashboard_counts = Table(
+    "dashboard_counts",
     metadata,
+    Column("kind", Text, nullable=False),
     Column("location_id", Uuid),
     Column("provider_id", Uuid),
-    Column("assessed", BigInteger, nullable=False),
-    Column("score", BigInteger, nullable=False),
-    UniqueConstraint("location_id", "provider_id", name="compliance_counts_key", postgresql_nulls_not_distinct=True),
-    comment=_KEPT.format("profiles"),
+    Column("slot", BigInteger, nullable=False),
+    *(Column(n, BigInteger, nullable=False) for n in ("upcoming", "in_progress", "seats_taken", "seats_offered")),
+    *(Column(n, BigInteger, nullable=False) for n in ("waitlisted", "assessed", "score", "teams", "team_members")),
+    CheckConstraint(
+        "kind = ANY (ARRAY['sessions'::text, 'compliance'::text, 'teams'::text])", name="dashboard_counts_kind_check"
+    ),
+    UniqueConstraint(
+        "kind", "location_id", "provider_id", "slot", name="dashboard_counts_key", postgresql_nulls_not_distinct=True
+    ),
+    comment="Kept by triggers on training_sessions, profiles, teams and team_members in the transaction that changes"
+    " them (migration 0022); equal to a recount at every commit",
 )
 
 t_idempotency_keys = Table(

@@ -6,6 +6,7 @@ the dashboards and analytics that read them: the same statement counting the row
 from __future__ import annotations
 
 import random
+import threading
 import uuid
 from datetime import date, timedelta
 from decimal import Decimal
@@ -24,6 +25,7 @@ from arccm.application import commands as c
 from arccm.domain.access import Actor, Role
 from arccm.domain.certificate import CompletionKind
 from arccm.domain.enrollment import Attendance
+from arccm.domain.team import Team
 from tests.conftest import PgSchema
 from tests.integration.test_concurrency import learners, run_concurrently
 from tests.world import NOW, World, ok
@@ -31,6 +33,20 @@ from tests.world import NOW, World, ok
 pytestmark = pytest.mark.needs_postgres
 
 ROLLUPS = earlier("0020_rollups.py")
+DASHBOARD = earlier("0022_dashboard_counts.py")
+# every table kept by triggers that the rollups' readers use: (key columns, sum columns, its rows, recount)
+KEPT: dict[str, tuple[int, list[str], str, str]] = {
+    name: (len(ROLLUPS.ROLLUPS[name][0]), [s for s, _ in ROLLUPS.ROLLUPS[name][1]], f"SELECT * FROM {name}",
+           ROLLUPS.recount(name))
+    for name in ("session_rollups", "certificate_rollups")
+}  # fmt: skip
+KEPT["dashboard_counts"] = (
+    3,
+    DASHBOARD.SUMS,  # a key's rows summed over their slots (a team's writer counts in a row of its own)
+    f"SELECT kind, location_id, provider_id, {', '.join(f'sum({s})' for s in DASHBOARD.SUMS)} FROM dashboard_counts"
+    " GROUP BY kind, location_id, provider_id",
+    DASHBOARD.recount(),
+)
 
 
 def drift(pg_schema: PgSchema) -> dict[str, dict[tuple[Any, ...], tuple[Any, Any]]]:
@@ -39,14 +55,13 @@ def drift(pg_schema: PgSchema) -> dict[str, dict[tuple[Any, ...], tuple[Any, Any
     out: dict[str, dict[tuple[Any, ...], tuple[Any, Any]]] = {}
     with pg_schema.owner.connect() as connection:
         connection.execute(text(f'SET search_path TO "{pg_schema.name}"'))
-        for name, (keys, _sums, _) in ROLLUPS.ROLLUPS.items():
-            width = len(keys)
+        for name, (width, _sums, rows, counted) in KEPT.items():
             kept = {
                 tuple(r[:width]): tuple(r[width:])
-                for r in connection.execute(text(f"SELECT * FROM {name}"))
+                for r in connection.execute(text(rows))
                 if any(v != 0 for v in r[width:])
             }
-            recount = {tuple(r[:width]): tuple(r[width:]) for r in connection.execute(text(ROLLUPS.recount(name)))}
+            recount = {tuple(r[:width]): tuple(r[width:]) for r in connection.execute(text(counted))}
             wrong = {
                 key: (kept.get(key), recount.get(key))
                 for key in set(kept) | set(recount)
@@ -69,6 +84,7 @@ class Organization:
         self.admin: Actor = self.world.admin
         self.learners = learners(self.world, 12)
         self.sessions: list[uuid.UUID] = []
+        self.teams: list[uuid.UUID] = []
         self.today = NOW.date()
 
     @property
@@ -124,11 +140,32 @@ class Organization:
             return container.cancel_session()(admin, c.CancelSession(session, "weather"))
         if kind == "run":  # start, attend, assess, complete and certify the class
             return self.run(session)
+        if kind in ("team", "member", "unmember"):
+            return self.team_step(kind, pick, arg)
         certificates = self.certificates()
         if kind == "revoke" and certificates:
             chosen = certificates[arg % len(certificates)]
             return container.revoke_certificate()(admin, c.RevokeCertificate(chosen, "issued in error"))
         return None
+
+    def team_step(self, kind: str, pick: int, arg: int) -> Result[Any, Any] | None:
+        """A team made (of a provider, at a location, or neither), or a member added or removed."""
+        container = self.container
+        if kind == "team" or not self.teams:
+            which = pick % 3  # of the first provider, the second or none (only an administrator makes teams)
+            provider = self.providers[which].id if which < 2 and arg % 3 != 0 else None
+            places = [loc.id for loc in self.world.locations]
+            places = (places[:2] if which == 0 else places[2:]) if provider else places
+            location = places[abs(arg) // 2 % len(places)] if arg % 2 == 0 else None
+            made = container.create_team()(self.admin, c.CreateTeam(f"team {len(self.teams)}", provider, location))
+            if isinstance(made, Success):
+                self.teams.append(made.unwrap().id)
+            return made
+        team = self.teams[pick % len(self.teams)]
+        person = self.learners[arg % len(self.learners)]
+        if kind == "member":
+            return container.add_team_member()(self.admin, c.AddTeamMember(team, person))
+        return container.remove_team_member()(self.admin, c.RemoveTeamMember(team, person))
 
     def run(self, session: uuid.UUID) -> Result[Any, Any]:
         """The class of ``session`` run on its day (the clock set to its start, and back after)."""
@@ -184,6 +221,13 @@ class Organization:
                 " (SELECT min(id::text)::uuid FROM certificates) END WHERE issue_date <= :day",
                 {"day": self.today + timedelta(days=arg)},
             )
+        if kind == "move_teams":  # a team's members move with it; an AP's teams elsewhere count for it too
+            return (
+                "UPDATE teams SET location_id = :loc, provider_id = :prov,"
+                " created_by = CASE WHEN :n % 2 = 0 THEN :ap ELSE created_by END WHERE id = ANY(:ids)",
+                {"ids": [t for t, keep in zip(self.teams, mask, strict=False) if keep], "loc": locations[arg % 3],
+                 "prov": providers[(arg + 1) % 3], "n": arg, "ap": self.aps[arg % 2].user_id},
+            )  # fmt: skip
         assert kind == "compliance"
         return (
             "UPDATE profiles SET compliance_score = ((compliance_score + :n) % 101 + 101) % 101,"
@@ -217,8 +261,8 @@ def org(pg_schema: PgSchema) -> Organization:
 
 
 USE_CASES = ["schedule", "enroll", "enroll", "enroll", "cancel", "reschedule", "capacity", "cancel_session", "run"]
-USE_CASES += ["revoke"]
-STATEMENTS = ["move_sessions", "shift_sessions", "move_certificates", "supersede", "compliance"]
+USE_CASES += ["revoke", "team", "member", "member", "unmember"]
+STATEMENTS = ["move_sessions", "shift_sessions", "move_certificates", "supersede", "compliance", "move_teams"]
 use_case = st.tuples(st.just("use"), st.sampled_from(USE_CASES), st.integers(0, 30), st.integers(-20, 20))
 statement = st.tuples(
     st.just("sql"), st.sampled_from(STATEMENTS), st.lists(st.booleans(), min_size=6, max_size=6), st.integers(-30, 30)
@@ -232,12 +276,18 @@ def rows_counting_nothing(pg_schema: PgSchema) -> dict[str, int]:
     with pg_schema.owner.connect() as connection:
         connection.execute(text(f'SET search_path TO "{pg_schema.name}"'))
         for table in ROLLUP_TABLES:
-            sums = [name for name, _ in ROLLUPS.ROLLUPS[table.name][1]]
+            sums = KEPT[table.name][1]
             nothing = " AND ".join(f"{name} = 0" for name in sums)
             out[table.name] = connection.execute(
                 text(f"SELECT count(*) FROM {table.name} WHERE {nothing}")
             ).scalar_one()
     return out
+
+
+def own_slots(pg_schema: PgSchema) -> int:
+    with pg_schema.owner.connect() as connection:
+        found = connection.execute(text(f'SELECT count(*) FROM "{pg_schema.name}".dashboard_counts WHERE slot <> 0'))
+        return int(found.scalar_one())
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -257,6 +307,7 @@ def test_the_rollups_equal_a_recount_after_any_workload_and_so_do_the_reads(
         if step[0] == "prune":
             prune_rollups(org.container.database())
             assert set(rows_counting_nothing(org.pg_schema).values()) == {0}
+            assert own_slots(org.pg_schema) == 0  # the teams' rows of each transaction folded into one per key
             continue
         statements = [step[1:]] if step[0] == "sql" else step[1]
         with org.pg_schema.owner.connect() as connection:
@@ -292,12 +343,12 @@ def test_pruning_deletes_the_keys_whose_rows_all_moved_away_and_a_writer_brings_
 
 
 def test_writers_at_the_same_rollup_rows_at_once_leave_them_exact(org: Organization) -> None:
-    """Eight threads at once, all at the same location, course and day (the same rows of every rollup): enrollments
-    and cancellations, capacity changes, a class run and certified, sessions moved between locations by statements
-    over many rows, the rows that count nothing pruned — each its own transaction, a lost race retried as the caller
+    """Eleven threads at once, all at the same location, course and day (the same rows of every rollup): enrollments
+    and cancellations, capacity changes, a class run and certified, sessions and teams moved between locations by
+    statements over many rows, team members added and removed, the rows that count nothing pruned — each its own transaction, a lost race retried as the caller
     would."""
     for _ in range(6):
-        org.schedule(0, 3)  # one location, one day: one key of session_rollups, one of open_session_counts
+        org.schedule(0, 3)  # one location, one day: one key of session_rollups, one of dashboard_counts
     org.schedule(1, 3)
     learners_ = org.learners
 
@@ -312,10 +363,10 @@ def test_writers_at_the_same_rollup_rows_at_once_leave_them_exact(org: Organizat
                 org.step("cancel", org.sessions.index(session), rng.randint(0, 9))
         return None
 
-    def moving(seed: int) -> Any:
+    def moving(seed: int, kind: str = "move_sessions") -> Any:
         rng = random.Random(seed)
         for _ in range(8):
-            sql, params = org.statement("move_sessions", [rng.random() < 0.5 for _ in range(7)], rng.randint(0, 2))
+            sql, params = org.statement(kind, [rng.random() < 0.5 for _ in range(7)], rng.randint(0, 2))
             while True:  # a deadlock with a use case is this statement's to retry (the use cases retry their own)
                 try:
                     with org.pg_schema.owner.begin() as connection:
@@ -339,13 +390,53 @@ def test_writers_at_the_same_rollup_rows_at_once_leave_them_exact(org: Organizat
             prune_rollups(org.container.database())
         return None
 
-    jobs = [lambda n=n: enrolling(n) for n in range(5)] + [lambda: moving(99), lambda: capacity(7), pruning]
+    def members(seed: int) -> Any:  # each member counted where its team is, while the teams move
+        rng = random.Random(seed)
+        for _ in range(12):
+            org.team_step(rng.choice(["member", "member", "unmember"]), rng.randint(0, 9), rng.randint(0, 11))
+        return None
+
+    for pick in range(3):
+        ok(org.team_step("team", pick, 4))  # where the sessions are, for the AP of them
+    jobs = [lambda n=n: enrolling(n) for n in range(4)] + [lambda: moving(99), lambda: capacity(7), pruning]
+    jobs += [lambda: members(5), lambda: members(6), lambda: moving(98, "move_teams")]
     jobs.append(lambda: org.run(org.sessions[6]))
     outcomes = run_concurrently(jobs, threads=len(jobs))
     certified = [o for o in outcomes if o is not None]
     assert all(isinstance(o, Success) for o in certified), certified
     assert drift(org.pg_schema) == {}
     org.reads_agree([org.today, org.today + timedelta(days=3)])
+
+
+def test_a_team_made_while_another_transaction_holds_one_open_does_not_wait_for_it(org: Organization) -> None:
+    """Each transaction counts its teams in a row of its own (migration 0022): a unit of work that made a team and
+    stays open holds no other maker of teams back, at the same location and provider or any other; pruning folds the
+    rows of the committed ones into one per key and leaves the open one's alone."""
+    done = threading.Event()
+    with org.container.unit_of_work()(None) as held:
+        team = Team(uuid.uuid4(), "held")
+        Team.create(team, NOW)
+        held.teams.add(team)  # written now: the trigger has counted it in the held transaction's row
+
+        def another() -> None:
+            ok(org.team_step("team", 2, 1))  # no provider, no location: the held team's key
+            ok(org.team_step("member", 0, 0))
+            done.set()
+
+        worker = threading.Thread(target=another, daemon=True)
+        worker.start()
+        assert done.wait(timeout=60), "a team maker waited for another transaction"
+        worker.join()
+        assert own_slots(org.pg_schema) == 2  # the team's transaction and the member's (the held one is not seen)
+        prune_rollups(org.container.database())
+        assert own_slots(org.pg_schema) == 0
+        assert drift(org.pg_schema) == {}
+        held.commit()
+    assert own_slots(org.pg_schema) == 1  # the held one's, committed now
+    assert drift(org.pg_schema) == {}
+    prune_rollups(org.container.database())
+    assert own_slots(org.pg_schema) == 0
+    assert drift(org.pg_schema) == {}
 
 
 def test_a_deleted_or_truncated_source_leaves_its_rollups_exact(org: Organization) -> None:
@@ -364,7 +455,28 @@ def test_a_deleted_or_truncated_source_leaves_its_rollups_exact(org: Organizatio
         connection.execute(text("TRUNCATE training_sessions, session_enrollments CASCADE"))
         connection.commit()
         assert connection.execute(text("SELECT count(*) FROM session_rollups")).scalar() == 0
-        assert connection.execute(text("SELECT count(*) FROM open_session_counts")).scalar() == 0
+        assert connection.execute(text("SELECT count(*) FROM dashboard_counts WHERE kind = 'sessions'")).scalar() == 0
+    assert drift(org.pg_schema) == {}
+    team = ok(org.team_step("team", 0, 4))
+    ok(org.team_step("member", 0, 0))
+    ok(org.team_step("member", 0, 1))
+    with org.pg_schema.owner.begin() as connection:
+        connection.execute(text(f'SET LOCAL search_path TO "{org.pg_schema.name}"'))
+        connection.execute(text("DELETE FROM team_members WHERE user_id = :u"), {"u": org.learners[0]})
+    assert drift(org.pg_schema) == {}
+    with org.pg_schema.owner.begin() as connection:
+        connection.execute(text(f'SET LOCAL search_path TO "{org.pg_schema.name}"'))
+        connection.execute(text("DELETE FROM team_members"))
+        connection.execute(text("DELETE FROM teams WHERE id = :t"), {"t": team.id})
+    assert drift(org.pg_schema) == {}
+    ok(org.team_step("team", 1, 4))
+    ok(org.team_step("member", 1, 0))
+    with org.pg_schema.owner.begin() as connection:
+        connection.execute(text(f'SET LOCAL search_path TO "{org.pg_schema.name}"'))
+        connection.execute(text("TRUNCATE team_members"))
+        assert connection.execute(text("SELECT sum(team_members) FROM dashboard_counts")).scalar() == 0
+        connection.execute(text("TRUNCATE teams CASCADE"))
+        assert connection.execute(text("SELECT count(*) FROM dashboard_counts WHERE kind = 'teams'")).scalar() == 0
     assert drift(org.pg_schema) == {}
 
 
@@ -373,7 +485,7 @@ def test_an_actor_reads_only_its_own_rollup_rows_and_writes_none(org: Organizati
     org.schedule(2, 2)
     database = org.container.database()
     far = org.aps[1]  # its provider's one location holds the second session only
-    rows = fetch(database, far, "SELECT location_id FROM open_session_counts", {})
+    rows = fetch(database, far, "SELECT location_id FROM dashboard_counts WHERE kind = 'sessions'", {})
     assert {r["location_id"] for r in rows} == {org.world.locations[2].id}
     learner = org.world.user(Role.IT, org.providers[0])
     assert fetch(database, learner, "SELECT * FROM session_rollups", {}) == []
@@ -388,9 +500,13 @@ def test_the_migration_counts_what_was_there_before_it(pg_schema: PgSchema) -> N
     org.schedule(0, 1)
     ok(org.container.enroll_learner()(org.admin, c.EnrollLearner(org.sessions[0], org.learners[0])))
     org.run(org.sessions[0])
+    ok(org.team_step("team", 0, 4))
+    ok(org.team_step("member", 0, 3))
     pg_schema.database.downgrade("0019")
     pg_schema.database.upgrade()
     assert drift(pg_schema) == {}
     with pg_schema.owner.connect() as connection:
         connection.execute(text(f'SET search_path TO "{pg_schema.name}"'))
         assert connection.execute(text("SELECT sum(certificates) FROM certificate_rollups")).scalar() == 1
+        teams = connection.execute(text("SELECT sum(teams), sum(team_members) FROM dashboard_counts")).one()
+        assert tuple(teams) == (1, 1)
