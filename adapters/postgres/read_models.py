@@ -258,22 +258,24 @@ def _counted_certificates(actor: Actor) -> str:
                      COALESCE(sum(r.certificates) FILTER (WHERE r.issue_date > :week_ago), 0) AS issued
               FROM certificate_rollups r WHERE {_pairs(actor, "r")}) k, {elsewhere} x
     ) c"""
-    # an administrator's: every row, so four date ranges of the rollups' indexes — read in one scan (one table
-    # reference: its role policy's guard, a definer call, runs once; migration 0022)
-    backlog = "r.current > r.recorded AND r.expiry_date < :today"
-    early = "r.recorded > 0 AND r.expiry_date >= :today"
-    expiring = "r.current > 0 AND r.expiry_date >= :today AND r.expiry_date <= :soon"
-    issued = "r.issue_date > :week_ago"
+    elsewhere = "(SELECT 0 AS total, 0 AS active, 0 AS expiring, 0 AS issued)"
+    rolled = _pairs(actor, "r")
     return f"""(
-        SELECT k.total AS certificates_total, k.live_unrecorded - r.backlog + r.early AS certificates_active,
-               r.expiring AS certificates_expiring_30d, r.issued AS certificates_issued_7d
+        SELECT k.total + x.total AS certificates_total,
+               k.live_unrecorded + x.active
+               - (SELECT COALESCE(sum(r.current - r.recorded), 0) FROM certificate_rollups r
+                  WHERE r.current > r.recorded AND r.expiry_date < :today AND {rolled})
+               + (SELECT COALESCE(sum(r.recorded), 0) FROM certificate_rollups r
+                  WHERE r.recorded > 0 AND r.expiry_date >= :today AND {rolled})
+               AS certificates_active,
+               x.expiring + (SELECT COALESCE(sum(r.current), 0) FROM certificate_rollups r
+                             WHERE r.current > 0 AND r.expiry_date >= :today AND r.expiry_date <= :soon AND {rolled})
+               AS certificates_expiring_30d,
+               x.issued + (SELECT COALESCE(sum(r.certificates), 0) FROM certificate_rollups r
+                           WHERE r.issue_date > :week_ago AND {rolled})
+               AS certificates_issued_7d
         FROM (SELECT COALESCE(sum(k.certificates), 0) AS total, COALESCE(sum(k.live_unrecorded), 0) AS live_unrecorded
-              FROM certificate_counts k) k,
-             (SELECT COALESCE(sum(r.current - r.recorded) FILTER (WHERE {backlog}), 0) AS backlog,
-                     COALESCE(sum(r.recorded) FILTER (WHERE {early}), 0) AS early,
-                     COALESCE(sum(r.current) FILTER (WHERE {expiring}), 0) AS expiring,
-                     COALESCE(sum(r.certificates) FILTER (WHERE {issued}), 0) AS issued
-              FROM certificate_rollups r WHERE ({backlog}) OR ({early}) OR ({expiring}) OR ({issued})) r
+              FROM certificate_counts k WHERE {_pairs(actor, "k")}) k, {elsewhere} x
     ) c"""
 
 

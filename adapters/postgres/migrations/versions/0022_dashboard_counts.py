@@ -34,6 +34,7 @@ from types import ModuleType
 from alembic import op
 
 from arccm.adapters.postgres.migrations import earlier
+from arccm.adapters.postgres.roles import actor_group
 
 revision = "0022"
 down_revision = "0021"
@@ -216,5 +217,6 @@ def downgrade() -> None:
         columns = ", ".join([k for k, _ in keys] + [s for s, _ in sums])
         op.execute(f"INSERT INTO {name} ({columns}) {rollups.recount(name)}")
         op.execute(rollups._copy_policies(name))
-        op.execute(f'GRANT SELECT ON {name} TO "{app_role}"')
+        # the actor roles' group too: an upgrade copies the runtime role's privileges to it, a downgrade does not
+        op.execute(f'GRANT SELECT ON {name} TO "{app_role}", "{actor_group(app_role)}"')
     op.execute("DROP TABLE dashboard_counts")
