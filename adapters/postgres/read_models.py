@@ -305,7 +305,7 @@ def _counted_people(actor: Actor) -> str:
                (k.teams + y.teams)::bigint AS teams, (k.team_members + y.team_members)::bigint AS team_members
         FROM (SELECT COALESCE(sum(k.upcoming), 0) AS upcoming, COALESCE(sum(k.in_progress), 0) AS in_progress,
                      COALESCE(sum(k.seats_taken), 0) AS seats_taken, COALESCE(sum(k.seats_offered), 0) AS seats_offered,
-                     COALESCE(sum(k.waitlisted), 0) AS waitlisted,
+                     COALESCE(sum(k.waitlisted), 0) AS waitlisted,  -- the average as avg() makes it: numeric, then float
                      (sum(k.score)::numeric / NULLIF(sum(k.assessed), 0))::float AS compliance_average_score,
                      COALESCE(sum(k.teams), 0) AS teams, COALESCE(sum(k.team_members), 0) AS team_members
               FROM dashboard_counts k WHERE {_pairs(actor, "k")}) k, {sessions} x, {teams} y
@@ -320,8 +320,8 @@ def _rolled(actor: Actor) -> bool:
 
 def dashboard_query(actor: Actor, today: date, rolled: bool | None = None) -> tuple[str, dict[str, Any]]:
     """One statement for every figure of the dashboard: from the rollups and counts kept by triggers for an
-    administrator or an AP (migrations 0014, 0020, 0022) unless ``rolled`` is False, else by counting the rows themselves — the recount the tests
-    compare the rollups' figures with."""
+    administrator or an AP (migrations 0014, 0020, 0022) unless ``rolled`` is False, else by counting the rows
+    themselves — the recount the tests compare the rollups' figures with."""
     live = certificate_active()
     rolled = _rolled(actor) and rolled is not False
     certificates = (
@@ -858,8 +858,7 @@ def _fold(name: str, sums: list[str]) -> str:
                 INSERT INTO {name} AS k ({key}, slot, {", ".join(sums)})
                 SELECT {key}, 0, {", ".join(f"sum({s})" for s in sums)} FROM folded GROUP BY {key}
                 ORDER BY kind, location_id NULLS FIRST, provider_id NULLS FIRST
-                ON CONFLICT ON CONSTRAINT {name}_key DO UPDATE SET {", ".join(f"{s} = k.{s} + EXCLUDED.{s}" for s in sums)}
-                RETURNING 1)
+                ON CONFLICT ON CONSTRAINT {name}_key DO UPDATE SET {", ".join(f"{s} = k.{s} + EXCLUDED.{s}" for s in sums)})
         SELECT count(*) FROM folded"""  # merged runs though unread, as every data-modifying WITH does
 
 
