@@ -161,7 +161,8 @@ def _begin_statement(
         + (", pg_advisory_xact_lock_shared(:feed_class, :feed_key)" if writer else "")
     )
     if as_actor and standing:  # evaluated after the settings, left to right; named with the schema (parsed first)
-        sql += f', "{schema}".arccm_standing() AS standing'  # arccm_uid() … arccm_locations() in one call (0021)
+        # arccm_uid() … arccm_locations() in one call (0021), which proves the claims for the guards (0023)
+        sql += f', "{schema}".arccm_standing() AS standing'
     return text(sql)
 
 
@@ -382,7 +383,10 @@ class Database:
         An actor's transaction runs as the runtime role under row-level security, and its first statement asks the
         database who the actor is now (``arccm_standing()``, migration 0021): an inactive user, a suspended provider,
         or a role, provider or locations that changed since the ``Actor`` was built raise ``ActorNotPermitted``
-        before anything is read.  No actor is the system (upkeep, imports, bootstrap): it runs as the owner role.
+        before anything is read.  Where the claims are the truth the database leaves a proof of it in the
+        transaction (``arccm.proof``, migration 0023), so the role policies' guards need not ask again: the standing
+        checked here holds to the transaction's end.  No actor is the system (upkeep, imports, bootstrap): it runs as
+        the owner role.
 
         ``writer``: the transaction may write to the change log, and says so before it writes anything (a shared
         advisory lock the change feed looks for, see ``feed_horizon``).

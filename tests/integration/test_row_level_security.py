@@ -371,6 +371,78 @@ def test_an_ap_claiming_a_provider_or_locations_not_its_own_sees_nothing(world: 
                 assert count == 0, (provider, locations, table)
 
 
+def _sessions(connection: Connection) -> int:
+    return int(connection.execute(text("SELECT count(*) FROM training_sessions")).scalar_one())
+
+
+def _suspend(db: Database, provider: uuid.UUID | None) -> None:
+    with db.owner_engine().begin() as owner:
+        owner.execute(
+            text(f"UPDATE \"{db.schema}\".authorized_providers SET status = 'suspended' WHERE id = :p"), {"p": provider}
+        )
+
+
+def test_the_standing_proven_at_the_first_statement_holds_only_for_those_claims_in_that_transaction(
+    world: World,
+) -> None:
+    """``arccm_standing()`` leaves ``arccm.proof`` when the claims are the truth (migration 0023) and the guards then
+    answer without a query: a claim changed after it, a proof carried into another transaction, or one the caller
+    makes up is no proof — the guard asks the database, as for a caller that never asked for its standing."""
+    ap, _, _ = populated(world)
+    db = database(world)
+    own = "{" + ",".join(sorted(str(location) for location in ap.location_ids)) + "}"
+    with db.transaction(ap) as connection:
+        proof = connection.execute(text("SELECT current_setting('arccm.proof')")).scalar_one()
+        assert len(proof) == 64, proof
+        assert _sessions(connection) == 1
+        foreign = "{" + ",".join([own[1:-1], str(uuid.uuid4())]) + "}"
+        for setting, value in (("arccm.locations", foreign), ("arccm.provider", str(uuid.uuid4()))):
+            connection.execute(text("SELECT set_config(:n, :v, true)"), {"n": setting, "v": value})
+            assert _sessions(connection) == 0, setting  # the proof no longer fits the claims; the check refuses
+            connection.execute(
+                text("SELECT set_config(:n, :v, true)"),
+                {"n": setting, "v": own if setting == "arccm.locations" else str(ap.provider_id)},
+            )
+            assert _sessions(connection) == 1
+    # the key is the owner's: no actor role, nor the runtime role, reads it
+    for role in [None, *Role]:
+        with as_runtime_role(db, str(ap.user_id), role) as connection, pytest.raises(DBAPIError) as refused:
+            connection.execute(text("SELECT pg_sequence_last_value('arccm_guard_key_a')"))
+        assert isinstance(refused.value.orig, psycopg.errors.InsufficientPrivilege), role
+    _suspend(db, ap.provider_id)
+    # the old proof, or any made-up one, in a transaction of its own: the suspended AP reads nothing
+    for forged in (proof, "0" * 64, ""):
+        with as_runtime_role(db, str(ap.user_id), Role.AP) as connection:
+            connection.execute(
+                text(
+                    "SELECT set_config('arccm.role', 'AP', true), set_config('arccm.provider', :p, true),"
+                    " set_config('arccm.locations', :l, true), set_config('arccm.proof', :proof, true)"
+                ),
+                {"p": str(ap.provider_id), "l": own, "proof": forged},
+            )
+            assert _sessions(connection) == 0, forged
+            assert connection.execute(text("SELECT arccm_uid()")).scalar_one() is None
+    with pytest.raises(ActorNotPermitted):
+        world.container.read_models().sessions(ap)
+
+
+def test_a_suspension_reaches_a_transaction_at_its_next_statement_only_if_it_never_proved_its_standing(
+    world: World,
+) -> None:
+    """The rule docs/access.md states: a unit of work whose first statement proved the actor's standing keeps it to
+    its end (the next one is refused); a caller that set its claims by hand is checked again at every statement."""
+    ap, _, _ = populated(world)
+    db = database(world)
+    with db.transaction(ap) as proven, as_runtime_role(db, str(ap.user_id), Role.AP) as by_hand:
+        assert _sessions(proven) == 1
+        assert _sessions(by_hand) == 1
+        _suspend(db, ap.provider_id)
+        assert _sessions(proven) == 1
+        assert _sessions(by_hand) == 0
+    with pytest.raises(ActorNotPermitted), db.transaction(ap):
+        pass
+
+
 def test_a_role_changed_since_the_actor_was_resolved_is_refused(world: World) -> None:
     _, ic, _ = populated(world)
     assert world.admin is not None
