@@ -98,7 +98,8 @@ def test_small_scopes_use_index_scans(seeded: PgSchema, role: Role, busiest: str
     assert not [line for line in lines if re.search(r"Index Cond: \(\(([\w.]+) = ANY .*\bAND \(\1 = ANY", line)], shown
     # the policies' helpers run once per statement: each call sits under an InitPlan, and never in a filter
     assert any(line.strip().startswith("InitPlan") for line in lines), shown
-    helpers = ("arccm_uid()", "arccm_role()", "arccm_acts_as(", "arccm_my_sessions()", "current_setting('arccm.")
+    helpers = ("arccm_uid()", "arccm_role()", "arccm_acts_as(", "arccm_my_sessions()", "arccm_attended_sessions()")
+    helpers += ("current_setting('arccm.",)
     calls = [i for i, line in enumerate(lines) if any(helper in line for helper in helpers)]
     assert calls, shown
     assert not [lines[i] for i in calls if "Filter:" in lines[i] and not re.search(INIT_PLAN_VALUE, lines[i])], shown
