@@ -395,10 +395,14 @@ def test_the_standing_proven_at_the_first_statement_holds_only_for_those_claims_
         proof = connection.execute(text("SELECT current_setting('arccm.proof')")).scalar_one()
         assert len(proof) == 64, proof
         assert _sessions(connection) == 1
+        helpers = text("SELECT arccm_uid(), arccm_role(), arccm_provider(), arccm_locations()")
+        truth = (ap.user_id, "AP", ap.provider_id, sorted(ap.location_ids))
+        assert tuple(connection.execute(helpers).one()) == truth  # the claims, proven
         foreign = "{" + ",".join([own[1:-1], str(uuid.uuid4())]) + "}"
         for setting, value in (("arccm.locations", foreign), ("arccm.provider", str(uuid.uuid4()))):
             connection.execute(text("SELECT set_config(:n, :v, true)"), {"n": setting, "v": value})
             assert _sessions(connection) == 0, setting  # the proof no longer fits the claims; the check refuses
+            assert tuple(connection.execute(helpers).one()) == truth  # the helpers ask the database, not the claims
             connection.execute(
                 text("SELECT set_config(:n, :v, true)"),
                 {"n": setting, "v": own if setting == "arccm.locations" else str(ap.provider_id)},

@@ -13,9 +13,11 @@ and set of locations — leaves a proof in the transaction setting ``arccm.proof
 the transaction's start, the database role the transaction runs as and the four claims.  The key is 124 random
 bits in two sequences only the owner may read (``arccm_guard_key_a``, ``_b``, drawn from ``gen_random_uuid()`` at
 this migration), so the runtime role, which can set any setting, cannot make a proof: only the definer functions
-can.  ``arccm_acts_as(role)`` and ``arccm_uid()`` first compute the proof of the settings as they are now; equal to
-``arccm.proof`` (and, for the guard, the claimed role the wanted one), the claims were verified in this
-transaction and the answer is yes without a query (6 µs a call).  Otherwise — no proof, a claim or the role
+can.  ``arccm_acts_as(role)`` and ``arccm_uid()``, ``arccm_role()``, ``arccm_provider()`` and ``arccm_locations()`` first compute the proof of the
+settings as they are now; equal to ``arccm.proof`` (and, for the guard, the claimed role the wanted one), the
+claims were verified in this transaction and the answer — the guard's yes, the helpers' claim — needs no query
+(6 µs a call; the helpers serve the generic policies and the cross-table helpers such as
+``arccm_related_people()``).  Otherwise — no proof, a claim or the role
 changed since, another backend's or another transaction's proof — they ask the database as before.
 
 What this changes: a user deactivated, a provider suspended or a role changed while a transaction runs is seen
@@ -98,8 +100,33 @@ COMMENT ON FUNCTION arccm_standing() IS
     'Who the database says the actor is, as jsonb (NULL for no active user), and arccm.proof when the claims are that (migrations 0021, 0023)'"""
 
 
-def _guards(schema: str) -> str:
-    # migration 0015's guard and 0009's arccm_uid(), each behind the proof
+# the helpers that say who the actor is (migrations 0009, 0011): name -> (type, answer under a proof, the query)
+HELPERS = {
+    "arccm_uid": ("uuid", "arccm_setting_uid()", f"""(SELECT p.id FROM profiles p
+            LEFT JOIN authorized_providers ap ON ap.id = p.provider_id WHERE p.id = arccm_claimed_user() AND {ACTIVE})"""),
+    "arccm_role": ("text", "pg_catalog.current_setting('arccm.role', true)", f"""(SELECT p.role FROM profiles p
+            LEFT JOIN authorized_providers ap ON ap.id = p.provider_id WHERE p.id = arccm_claimed_user() AND {ACTIVE})"""),
+    "arccm_provider": ("uuid", "arccm_setting_provider()", "(SELECT provider_id FROM profiles WHERE id = arccm_uid())"),
+    "arccm_locations": ("uuid[]", "arccm_setting_locations()", """COALESCE((SELECT array_agg(l.location_id ORDER BY
+            l.location_id) FROM profiles p JOIN provider_locations l ON l.provider_id = p.provider_id
+            WHERE p.id = arccm_uid()), '{}')"""),
+}  # fmt: skip
+
+
+def _helpers(schema: str, proven: bool) -> str:
+    """``arccm_uid()`` … ``arccm_locations()``, each answering from the claims under a proof (or as before)."""
+    out = []
+    for name, (returns, claimed, query) in HELPERS.items():
+        fast = f"    IF {PROVEN} THEN\n        RETURN {claimed};  -- verified in this transaction\n    END IF;\n"
+        out.append(
+            f"CREATE OR REPLACE FUNCTION {name}() RETURNS {returns} LANGUAGE plpgsql STABLE SECURITY DEFINER"
+            f" {_path(schema)} AS $$\nBEGIN\n{fast if proven else ''}    RETURN {query};\nEND $$"
+        )
+    return ";\n".join(out)
+
+
+def _guard(schema: str) -> str:
+    # migration 0015's guard, behind the proof
     guard = str(earlier("0015_guarded_claims.py")._acts_as(schema, claims=True))
     head = "DECLARE\n    provider uuid;\n    locations uuid[];\nBEGIN\n"
     assert head in guard, guard
@@ -107,23 +134,7 @@ def _guards(schema: str) -> str:
         f"{head}    IF pg_catalog.current_setting('arccm.role', true) OPERATOR(pg_catalog.=) wanted AND {PROVEN} THEN\n"
         "        RETURN true;  -- the claims were verified in this transaction (arccm_standing)\n    END IF;\n"
     )
-    return f"""{guard.replace(head, fast)};
-CREATE OR REPLACE FUNCTION arccm_uid() RETURNS uuid LANGUAGE plpgsql STABLE SECURITY DEFINER {_path(schema)} AS $$
-BEGIN
-    IF {PROVEN} THEN
-        RETURN arccm_setting_uid();  -- verified in this transaction (arccm_standing)
-    END IF;
-    RETURN (SELECT p.id FROM profiles p LEFT JOIN authorized_providers ap ON ap.id = p.provider_id
-            WHERE p.id = arccm_claimed_user() AND {ACTIVE});
-END $$"""
-
-
-UID_0009 = f"""
-CREATE OR REPLACE FUNCTION arccm_uid() RETURNS uuid LANGUAGE plpgsql STABLE SECURITY DEFINER {{path}} AS $$
-BEGIN
-    RETURN (SELECT p.id FROM profiles p LEFT JOIN authorized_providers ap ON ap.id = p.provider_id
-            WHERE p.id = arccm_claimed_user() AND {ACTIVE});
-END $$"""
+    return guard.replace(head, fast)
 
 
 def upgrade() -> None:
@@ -131,12 +142,13 @@ def upgrade() -> None:
     op.execute(_keys())
     # CREATE OR REPLACE keeps every grant the functions have (the runtime role's, the actor roles' group's)
     op.execute(_standing(schema))
-    op.execute(_guards(schema))
+    op.execute(_guard(schema))
+    op.execute(_helpers(schema, proven=True))
 
 
 def downgrade() -> None:
     schema = earlier("0011_role_policies.py")._config("schema", "public")
-    op.execute(UID_0009.replace("{path}", _path(schema)))
+    op.execute(_helpers(schema, proven=False))
     op.execute(str(earlier("0015_guarded_claims.py")._acts_as(schema, claims=True)))
     standing = str(earlier("0021_standing_in_one_call.py").standing(schema))
     op.execute(standing.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION").split("REVOKE EXECUTE")[0])
