@@ -13,17 +13,18 @@ and set of locations — leaves a proof in the transaction setting ``arccm.proof
 the transaction's start, the database role the transaction runs as and the four claims.  The key is 124 random
 bits in two sequences only the owner may read (``arccm_guard_key_a``, ``_b``, drawn from ``gen_random_uuid()`` at
 this migration), so the runtime role, which can set any setting, cannot make a proof: only the definer functions
-can.  ``arccm_acts_as(role)`` and ``arccm_uid()``, ``arccm_role()``, ``arccm_provider()`` and ``arccm_locations()`` first compute the proof of the
-settings as they are now; equal to ``arccm.proof`` (and, for the guard, the claimed role the wanted one), the
-claims were verified in this transaction and the answer — the guard's yes, the helpers' claim — needs no query
-(6 µs a call; the helpers serve the generic policies and the cross-table helpers such as
-``arccm_related_people()``).  Otherwise — no proof, a claim or the role
-changed since, another backend's or another transaction's proof — they ask the database as before.
+can.  ``arccm_acts_as(role)``, ``arccm_uid()``, ``arccm_role()``, ``arccm_provider()`` and ``arccm_locations()``
+first compute the proof of the settings as they are now; equal to ``arccm.proof`` (and, for the guard, the claimed
+role the wanted one), the claims were verified in this transaction and the answer — the guard's yes, the helpers'
+claim — needs no query (6 µs a call; the helpers serve the generic policies and the cross-table helpers such as
+``arccm_related_people()``).  Otherwise — no proof, a claim or the role changed since, another backend's or another
+transaction's proof — they ask the database as before.
 
 What this changes: a user deactivated, a provider suspended or a role changed while a transaction runs is seen
 from that transaction's end (the next one is refused at its first statement), no longer from its next statement
-— the rule the library's own check already followed (docs/access.md, "Deactivated actors").  A caller that never
-asks ``arccm_standing()`` (a host service setting the claims by hand) is checked at every statement, as before.
+— the rule the library's own check already followed (docs/access.md, "When a change takes effect").  A caller
+that never asks ``arccm_standing()`` (a host service setting the claims by hand) is checked at every statement, as
+before.
 
 Revision ID: 0023
 Revises: 0022
