@@ -408,11 +408,26 @@ def test_the_standing_proven_at_the_first_statement_holds_only_for_those_claims_
                 {"n": setting, "v": own if setting == "arccm.locations" else str(ap.provider_id)},
             )
             assert _sessions(connection) == 1
-    # the key is the owner's: no actor role, nor the runtime role, reads it
+    # the key is the owner's, and set (a key of NULLs would make every proof one anybody can compute) ...
+    with db.owner_engine().connect() as owner:
+        halves = owner.execute(
+            text("SELECT pg_sequence_last_value(:a), pg_sequence_last_value(:b)"),
+            {"a": f'"{db.schema}".arccm_guard_key_a', "b": f'"{db.schema}".arccm_guard_key_b'},
+        ).one()
+    assert None not in halves, halves
+    # ... and no actor role, nor the runtime role, reads it: PostgreSQL 15 refuses, 18 answers NULL
     for role in [None, *Role]:
-        with as_runtime_role(db, str(ap.user_id), role) as connection, pytest.raises(DBAPIError) as refused:
-            connection.execute(text("SELECT pg_sequence_last_value('arccm_guard_key_a')"))
-        assert isinstance(refused.value.orig, psycopg.errors.InsufficientPrivilege), role
+        for key in ("arccm_guard_key_a", "arccm_guard_key_b"):
+            with as_runtime_role(db, str(ap.user_id), role) as connection:
+                try:
+                    seen = connection.execute(text(f"SELECT pg_sequence_last_value('{key}')")).scalar_one()
+                except DBAPIError as error:
+                    assert isinstance(error.orig, psycopg.errors.InsufficientPrivilege), (role, key)  # noqa: PT017
+                else:
+                    assert seen is None, (role, key)
+            with as_runtime_role(db, str(ap.user_id), role) as connection, pytest.raises(DBAPIError) as refused:
+                connection.execute(text(f"SELECT last_value FROM {key}"))
+            assert isinstance(refused.value.orig, psycopg.errors.InsufficientPrivilege), (role, key)
     _suspend(db, ap.provider_id)
     # the old proof, or any made-up one, in a transaction of its own: the suspended AP reads nothing
     for forged in (proof, "0" * 64, ""):
