@@ -445,6 +445,29 @@ def test_the_standing_proven_at_the_first_statement_holds_only_for_those_claims_
         world.container.read_models().sessions(ap)
 
 
+def test_a_key_that_reads_null_makes_no_proof(world: World) -> None:
+    """A key half that reads NULL (its sequence reset) must not make the proof a hash of the claims alone, which
+    anybody could compute: the proof is then empty, and every guard asks the database."""
+    ap, _, _ = populated(world)
+    db = database(world)
+    key = f'"{db.schema}".arccm_guard_key_b'
+    with db.owner_engine().begin() as owner:
+        owner.execute(text("SELECT setval(:k, 1, false)"), {"k": key})
+    try:
+        with db.transaction(ap) as connection:
+            assert connection.execute(text("SELECT current_setting('arccm.proof')")).scalar_one() == ""
+            assert _sessions(connection) == 1
+        _suspend(db, ap.provider_id)
+        with as_runtime_role(db, str(ap.user_id), Role.AP) as connection:
+            claims = "SELECT set_config('arccm.role', 'AP', true), set_config('arccm.proof', '', true)"
+            connection.execute(text(claims))
+            assert _sessions(connection) == 0
+    finally:  # a new key for the tests after this one (the schema is the module's)
+        with db.owner_engine().begin() as owner:
+            fresh = "('x' || right(replace(gen_random_uuid()::text, '-', ''), 16))::bit(64)::bigint"
+            owner.execute(text(f"SELECT setval(:k, {fresh})"), {"k": key})
+
+
 def test_a_suspension_reaches_a_transaction_at_its_next_statement_only_if_it_never_proved_its_standing(
     world: World,
 ) -> None:

@@ -42,13 +42,16 @@ down_revision = "0022"
 KEYS = ("arccm_guard_key_a", "arccm_guard_key_b")
 
 # the proof of the transaction's settings as they are now: the key at both ends, every claim quoted (%L: no two
-# different sets of settings give the same text), the epoch of the transaction's start (whatever the time zone)
-PROOF = f"""pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.format('%s %s %s %L %L %L %L %L %s',
-        pg_catalog.pg_sequence_last_value('{KEYS[0]}'), pg_catalog.pg_backend_pid(),
+# different sets of settings give the same text), the epoch of the transaction's start (whatever the time zone).
+# The key's halves are joined with || so that a half that reads NULL (a sequence reset) makes the proof NULL —
+# no proof — rather than a hash anybody could compute
+KEY = "pg_catalog.pg_sequence_last_value('{}')::pg_catalog.text"
+PROOF = f"""pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to({KEY.format(KEYS[0])} OPERATOR(pg_catalog.||)
+        pg_catalog.format(' %s %s %L %L %L %L %L ', pg_catalog.pg_backend_pid(),
         pg_catalog.date_part('epoch', pg_catalog.transaction_timestamp()), pg_catalog.current_setting('role'),
         pg_catalog.current_setting('arccm.user_id', true), pg_catalog.current_setting('arccm.role', true),
-        pg_catalog.current_setting('arccm.provider', true), pg_catalog.current_setting('arccm.locations', true),
-        pg_catalog.pg_sequence_last_value('{KEYS[1]}')), 'UTF8')), 'hex')"""
+        pg_catalog.current_setting('arccm.provider', true), pg_catalog.current_setting('arccm.locations', true))
+        OPERATOR(pg_catalog.||) {KEY.format(KEYS[1])}, 'UTF8')), 'hex')"""
 PROVEN = f"pg_catalog.current_setting('arccm.proof', true) OPERATOR(pg_catalog.=) {PROOF}"
 ACTIVE = "p.status = 'active' AND (p.provider_id IS NULL OR ap.status = 'active')"
 
@@ -91,7 +94,7 @@ BEGIN
     IF uid = arccm_setting_uid() AND role = pg_catalog.current_setting('arccm.role', true)
        AND provider IS NOT DISTINCT FROM arccm_setting_provider()
        AND locations <@ arccm_setting_locations() AND locations @> arccm_setting_locations() THEN
-        PERFORM pg_catalog.set_config('arccm.proof', {PROOF}, true);
+        PERFORM pg_catalog.set_config('arccm.proof', COALESCE({PROOF}, ''), true);
     ELSE
         PERFORM pg_catalog.set_config('arccm.proof', '', true);
     END IF;
