@@ -9,6 +9,7 @@ import os
 import re
 from datetime import date
 from typing import Any
+from uuid import UUID
 
 import pytest
 from sqlalchemy import text
@@ -63,6 +64,44 @@ def plan(
             connection.execute(text("SELECT set_config('arccm.user_id', :u, true)"), {"u": str(actor.user_id)})
             connection.execute(text(CLAIMS))
         return list(connection.execute(text("EXPLAIN (ANALYZE, VERBOSE, COSTS OFF) " + sql), params).scalars())
+
+
+def positional(sql: str, params: dict[str, Any]) -> tuple[str, str]:
+    """``sql`` with its named parameters numbered ($1, $2 …) for PREPARE, and their values written out for EXECUTE
+    (bound, the server could not tell their types)."""
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        if match.group(1) not in names:
+            names.append(match.group(1))
+        return f"${names.index(match.group(1)) + 1}"
+
+    prepared = re.sub(r"(?<![:\w]):(\w+)", number, sql)
+    values = ", ".join(
+        "NULL" if params[name] is None
+        else f"'{{{','.join(str(v) for v in params[name])}}}'" if isinstance(params[name], list)
+        else repr(str(params[name])) if isinstance(params[name], str | date | UUID)
+        else str(params[name])
+        for name in names
+    )  # fmt: skip
+    return prepared, values
+
+
+def generic_plan(schema: PgSchema, sql: str, params: dict[str, Any], actor: Actor) -> list[str]:
+    """The plan a read model runs on — its generic plan (``database.transaction(…, generic_plans=True)``), made
+    for any value of its parameters — as the runtime role acting as ``actor`` under its role's policies."""
+    prepared, values = positional(sql, params)
+    with schema.owner.begin() as connection:
+        connection.execute(text(f'SET LOCAL search_path TO "{schema.name}"'))
+        connection.execute(text(f'SET LOCAL ROLE "{schema.database.app_role}"'))
+        connection.execute(text(f'SET LOCAL ROLE "{actor_role(schema.database.app_role, actor.role.value)}"'))
+        connection.execute(text("SELECT set_config('arccm.user_id', :u, true)"), {"u": str(actor.user_id)})
+        connection.execute(text(CLAIMS))
+        connection.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
+        connection.execute(text(f"PREPARE read_model AS {prepared}"))
+        lines = list(connection.execute(text(f"EXPLAIN (ANALYZE, COSTS OFF) EXECUTE read_model({values})")).scalars())
+        connection.execute(text("DEALLOCATE read_model"))
+        return lines
 
 
 def one(schema: PgSchema, sql: str) -> Any:
@@ -130,6 +169,18 @@ def test_an_administrators_policy_is_one_comparison(seeded: PgSchema) -> None:
         assert name not in conditions, shown
 
 
+def test_an_administrators_dashboard_on_its_generic_plan_reads_the_rollups_by_their_indexes(seeded: PgSchema) -> None:
+    """The read models run on generic plans, which rate ``issue_date > $n`` alone at a third of the rows: the week's
+    issues were counted by scanning every rollup row (0.55 of the dashboard's 0.68 ms of execution at scale m, with
+    the guard's filter on each of its ten thousand rows).  Each of the four date ranges now reads an index."""
+    actor = Actor(one(seeded, "SELECT id FROM profiles WHERE role = 'SA' ORDER BY id LIMIT 1"), Role.SA)
+    lines = generic_plan(seeded, *dashboard_query(actor, TODAY), actor=actor)
+    shown = "\n".join(lines)
+    rollups = [line for line in lines if re.search(r"Scan .*on (\S+\.)?certificate_rollups\b", line)]
+    assert len(rollups) == 4, shown
+    assert all("Index" in line for line in rollups), shown
+
+
 def test_verification_lookup_uses_the_code_index(seeded: PgSchema) -> None:
     code = VerificationCode(one(seeded, "SELECT verification_code FROM certificates ORDER BY id LIMIT 1"))
     assert (
@@ -181,14 +232,7 @@ def test_a_feed_page_looks_up_its_context_by_id_however_long_the_log(seeded: PgS
     sql, params = feed_query(
         None, Cursor.origin(), 500, None, {"feed_class": FEED_WRITER_CLASS, "feed_key": 1, "today": TODAY}
     )
-    names: list[str] = []
-
-    def positional(match: re.Match[str]) -> str:
-        if match.group(1) not in names:
-            names.append(match.group(1))
-        return f"${names.index(match.group(1)) + 1}"
-
-    prepared = re.sub(r"(?<![:\w]):(\w+)", positional, sql)
+    prepared, values = positional(sql, params)
     with seeded.owner.begin() as connection:  # rolled back: the seed stays as it was for the other tests
         connection.execute(text(f'SET LOCAL search_path TO "{seeded.name}"'))
         connection.execute(  # a long log: enrollments and certificates that name real rows
@@ -209,9 +253,6 @@ def test_a_feed_page_looks_up_its_context_by_id_however_long_the_log(seeded: PgS
         connection.execute(text("ANALYZE change_log"))
         connection.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
         connection.execute(text(f"PREPARE feed_page AS {prepared}"))
-        # the values written out (bound, the server could not tell their types)
-        values = ", ".join(repr(str(params[name])) if isinstance(params[name], str | date) else str(params[name])
-                           for name in names)  # fmt: skip
         lines = list(connection.execute(text(f"EXPLAIN (COSTS OFF) EXECUTE feed_page({values})")).scalars())
         connection.execute(text("DEALLOCATE feed_page"))
         connection.rollback()
