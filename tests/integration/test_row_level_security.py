@@ -274,11 +274,7 @@ def test_an_inactive_user_or_a_suspended_provider_reads_and_does_nothing(world: 
     db = database(world)
     with as_runtime_role(db, str(ap.user_id), role_for(policies, ap)) as connection:
         assert connection.execute(text("SELECT count(*) FROM training_sessions")).scalar_one() == 1
-    with db.owner_engine().begin() as owner:
-        owner.execute(
-            text(f"UPDATE \"{db.schema}\".authorized_providers SET status = 'suspended' WHERE id = :p"),
-            {"p": ap.provider_id},
-        )
+    _suspend(db, ap.provider_id)
     with as_runtime_role(db, str(ap.user_id), role_for(policies, ap)) as connection:
         assert connection.execute(text("SELECT count(*) FROM training_sessions")).scalar_one() == 0
     refused = world.container.resolve_actor()(ap.user_id)
@@ -311,11 +307,8 @@ def test_the_standing_in_one_call_answers_as_the_four_helpers(world: World) -> N
     suspended = world.user(Role.AP, world.provider(locations=1))
     inactive = world.user(Role.IT)
     db = database(world)
+    _suspend(db, suspended.provider_id)
     with db.owner_engine().begin() as owner:
-        owner.execute(
-            text(f"UPDATE \"{db.schema}\".authorized_providers SET status = 'suspended' WHERE id = :p"),
-            {"p": suspended.provider_id},
-        )
         owner.execute(
             text(f"UPDATE \"{db.schema}\".profiles SET status = 'inactive' WHERE id = :p"), {"p": inactive.user_id}
         )
