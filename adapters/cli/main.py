@@ -309,6 +309,21 @@ def prune_rollups(as_json: bool = typer.Option(False, "--json", help=common.JSON
         typer.echo(f"pruned {sum(pruned.values())} rows: " + ", ".join(f"{name} {n}" for name, n in pruned.items()))
 
 
+@db.command(name="rotate-key")
+def rotate_key(as_json: bool = typer.Option(False, "--json", help=common.JSON_HELP)) -> None:
+    """Draw a new key for the standing's proofs (as the owner; safe while serving): every transaction running now is
+    checked against the database again at its next statement — a suspension or deactivation reaches it at once."""
+    database = _database()
+    try:
+        database.rotate_guard_key()
+    except ValueError as error:
+        raise fail(str(error)) from None
+    if as_json:
+        common.emit_json({"rotated": True, "schema": database.schema})
+    else:
+        typer.echo(f"rotated the guard key of schema {database.schema}")
+
+
 def _revision(text: str) -> str:
     """A revision as alembic names them: head, base, or one this release knows (else one line, exit 2)."""
     from arccm.adapters.postgres.database import migration_revisions

@@ -12,6 +12,7 @@ pgbouncer (no session state, no startup options).
 from __future__ import annotations
 
 import functools
+import secrets
 import threading
 import time
 import zlib
@@ -137,6 +138,10 @@ def access_grants(schema: str, app_role: str) -> list[str]:
 def _driver_sql(sql: str, dialect: Dialect) -> str:
     """``:name`` placeholders as the driver's ``%(name)s``, compiled once per statement."""
     return str(text(sql).compile(dialect=dialect))
+
+
+# the owner-only sequences whose values are the key of the standing's proofs (migration 0023)
+GUARD_KEYS = ("arccm_guard_key_a", "arccm_guard_key_b")
 
 
 @functools.lru_cache(maxsize=64)
@@ -314,6 +319,27 @@ class Database:
         try:
             with engine.begin() as connection:
                 connection.execute(text(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE'))
+        finally:
+            engine.dispose()
+
+    def rotate_guard_key(self) -> None:
+        """Draw a new key for the standing's proofs (``arccm.proof``, migration 0023), as the owner.
+
+        Every proof made before no longer matches the settings' hash, so every transaction running now — those whose
+        first statement proved the actor's standing and would keep it to their end — is checked against the database
+        again at its next statement: a deactivation or suspension committed before reaches work already running.
+        Fresh transactions prove their standing under the new key.  Each half is 64 bits from ``secrets``."""
+        current = self.current()
+        if current is None or current < "0023":  # revisions are zero-padded: they sort as they run
+            raise ValueError(f"schema {self.schema!r} has no guard key: it is before revision 0023; upgrade it first")
+        engine = self.owner_engine()
+        try:
+            with engine.begin() as connection:
+                for key in GUARD_KEYS:  # setval is not transactional: each half changes when it is set
+                    connection.execute(
+                        text("SELECT setval(:key, :value)"),
+                        {"key": f'"{self.schema}".{key}', "value": secrets.randbits(64) - 2**63},
+                    )
         finally:
             engine.dispose()
 

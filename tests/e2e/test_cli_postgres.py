@@ -295,6 +295,29 @@ def test_db_prune_rollups_deletes_what_counts_nothing_and_leaves_the_dashboards_
     assert again.stdout.startswith("pruned 0 rows: session_rollups 0,")
 
 
+def test_db_rotate_key_draws_a_new_key_and_refuses_a_schema_that_has_none(pg_url: str, cli_schema: str) -> None:
+    from sqlalchemy import text
+
+    env = {"ARCCM_DATABASE_URL": pg_url, "ARCCM_DB_SCHEMA": cli_schema}
+    assert arccm(env, "db", "upgrade").returncode == 0
+    keys = " ".join(f'(SELECT last_value FROM "{cli_schema}".arccm_guard_key_{half}),' for half in "ab")
+    keys = f"SELECT {keys.rstrip(',')}"
+    with engine_for(pg_url) as connection:
+        before = tuple(connection.execute(text(keys)).one())
+    rotated = arccm(env, "db", "rotate-key", "--json")
+    assert rotated.returncode == 0, rotated.stderr
+    assert json.loads(rotated.stdout) == {"rotated": True, "schema": cli_schema}
+    with engine_for(pg_url) as connection:
+        after = tuple(connection.execute(text(keys)).one())
+    assert None not in after
+    assert after[0] != before[0]
+    assert after[1] != before[1]
+    assert arccm(env, "db", "downgrade", "0022").returncode == 0
+    refused = arccm(env, "db", "rotate-key")
+    assert refused.returncode == 2
+    assert "before revision 0023" in refused.stderr, refused.stderr
+
+
 def test_events_prune_then_tail_from_the_start_asks_for_a_resync(pg_url: str, cli_schema: str) -> None:
     env = {"ARCCM_DATABASE_URL": pg_url, "ARCCM_DB_SCHEMA": cli_schema}
     assert arccm(env, "demo").returncode == 0

@@ -456,9 +456,7 @@ def test_a_key_that_reads_null_makes_no_proof(world: World) -> None:
             connection.execute(text(claims))
             assert _sessions(connection) == 0
     finally:  # a new key for the tests after this one (the schema is the module's)
-        with db.owner_engine().begin() as owner:
-            fresh = "('x' || right(replace(gen_random_uuid()::text, '-', ''), 16))::bit(64)::bigint"
-            owner.execute(text(f"SELECT setval(:k, {fresh})"), {"k": key})
+        db.rotate_guard_key()
 
 
 def test_a_suspension_reaches_a_transaction_at_its_next_statement_only_if_it_never_proved_its_standing(
@@ -474,6 +472,32 @@ def test_a_suspension_reaches_a_transaction_at_its_next_statement_only_if_it_nev
         _suspend(db, ap.provider_id)
         assert _sessions(proven) == 1
         assert _sessions(by_hand) == 0
+    with pytest.raises(ActorNotPermitted), db.transaction(ap):
+        pass
+
+
+def test_rotating_the_key_ends_every_proof_so_a_suspension_reaches_running_work_at_once(world: World) -> None:
+    """``Database.rotate_guard_key()`` (``arccm db rotate-key``): a transaction that proved its standing before the
+    rotation is checked against the database at its next statement, as one that never proved it; the next
+    transaction proves its standing under the new key."""
+    ap, _, _ = populated(world)
+    admin = world.admin
+    assert admin is not None
+    db = database(world)
+    with db.transaction(admin) as other:
+        proof = other.execute(text("SELECT current_setting('arccm.proof')")).scalar_one()
+        with db.transaction(ap) as proven:
+            assert _sessions(proven) == 1
+            _suspend(db, ap.provider_id)
+            assert _sessions(proven) == 1  # the proof holds to the transaction's end …
+            db.rotate_guard_key()
+            assert _sessions(proven) == 0  # … unless the key changed: the guard asked, and the AP is suspended
+            assert proven.execute(text("SELECT arccm_uid()")).scalar_one() is None
+        assert _sessions(other) > 0  # an active user's proof fails too, and the database still says yes
+    with db.transaction(admin) as again:
+        fresh = again.execute(text("SELECT current_setting('arccm.proof')")).scalar_one()
+        assert len(fresh) == 64
+        assert fresh != proof
     with pytest.raises(ActorNotPermitted), db.transaction(ap):
         pass
 
