@@ -77,7 +77,9 @@ class Bench:
     database: Database
     owner: Engine
     # a libpq URL for the baselines' raw psycopg: the owner role, as the replaced system ran with no row-level
-    # security at all (and PostgreSQL refuses COPY FROM under it) — so the baselines pay nothing for it, and ours do
+    # security at all (and PostgreSQL refuses COPY FROM under it) — so the baselines' statements pay nothing for it,
+    # and ours do.  But a baseline that opens a connection per call pays for a fresh backend loading the policies of
+    # every table it touches (~6 ms more for six tables with them on: docs/performance.md, issue 11, tenth session)
     dsn: str
     schema: str
     quick: bool
