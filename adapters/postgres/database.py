@@ -329,16 +329,17 @@ class Database:
         first statement proved the actor's standing and would keep it to their end — is checked against the database
         again at its next statement: a deactivation or suspension committed before reaches work already running.
         Fresh transactions prove their standing under the new key.  Each half is 64 bits from ``secrets``."""
-        current = self.current()
-        if current is None or current < "0023":  # revisions are zero-padded: they sort as they run
-            raise ValueError(f"schema {self.schema!r} has no guard key: it is before revision 0023; upgrade it first")
         engine = self.owner_engine()
         try:
             with engine.begin() as connection:
-                for key in GUARD_KEYS:  # setval is not transactional: each half changes when it is set
+                keys = [f'"{self.schema}".{key}' for key in GUARD_KEYS]
+                if any(connection.execute(text("SELECT to_regclass(:k)"), {"k": k}).scalar() is None for k in keys):
+                    raise ValueError(
+                        f"schema {self.schema!r} has no guard key: it is before revision 0023; upgrade it first"
+                    )
+                for key in keys:  # setval is not transactional: each half changes when it is set
                     connection.execute(
-                        text("SELECT setval(:key, :value)"),
-                        {"key": f'"{self.schema}".{key}', "value": secrets.randbits(64) - 2**63},
+                        text("SELECT setval(:key, :value)"), {"key": key, "value": secrets.randbits(64) - 2**63}
                     )
         finally:
             engine.dispose()

@@ -480,12 +480,11 @@ def test_rotating_the_key_ends_every_proof_so_a_suspension_reaches_running_work_
     """``Database.rotate_guard_key()`` (``arccm db rotate-key``): a transaction that proved its standing before the
     rotation is checked against the database at its next statement, as one that never proved it; the next
     transaction proves its standing under the new key."""
-    ap, _, _ = populated(world)
+    ap, _, learner = populated(world)
     admin = world.admin
     assert admin is not None
     db = database(world)
     with db.transaction(admin) as other:
-        proof = other.execute(text("SELECT current_setting('arccm.proof')")).scalar_one()
         with db.transaction(ap) as proven:
             assert _sessions(proven) == 1
             _suspend(db, ap.provider_id)
@@ -493,11 +492,15 @@ def test_rotating_the_key_ends_every_proof_so_a_suspension_reaches_running_work_
             db.rotate_guard_key()
             assert _sessions(proven) == 0  # … unless the key changed: the guard asked, and the AP is suspended
             assert proven.execute(text("SELECT arccm_uid()")).scalar_one() is None
-        assert _sessions(other) > 0  # an active user's proof fails too, and the database still says yes
-    with db.transaction(admin) as again:
-        fresh = again.execute(text("SELECT current_setting('arccm.proof')")).scalar_one()
-        assert len(fresh) == 64
-        assert fresh != proof
+        assert _sessions(other) > 0  # an active user's guard asks the database too, which still says yes
+    with db.transaction(learner) as again:  # proven under the new key, so it holds past a deactivation
+        seen = _sessions(again)
+        assert seen > 0
+        with db.owner_engine().begin() as owner:
+            owner.execute(
+                text(f"UPDATE \"{db.schema}\".profiles SET status = 'inactive' WHERE id = :p"), {"p": learner.user_id}
+            )
+        assert _sessions(again) == seen
     with pytest.raises(ActorNotPermitted), db.transaction(ap):
         pass
 
