@@ -1014,6 +1014,8 @@ t_session_enrollments = Table(
     Column("enrolled_by", Uuid),
     Column("completed_at", DateTime(True)),
     Column("cancelled_at", DateTime(True)),
+    Column("session_location_id", Uuid, nullable=False),
+    Column("session_provider_id", Uuid),
     CheckConstraint("(status = 'cancelled'::text) = (cancelled_at IS NOT NULL)", name="cancelled_at_iff_cancelled"),
     CheckConstraint(
         "(status = 'waitlisted'::text) = (waitlist_position IS NOT NULL)", name="waitlist_position_iff_waitlisted"

@@ -282,7 +282,8 @@ class Validation:
 
 # the triggers that hold the invariants, as the migrations create them (test_validation holds this list to a freshly
 # migrated schema): the audit trail on every audited table, seat and roster counters, certificate counts, the change
-# feed's wake-up, a notice's address, and the refusals (an append-only audit log, certificates never deleted)
+# feed's wake-up, a notice's address, an enrollment's session scope, and the refusals (an append-only audit log,
+# certificates never deleted)
 AUDITED = (
     "authorized_providers", "availability_bookings", "certificate_templates", "certificates", "compliance_metrics",
     "compliance_templates", "course_enrollments", "course_schedules", "course_templates", "email_batch_operations",
@@ -296,6 +297,7 @@ INVARIANT_TRIGGERS = frozenset({
     ("certificates", "count_delete"), ("certificates", "count_insert"), ("certificates", "count_truncate"),
     ("certificates", "count_update"), ("change_log", "change_log_notify"), ("notifications", "notice_address"),
     ("session_enrollments", "enrollment_counters"), ("student_roster_members", "roster_counter"),
+    ("session_enrollments", "enrollment_scope"), ("training_sessions", "session_moved"),  # migration 0025
 }) | {  # the rollups (migration 0020)
     (table, f"roll_up_{operation}")
     for table in ("training_sessions", "certificates", "profiles")

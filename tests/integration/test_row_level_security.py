@@ -587,6 +587,76 @@ def test_writes_outside_the_rules_are_refused_or_filtered(world: World, policies
     assert attempt(ap, "UPDATE training_sessions SET description = 'room 4'") == 1
 
 
+def test_an_enrollment_carries_its_sessions_scope_whatever_a_statement_writes(world: World, policies: str) -> None:
+    """An AP reads an enrollment by its session's location and provider, which the enrollment carries (migration
+    0025): set from the session at every insert, put back by any statement that writes them, and moved with the
+    session in the same statement — so the AP's policy on enrollments agrees with its policy on sessions."""
+    db = database(world)
+    assert world.admin is not None
+    mine, theirs = world.provider(locations=2), world.provider(locations=1)
+    ap, other = world.user(Role.AP, mine), world.user(Role.AP, theirs)
+    here = next(location for location in world.locations if location.id in mine.location_ids)
+    there = next(location for location in world.locations if location.id in theirs.location_ids)
+    session = world.session(world.admin, world.user(Role.IC, mine), location=here)  # type: ignore[arg-type]
+    learner = world.user(Role.IN)
+    enrolled = ok(world.container.enroll_learner()(world.admin, c.EnrollLearner(session.id, learner.user_id)))
+
+    def carried() -> tuple[Any, ...]:
+        with db.owner_engine().connect() as owner:
+            return tuple(
+                owner.execute(
+                    text(
+                        f'SELECT session_location_id, session_provider_id FROM "{db.schema}".session_enrollments'
+                        " WHERE id = :e"
+                    ),
+                    {"e": enrolled.id},
+                ).one()
+            )
+
+    def reads(user: Actor) -> int:
+        with as_runtime_role(db, str(user.user_id), role_for(policies, user)) as connection:
+            return int(connection.execute(text("SELECT count(*) FROM session_enrollments")).scalar_one())
+
+    assert carried() == (here.id, mine.id)
+    assert (reads(ap), reads(other)) == (1, 0)
+    # a statement that writes the columns (the owner's, which no policy limits) gets the session's values back
+    with db.owner_engine().begin() as owner:
+        owner.execute(
+            text(
+                f'UPDATE "{db.schema}".session_enrollments SET session_location_id = :l, session_provider_id = :p'
+                " WHERE id = :e"
+            ),
+            {"l": there.id, "p": theirs.id, "e": enrolled.id},
+        )
+    assert carried() == (here.id, mine.id)
+    assert (reads(ap), reads(other)) == (1, 0)
+    # the session moves to the other provider (an administrator's SQL as the runtime role): its enrollment follows
+    with as_runtime_role(db, str(world.admin.user_id), role_for(policies, world.admin)) as connection:
+        moved = connection.execute(
+            text("UPDATE training_sessions SET location_id = :l, provider_id = :p WHERE id = :s"),
+            {"l": there.id, "p": theirs.id, "s": session.id},
+        )
+        assert moved.rowcount == 1
+        assert connection.execute(
+            text("SELECT session_location_id, session_provider_id FROM session_enrollments WHERE id = :e"),
+            {"e": enrolled.id},
+        ).one() == (there.id, theirs.id)
+        connection.commit()
+    assert carried() == (there.id, theirs.id)
+    assert (reads(ap), reads(other)) == (0, 1)
+    # no read policy on enrollments looks at another table any more
+    with db.owner_engine().connect() as owner:
+        quals = owner.execute(
+            text(
+                "SELECT policyname, qual FROM pg_policies WHERE schemaname = :s AND tablename = 'session_enrollments'"
+                " AND cmd = 'SELECT'"
+            ),
+            {"s": db.schema},
+        ).all()
+    assert quals
+    assert [name for name, qual in quals if "training_sessions" in qual] == []
+
+
 # --- differential property test ------------------------------------------------------------------------------
 
 
