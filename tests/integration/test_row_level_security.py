@@ -13,8 +13,10 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -655,6 +657,58 @@ def test_an_enrollment_carries_its_sessions_scope_whatever_a_statement_writes(wo
         ).all()
     assert quals
     assert [name for name, qual in quals if "training_sessions" in qual] == []
+
+
+def test_an_enrollment_written_while_its_session_moves_carries_the_new_place(world: World) -> None:
+    """A session moved by one transaction while another enrolls into it: the enrollment's trigger waits for the
+    move's row lock and reads the session as moved — without that lock it read the place the move was leaving,
+    and the move's own trigger, run before the enrollment existed, could not carry it (migration 0025)."""
+    db = database(world)
+    mine, theirs = world.provider(locations=1), world.provider(locations=1)
+    here = next(location for location in world.locations if location.id in mine.location_ids)
+    there = next(location for location in world.locations if location.id in theirs.location_ids)
+    session = world.session(world.admin, world.user(Role.IC, mine), location=here)  # type: ignore[arg-type]
+    learner, enrollment, schema = world.user(Role.IN), uuid.uuid4(), f'"{db.schema}"'
+    engine = db.owner_engine()
+    with engine.connect() as mover, engine.connect() as writer, engine.connect() as watcher:
+        mover.execute(
+            text(f"UPDATE {schema}.training_sessions SET location_id = :l, provider_id = :p WHERE id = :s"),
+            {"l": there.id, "p": theirs.id, "s": session.id},
+        )  # not committed yet
+        pid = writer.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        writer.commit()
+
+        def enroll() -> None:  # a host service's SQL, as the owner: no policy in the way
+            writer.execute(
+                text(
+                    f"INSERT INTO {schema}.session_enrollments (id, session_id, learner_id, status, enrolled_at)"
+                    " VALUES (:e, :s, :l, 'enrolled', now())"
+                ),
+                {"e": enrollment, "s": session.id, "l": learner.user_id},
+            )
+            writer.commit()
+
+        with ThreadPoolExecutor(1) as pool:
+            enrolled = pool.submit(enroll)
+            deadline = time.monotonic() + 60
+            while (
+                watcher.execute(
+                    text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :p"), {"p": pid}
+                ).scalar()
+                != "Lock"
+            ):  # polling the server until the enrollment waits for the session's row
+                watcher.rollback()
+                assert not enrolled.done(), enrolled.result()
+                assert time.monotonic() < deadline, "the enrollment never waited for the session"
+                watcher.execute(text("SELECT pg_sleep(0.05)"))
+            watcher.rollback()
+            mover.commit()
+            enrolled.result(timeout=60)
+        carried = watcher.execute(
+            text(f"SELECT session_location_id, session_provider_id FROM {schema}.session_enrollments WHERE id = :e"),
+            {"e": enrollment},
+        ).one()
+    assert tuple(carried) == (there.id, theirs.id)
 
 
 # --- differential property test ------------------------------------------------------------------------------

@@ -13,7 +13,9 @@ for one row), and enrolling, cancelling and marking attendance read one enrollme
   says — a caller cannot put an enrollment in another scope), and carried to every enrollment of a session whose
   location or provider changes, in the same transaction, by an ``AFTER UPDATE`` trigger on ``training_sessions``.
   Both functions are ``SECURITY DEFINER`` with a pinned ``search_path``: the session is read whatever the actor's
-  read scope.
+  read scope.  The first locks the session's row (``FOR NO KEY UPDATE``, as the seat counters' update of that row
+  does later in the same statement), so an enrollment written while its session moves carries the new place: it
+  waits for the move to commit, or the move waits for it and then carries it.
 * Every ``SELECT`` policy on ``session_enrollments`` (the runtime role's, Supabase's and each actor role's) tests
   ``session_provider_id = provider OR session_location_id = ANY(locations)`` instead of the subquery — the same
   rows, since the columns equal the session's at every commit.  The policies are changed from their own text in
@@ -63,8 +65,10 @@ def _functions(schema: str) -> str:
     return f"""
 CREATE FUNCTION arccm_enrollment_scope() RETURNS trigger LANGUAGE plpgsql {pinned} AS $$
 BEGIN
+    -- the session's row lock, which the seat counters take anyway (AFTER INSERT): a move of the session not yet
+    -- committed is waited for and read as moved, and a move after this enrollment waits for it and carries it
     SELECT s.location_id, s.provider_id INTO NEW.session_location_id, NEW.session_provider_id
-      FROM training_sessions s WHERE s.id = NEW.session_id;
+      FROM training_sessions s WHERE s.id = NEW.session_id FOR NO KEY UPDATE;
     RETURN NEW;
 END $$;
 COMMENT ON FUNCTION arccm_enrollment_scope() IS
