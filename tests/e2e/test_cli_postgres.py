@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import Connection
 
 pytestmark = pytest.mark.needs_postgres
-HEAD = "0025"  # the newest revision; bump with each migration
+HEAD = "0026"  # the newest revision; bump with each migration
 ARCCM = str(Path(sys.executable).parent / "arccm")
 
 

@@ -19,7 +19,7 @@ from tests.conftest import PgSchema
 from tests.world import NOW, World, ok
 
 pytestmark = pytest.mark.needs_postgres
-HEAD = "0025"  # the newest revision; bump with each migration
+HEAD = "0026"  # the newest revision; bump with each migration
 
 
 def raw(pg_schema: PgSchema, sql: str, params: dict[str, Any] | None = None, as_app: bool = False) -> Any:

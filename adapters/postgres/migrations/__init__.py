@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 from types import ModuleType
 
@@ -17,3 +18,30 @@ def earlier(filename: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def rewrite_read_policies(schema: str, table: str, old: re.Pattern[str], new: str, origin: str) -> None:
+    """Every ``SELECT`` policy on ``table`` (the runtime role's, Supabase's, each actor role's) with its one match of
+    ``old`` in the catalog's text replaced by ``new``; a policy without exactly one match is refused, as not what
+    migration ``origin`` wrote."""
+    from alembic import op
+    from sqlalchemy import text
+
+    found = (
+        op.get_bind()
+        .execute(
+            text(
+                "SELECT policyname, qual FROM pg_policies WHERE schemaname = :s AND tablename = :t"
+                " AND cmd = 'SELECT' ORDER BY policyname"
+            ),
+            {"s": schema, "t": table},
+        )
+        .all()
+    )
+    if not found:
+        raise RuntimeError(f"{table} has no SELECT policy: migration {origin} has not run here")
+    for name, qual in found:
+        changed, count = old.subn(new, qual)
+        if count != 1:
+            raise RuntimeError(f"policy {name} on {table} is not as migration {origin} wrote it: {qual}")
+        op.execute(f'ALTER POLICY "{name}" ON "{table}" USING ({changed})')

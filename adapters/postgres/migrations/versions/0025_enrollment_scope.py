@@ -33,9 +33,8 @@ from __future__ import annotations
 import re
 
 from alembic import op
-from sqlalchemy import text
 
-from arccm.adapters.postgres.migrations import earlier
+from arccm.adapters.postgres.migrations import earlier, rewrite_read_policies
 
 revision = "0025"
 down_revision = "0024"
@@ -85,28 +84,6 @@ COMMENT ON FUNCTION arccm_session_moved() IS
 REVOKE EXECUTE ON FUNCTION arccm_session_moved() FROM PUBLIC"""
 
 
-def _rewrite(schema: str, old: re.Pattern[str], new: str) -> None:
-    """Every SELECT policy on session_enrollments, with its AP arm's one match of ``old`` replaced by ``new``."""
-    found = (
-        op.get_bind()
-        .execute(
-            text(
-                "SELECT policyname, qual FROM pg_policies WHERE schemaname = :s"
-                " AND tablename = 'session_enrollments' AND cmd = 'SELECT' ORDER BY policyname"
-            ),
-            {"s": schema},
-        )
-        .all()
-    )
-    if not found:
-        raise RuntimeError("session_enrollments has no SELECT policy: migration 0009 has not run here")
-    for name, qual in found:
-        changed, count = old.subn(new, qual)
-        if count != 1:
-            raise RuntimeError(f"policy {name} on session_enrollments is not as migration 0009 wrote it: {qual}")
-        op.execute(f'ALTER POLICY "{name}" ON session_enrollments USING ({changed})')
-
-
 def upgrade() -> None:
     schema = earlier("0011_role_policies.py")._config("schema", "public")
     op.execute(
@@ -129,12 +106,12 @@ def upgrade() -> None:
         " WHEN (OLD.location_id IS DISTINCT FROM NEW.location_id OR OLD.provider_id IS DISTINCT FROM NEW.provider_id)"
         " EXECUTE FUNCTION arccm_session_moved()"
     )
-    _rewrite(schema, SUBQUERY, ON_COLUMNS)
+    rewrite_read_policies(schema, "session_enrollments", SUBQUERY, ON_COLUMNS, "0009")
 
 
 def downgrade() -> None:
     schema = earlier("0011_role_policies.py")._config("schema", "public")
-    _rewrite(schema, COLUMNS, ON_SESSION)
+    rewrite_read_policies(schema, "session_enrollments", COLUMNS, ON_SESSION, "0025")
     op.execute("DROP TRIGGER session_moved ON training_sessions; DROP TRIGGER enrollment_scope ON session_enrollments")
     op.execute("DROP FUNCTION arccm_session_moved(); DROP FUNCTION arccm_enrollment_scope()")
     op.execute("ALTER TABLE session_enrollments DROP COLUMN session_location_id, DROP COLUMN session_provider_id")
