@@ -284,6 +284,34 @@ def calendar_month(b: Bench) -> Result:
     )  # fmt: skip
 
 
+def people_search(b: Bench) -> Result:
+    """An AP looking a person up by part of a name (``directory().people``, the first page of 50), against fetching
+    every person of the AP's scope and matching names on the client, as the replaced front end searched.  Under
+    row-level security the profiles' policies once built the AP's set of related people for every search
+    (docs/performance.md, issue 11, eleventh session): this read is in the suite so ``--rls both`` covers it."""
+    actor, wanted = b.actor(Role.AP), "learner 1"
+    repeat = 15 if b.quick else 40
+    ours = timed(lambda: b.container.directory().people(actor, wanted).unwrap(), repeat)
+
+    def theirs() -> list[tuple[str, str]]:
+        with b.raw() as connection:
+            people = connection.execute(
+                "SELECT id::text, display_name FROM profiles WHERE location_id = ANY(%(locs)s) OR provider_id = %(prov)s"
+                " UNION ALL SELECT id::text, btrim(first_name || ' ' || last_name) FROM student_enrollment_profiles"
+                " WHERE location_id = ANY(%(locs)s)",
+                {"locs": sorted(actor.location_ids), "prov": actor.provider_id},
+            ).fetchall()
+        return sorted((name, key) for key, name in people if wanted in name.lower())[:50]
+
+    baseline = timed(theirs, max(3, repeat // 4))
+    found = len(b.container.directory().people(actor, wanted).unwrap().items)
+    assert found == len(theirs()), "the two searches disagree"
+    return Result(
+        "people_search_ap", "ms", statistics.median(ours), "client_side", statistics.median(baseline), False,
+        {"found": found, "p99_ms": round(p(ours, 0.99), 2)},
+    )  # fmt: skip
+
+
 def analytics_quarter(b: Bench) -> Result:
     actor = b.actor(Role.SA)
     end = b.today
@@ -442,6 +470,7 @@ SUITE: list[tuple[str, Callable[[Bench], Result]]] = [
     ("dashboard_ic", lambda b: dashboard(b, Role.IC)),
     ("dashboard_it", lambda b: dashboard(b, Role.IT)),
     ("calendar_month_ap", calendar_month),
+    ("people_search_ap", people_search),
     ("analytics_quarter_sa", analytics_quarter),
     ("batch_certificates", batch_certificates),
     ("verify_lookup", verify_lookup),
